@@ -1,0 +1,21 @@
+# pyconc_target_defaults(TARGET): the flags every lesson, test and benchmark of
+# pyconc itself is built with: full warnings (errors in the dev presets) and
+# the sanitizers the preset asks for. The library target carries none of
+# this: a project that uses pyconc keeps its own flags.
+function(pyconc_target_defaults target)
+    target_link_libraries(${target} PRIVATE pyconc::pyconc)
+    if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+        target_compile_options(${target} PRIVATE
+            -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion
+            -Wnon-virtual-dtor -Wold-style-cast -Woverloaded-virtual)
+        if(PYCONC_WARNINGS_AS_ERRORS)
+            target_compile_options(${target} PRIVATE -Werror)
+        endif()
+        if(PYCONC_SANITIZERS)
+            list(JOIN PYCONC_SANITIZERS "," sanitizers)
+            target_compile_options(${target} PRIVATE
+                -fsanitize=${sanitizers} -fno-omit-frame-pointer -fno-sanitize-recover=all)
+            target_link_options(${target} PRIVATE -fsanitize=${sanitizers})
+        endif()
+    endif()
+endfunction()

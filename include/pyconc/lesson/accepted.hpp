@@ -1,0 +1,52 @@
+#pragma once
+// Validators for lesson flags whose refusals fit on one line and name what is
+// accepted, e.g.
+//
+//   --steps: -1 is not accepted: expected an integer from 1 to 100
+//   --expect: 'maybe' is not accepted: expected one of race, no-race
+//
+// CLI11 puts the flag's name in front of the message.
+#include <charconv>
+#include <concepts>
+#include <string>
+#include <system_error>
+#include <utility>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/format.h>
+
+namespace pyconc::lesson {
+
+// Accepts a number of type T from `lowest` to `highest` inclusive.
+template <class T>
+requires std::integral<T> || std::floating_point<T>
+[[nodiscard]] CLI::Validator accepted_range(T lowest, T highest) {
+    const char* kind = std::integral<T> ? "an integer" : "a number";
+    std::string expected = fmt::format("expected {} from {} to {}", kind, lowest, highest);
+    auto check = [=](std::string& text) -> std::string {
+        T value{};
+        const char* end = text.data() + text.size();
+        const auto [stop, error] = std::from_chars(text.data(), end, value);
+        if (error != std::errc{} || stop != end || value < lowest || value > highest) {
+            return fmt::format("{} is not accepted: {}", text, expected);
+        }
+        return {};
+    };
+    return {check, fmt::format("{} to {}", lowest, highest)};
+}
+
+// Accepts exactly one of `words`.
+[[nodiscard]] inline CLI::Validator accepted_words(std::vector<std::string> words) {
+    std::string expected = "expected one of " + fmt::format("{}", fmt::join(words, ", "));
+    std::string description = fmt::format("{}", fmt::join(words, "|"));
+    auto check = [words = std::move(words), expected](std::string& text) -> std::string {
+        for (const std::string& word : words) {
+            if (text == word) return {};
+        }
+        return fmt::format("'{}' is not accepted: {}", text, expected);
+    };
+    return {check, description};
+}
+
+}  // namespace pyconc::lesson

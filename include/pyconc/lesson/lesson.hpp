@@ -1,0 +1,176 @@
+#pragma once
+// The chrome every lesson shares: its flags, its output, its verdict.
+//
+// How this works
+// - A lesson names itself, says in a sentence what it shows (the --help
+//   text) and lists the words its verdict can be. It adds its own flags to
+//   `flags()`, with `accepted_range`/`accepted_words` so that bad values are
+//   refused in one line; `parse()` adds the common ones:
+//     --json      print the measured figures as one JSON object, nothing else
+//     --no-color  plain text even on a terminal (so does NO_COLOR=1)
+//     --expect V  exit 0 if the verdict is V and 1 if not (what ctest checks)
+//     --seed N    the seed of anything random the lesson does
+// - Human output goes through heading/say/note/print, which print nothing in
+//   --json mode; figures go through `figure()`, which --json prints.
+// - `finish(verdict, why)` prints the last line, "verdict: WORD (why)", and
+//   returns the exit status.
+//
+// Exit status: 0 ran (and, with --expect, the verdict matched); 1 --expect
+// did not match; 2 a bad flag, and nothing ran; 130 interrupted (Ctrl-C).
+//
+//   int main(int argc, char** argv) {
+//       Lesson lesson{"refcount_example", "Reference counts ...", {"freed", "leaked"}};
+//       int steps = 3;
+//       lesson.flags().add_option("--steps", steps, "...")->check(accepted_range(1, 100));
+//       if (auto exit = lesson.parse(argc, argv)) return *exit;
+//       lesson.say("...");
+//       return lesson.finish("freed", "...");
+//   }
+#include <algorithm>
+#include <cstdint>
+#include <cstdio>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <CLI/CLI.hpp>
+#include <fmt/color.h>
+#include <fmt/format.h>
+
+#include "pyconc/lesson/accepted.hpp"
+#include "pyconc/lesson/bar_chart.hpp"
+#include "pyconc/lesson/json.hpp"
+#include "pyconc/lesson/style.hpp"
+#include "pyconc/lesson/table.hpp"
+#include "pyconc/runtime/fatal.hpp"
+
+namespace pyconc::lesson {
+
+inline constexpr int exit_ok = 0;
+inline constexpr int exit_verdict_mismatch = 1;
+inline constexpr int exit_bad_flag = 2;
+inline constexpr int exit_interrupted = 130;  // 128 + SIGINT, as a shell reports it
+
+class Lesson {
+public:
+    Lesson(std::string name, std::string shows, std::vector<std::string> verdicts)
+        : name_(std::move(name)), verdicts_(std::move(verdicts)), app_(std::move(shows), name_) {
+        if (verdicts_.empty()) runtime::fatal("Lesson", "a lesson needs at least one verdict word");
+    }
+
+    // Where the lesson adds its own flags.
+    [[nodiscard]] CLI::App& flags() noexcept { return app_; }
+
+    // Parses the command line. Returns the exit status when the lesson must
+    // stop here (--help: 0; a bad flag: 2, after one line on stderr), and
+    // nothing when it should run.
+    [[nodiscard]] std::optional<int> parse(int argc, const char* const* argv) {
+        add_common_flags();
+        try {
+            app_.parse(argc, argv);
+        } catch (const CLI::ParseError& error) {
+            if (error.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
+                return app_.exit(error);  // --help
+            }
+            fmt::print(stderr, "{}\n", error.what());
+            return exit_bad_flag;
+        }
+        style_ = Style{Style::colour_wanted(no_color_)};
+        figure("lesson", name_);
+        figure("seed", seed_);
+        return std::nullopt;
+    }
+
+    [[nodiscard]] bool json() const noexcept { return json_; }
+    [[nodiscard]] std::uint64_t seed() const noexcept { return seed_; }
+    [[nodiscard]] const Style& style() const noexcept { return style_; }
+
+    // --- human output (silent with --json) -----------------------------------
+    template <class... Args>
+    void heading(fmt::format_string<Args...> format, Args&&... args) {
+        if (json_) return;
+        fmt::print("\n{}\n",
+                   style_.paint(style_.heading(), fmt::format(format, std::forward<Args>(args)...)));
+    }
+    template <class... Args>
+    void say(fmt::format_string<Args...> format, Args&&... args) {
+        if (json_) return;
+        fmt::print("{}\n", fmt::format(format, std::forward<Args>(args)...));
+    }
+    // A side remark, printed dimmed: why a number is what it is.
+    template <class... Args>
+    void note(fmt::format_string<Args...> format, Args&&... args) {
+        if (json_) return;
+        fmt::print("{}\n", style_.paint(style_.quiet(), fmt::format(format, std::forward<Args>(args)...)));
+    }
+    void print(const Table& table) {
+        if (!json_) fmt::print("{}", table.render(style_));
+    }
+    void print(const BarChart& chart) {
+        if (!json_) fmt::print("{}", chart.render(style_));
+    }
+
+    // --- figures (printed with --json) ---------------------------------------
+    template <class Value>
+    void figure(std::string_view key, const Value& value) {
+        figures_.set(key, value);
+    }
+
+    // Prints the verdict (or, with --json, every figure and the verdict) and
+    // returns the exit status. `verdict` must be one of the lesson's words.
+    [[nodiscard]] int finish(std::string_view verdict, std::string_view why) {
+        if (std::find(verdicts_.begin(), verdicts_.end(), verdict) == verdicts_.end()) {
+            runtime::fatal("Lesson::finish",
+                           fmt::format("'{}' is not one of the verdicts {} declared", verdict, name_));
+        }
+        const bool matched = !expect_ || *expect_ == verdict;
+        figure("verdict", verdict);
+        figure("why", why);
+        if (expect_) {
+            figure("expected", *expect_);
+            figure("matched", matched);
+        }
+        if (json_) {
+            fmt::print("{}\n", figures_.render());
+        } else {
+            const fmt::text_style look = !expect_ ? style_.strong() : matched ? style_.good() : style_.bad();
+            fmt::print("\n{} {}\n", style_.paint(look, fmt::format("verdict: {}", verdict)),
+                       style_.paint(style_.quiet(), fmt::format("({})", why)));
+            if (expect_ && matched) fmt::print("expected {}: matched\n", *expect_);
+            if (!matched) fmt::print("expected {}, but the verdict is {}\n", *expect_, verdict);
+        }
+        std::fflush(stdout);
+        return matched ? exit_ok : exit_verdict_mismatch;
+    }
+
+private:
+    void add_common_flags() {
+        app_.add_flag("--json", json_, "Print the measured figures as one JSON object, and nothing else");
+        app_.add_flag("--no-color", no_color_, "Plain text even on a terminal (so does NO_COLOR=1)");
+        app_.add_option("--expect", expect_,
+                        "Exit 0 if the verdict is VERDICT and 1 if it is not (what ctest checks)")
+            ->option_text("VERDICT")
+            ->check(accepted_words(verdicts_));
+        app_.add_option("--seed", seed_, "Seed of anything random the lesson does")
+            ->capture_default_str()
+            ->check(accepted_range<std::uint64_t>(0, UINT64_MAX));
+        app_.footer(
+            fmt::format("Verdicts: {}.\nExit status: 0 ran (and the verdict matched --expect); "
+                        "1 it did not match; 2 bad flag.",
+                        fmt::join(verdicts_, ", ")));
+    }
+
+    std::string name_;
+    std::vector<std::string> verdicts_;
+    CLI::App app_;
+    Style style_{false};
+    JsonObject figures_;
+    bool json_ = false;
+    bool no_color_ = false;
+    std::optional<std::string> expect_;
+    std::uint64_t seed_ = 1;
+};
+
+}  // namespace pyconc::lesson

@@ -1,0 +1,60 @@
+#pragma once
+// Styled terminal output: colour on a terminal, plain text everywhere else.
+//
+// Colour is used only when standard output is a terminal, the NO_COLOR
+// environment variable is unset or empty (https://no-color.org), and the
+// lesson was not given --no-color. Piped into a file or a test, a lesson
+// prints plain text, byte for byte the same on every machine.
+#include <cstdlib>
+#include <string>
+#include <utility>
+
+#include <unistd.h>
+
+#include <fmt/color.h>
+#include <fmt/format.h>
+
+namespace pyconc::lesson {
+
+class Style {
+public:
+    explicit Style(bool colour) noexcept : colour_(colour) {}
+
+    // The rule above: what a lesson uses unless told otherwise.
+    [[nodiscard]] static bool colour_wanted(bool no_color_flag) noexcept {
+        const char* no_color = std::getenv("NO_COLOR");
+        const bool disabled_by_env = no_color != nullptr && *no_color != '\0';
+        return !no_color_flag && !disabled_by_env && isatty(STDOUT_FILENO) == 1;
+    }
+
+    [[nodiscard]] bool colour() const noexcept { return colour_; }
+
+    // The roles a lesson paints text with.
+    [[nodiscard]] fmt::text_style heading() const {
+        return pick(fmt::emphasis::bold | fmt::fg(fmt::terminal_color::cyan));
+    }
+    [[nodiscard]] fmt::text_style strong() const { return pick(fmt::emphasis::bold); }
+    [[nodiscard]] fmt::text_style quiet() const { return pick(fmt::fg(fmt::terminal_color::bright_black)); }
+    [[nodiscard]] fmt::text_style good() const {
+        return pick(fmt::emphasis::bold | fmt::fg(fmt::terminal_color::green));
+    }
+    [[nodiscard]] fmt::text_style bad() const {
+        return pick(fmt::emphasis::bold | fmt::fg(fmt::terminal_color::red));
+    }
+    [[nodiscard]] fmt::text_style bar() const { return pick(fmt::fg(fmt::terminal_color::blue)); }
+
+    // `text` in `style` (unchanged when colour is off).
+    [[nodiscard]] std::string paint(fmt::text_style style, std::string_view text) const {
+        if (!colour_) return std::string(text);
+        return fmt::format(style, "{}", text);
+    }
+
+private:
+    [[nodiscard]] fmt::text_style pick(fmt::text_style style) const {
+        return colour_ ? style : fmt::text_style{};
+    }
+
+    bool colour_;
+};
+
+}  // namespace pyconc::lesson

@@ -1,0 +1,152 @@
+// The heap: containers are tracked from birth to death, a finalizer runs at
+// most once, a resurrected object survives, and shutdown frees what cycles
+// kept alive.
+#include "pyconc/runtime/heap.hpp"
+
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "counted.hpp"
+#include "pyconc/runtime/interpreter.hpp"
+#include "pyconc/runtime/types.hpp"
+
+using namespace pyconc::runtime;
+using pyconc::testing::Census;
+using pyconc::testing::Counted;
+
+TEST(Heap, ContainersAreTrackedFromBirthAndUntrackedWhenFreed) {
+    Interpreter interpreter;
+    Census census;
+    Ref<Counted> container = make<Counted>(census);
+    Ref<Int> number = Int::from(1'000'000);
+    EXPECT_TRUE(container->is_tracked());
+    EXPECT_FALSE(number->is_tracked());
+    EXPECT_EQ(interpreter.heap().tracked_objects(), 1U);
+    EXPECT_EQ(interpreter.heap().live_objects(), 2U);
+    container.reset();
+    EXPECT_EQ(interpreter.heap().tracked_objects(), 0U);
+    EXPECT_EQ(interpreter.heap().live_objects(), 1U);
+}
+
+TEST(Heap, ForEachTrackedVisitsOldestFirst) {
+    Interpreter interpreter;
+    Census census;
+    Ref<Counted> first = make<Counted>(census);
+    Ref<Counted> second = make<Counted>(census);
+    std::vector<const Object*> seen;
+    interpreter.heap().for_each_tracked([&](Object& op) { seen.push_back(&op); });
+    EXPECT_EQ(seen, (std::vector<const Object*>{first.get(), second.get()}));
+}
+
+TEST(Heap, ACycleSurvivesEveryDropOfItsNames) {
+    Interpreter interpreter;
+    Census census;
+    Ref<Counted> x = make<Counted>(census);
+    Ref<Counted> y = make<Counted>(census);
+    x->hold(y);
+    y->hold(x);
+    x.reset();
+    y.reset();
+    EXPECT_EQ(census.alive(), 2);
+    EXPECT_EQ(interpreter.heap().tracked_objects(), 2U);
+}
+
+TEST(Heap, ShutdownFreesCyclesAndCountsTheContainersItFound) {
+    Census census;
+    {
+        Interpreter interpreter;
+        Ref<Counted> x = make<Counted>(census);
+        Ref<Counted> y = make<Counted>(census);
+        x->hold(y);
+        y->hold(x);
+        Ref<Counted> self = make<Counted>(census);
+        self->hold(self);
+        x.reset();
+        y.reset();
+        self.reset();
+        EXPECT_EQ(interpreter.shutdown(), 3U);
+        EXPECT_EQ(census.alive(), 0);
+        EXPECT_EQ(interpreter.heap().live_objects(), 0U);
+    }
+    EXPECT_EQ(census.died, 3);
+}
+
+TEST(Heap, TheInterpreterFreesLeftoverCyclesWhenItEnds) {
+    Census census;
+    {
+        Interpreter interpreter;
+        Ref<Counted> self = make<Counted>(census);
+        self->hold(self);
+    }
+    EXPECT_EQ(census.alive(), 0);
+}
+
+namespace {
+
+// class Phoenix: def __del__(self): saved.append(self); calls += 1
+struct Phoenix {
+    std::vector<Ref<Object>> saved;
+    int calls = 0;
+    Ref<Class> cls = make<Class>("Phoenix", [this](Instance& self) {
+        ++calls;
+        saved.push_back(Ref<Object>::new_ref(self));
+    });
+};
+
+}  // namespace
+
+TEST(Heap, AFinalizerThatResurrectsItsObjectKeepsItAliveAndNeverRunsAgain) {
+    Interpreter interpreter;
+    Phoenix phoenix;
+    Ref<Instance> bird = new_instance(phoenix.cls);
+    Instance* const address = bird.get();
+    bird.reset();
+    ASSERT_EQ(phoenix.calls, 1);
+    ASSERT_EQ(phoenix.saved.size(), 1U);
+    EXPECT_EQ(phoenix.saved[0].get(), address);
+    EXPECT_TRUE(phoenix.saved[0]->is_finalized());
+    EXPECT_EQ(refcount(phoenix.saved[0]), 1);
+    phoenix.saved.clear();  // the second death is final: no second __del__
+    EXPECT_EQ(phoenix.calls, 1);
+    EXPECT_EQ(interpreter.heap().tracked_objects(), 0U);
+}
+
+TEST(Heap, AFinalizerRunsOnceWithTheObjectIntactThenTheObjectIsFreed) {
+    Interpreter interpreter;
+    std::vector<std::string> seen;
+    Ref<Class> Noisy = make<Class>(
+        "Noisy", [&](Instance& self) { seen.push_back(dynamic_cast<Str&>(*self.getattr("name")).value()); });
+    Ref<Instance> a = new_instance(Noisy);
+    a->setattr("name", make<Str>("a"));
+    a.reset();
+    EXPECT_EQ(seen, std::vector<std::string>{"a"});
+    EXPECT_EQ(interpreter.heap().tracked_objects(), 0U);
+}
+
+TEST(Heap, AnExceptionFromAFinalizerIsReportedAndIgnored) {
+    Interpreter interpreter;
+    Ref<Class> Grumpy = make<Class>("Grumpy", [](Instance&) { throw std::runtime_error("no"); });
+    ::testing::internal::CaptureStderr();
+    new_instance(Grumpy).reset();
+    const std::string printed = ::testing::internal::GetCapturedStderr();
+    EXPECT_NE(printed.find("Exception ignored in: <Grumpy finalizer>: no"), std::string::npos);
+    EXPECT_EQ(interpreter.heap().live_objects(), 1U);  // only the class is left
+}
+
+using HeapDeathTest = ::testing::Test;
+
+TEST_F(HeapDeathTest, AllocatingWithoutAnInterpreterIsFatalAndSaysSo) {
+    EXPECT_DEATH((void)make<List>(), "no interpreter on this thread");
+}
+
+TEST_F(HeapDeathTest, ARefThatOutlivesItsInterpreterIsFatalAndSaysSo) {
+    EXPECT_DEATH(
+        {
+            auto* interpreter = new Interpreter;
+            Ref<Str> kept = make<Str>("kept");
+            delete interpreter;
+        },
+        "1 object\\(s\\) outlived their interpreter");
+}

@@ -1,0 +1,161 @@
+// The lesson chrome: flags, refusals, tables, bars, JSON and the verdict's
+// exit status.
+#include "pyconc/lesson/lesson.hpp"
+
+#include <cstdlib>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+using namespace pyconc::lesson;
+
+namespace {
+
+// Runs parse() on a command line given as words; returns what it returned.
+std::optional<int> parse(Lesson& lesson, std::vector<const char*> words) {
+    words.insert(words.begin(), "lesson");
+    return lesson.parse(static_cast<int>(words.size()), words.data());
+}
+
+Lesson make_lesson() {
+    return Lesson{"demo", "Shows a demo.", {"race", "no-race"}};
+}
+
+}  // namespace
+
+TEST(Lesson, RunsWhenTheFlagsAreGood) {
+    Lesson lesson = make_lesson();
+    int threads = 2;
+    lesson.flags().add_option("--threads", threads)->check(accepted_range(1, 64));
+    EXPECT_EQ(parse(lesson, {"--threads", "4", "--seed", "7"}), std::nullopt);
+    EXPECT_EQ(threads, 4);
+    EXPECT_EQ(lesson.seed(), 7U);
+}
+
+TEST(Lesson, RefusesAnOutOfRangeValueInOneLineNamingTheFlagAndTheRange) {
+    for (const char* bad : {"0", "-1", "65", "1e9", "many", "2.5"}) {
+        Lesson lesson = make_lesson();
+        int threads = 2;
+        lesson.flags().add_option("--threads", threads)->check(accepted_range(1, 64));
+        ::testing::internal::CaptureStderr();
+        EXPECT_EQ(parse(lesson, {"--threads", bad}), exit_bad_flag) << bad;
+        EXPECT_EQ(::testing::internal::GetCapturedStderr(),
+                  std::string("--threads: ") + bad + " is not accepted: expected an integer from 1 to 64\n");
+    }
+}
+
+TEST(Lesson, RefusesAnUnknownExpectWordNamingTheAcceptedOnes) {
+    Lesson lesson = make_lesson();
+    ::testing::internal::CaptureStderr();
+    EXPECT_EQ(parse(lesson, {"--expect", "maybe"}), exit_bad_flag);
+    EXPECT_EQ(::testing::internal::GetCapturedStderr(),
+              "--expect: 'maybe' is not accepted: expected one of race, no-race\n");
+}
+
+TEST(Lesson, RefusesAnUnknownFlag) {
+    Lesson lesson = make_lesson();
+    ::testing::internal::CaptureStderr();
+    EXPECT_EQ(parse(lesson, {"--frobnicate"}), exit_bad_flag);
+    EXPECT_NE(::testing::internal::GetCapturedStderr().find("--frobnicate"), std::string::npos);
+}
+
+TEST(Lesson, HelpSaysWhatTheLessonShowsAndExitsZero) {
+    Lesson lesson = make_lesson();
+    ::testing::internal::CaptureStdout();
+    EXPECT_EQ(parse(lesson, {"--help"}), exit_ok);
+    const std::string help = ::testing::internal::GetCapturedStdout();
+    EXPECT_NE(help.find("Shows a demo."), std::string::npos);
+    EXPECT_NE(help.find("--expect"), std::string::npos);
+    EXPECT_NE(help.find("Verdicts: race, no-race."), std::string::npos);
+}
+
+TEST(Lesson, FinishExitsZeroWithoutExpect) {
+    Lesson lesson = make_lesson();
+    ASSERT_EQ(parse(lesson, {}), std::nullopt);
+    ::testing::internal::CaptureStdout();
+    EXPECT_EQ(lesson.finish("race", "lost 3"), exit_ok);
+    EXPECT_EQ(::testing::internal::GetCapturedStdout(), "\nverdict: race (lost 3)\n");
+}
+
+TEST(Lesson, FinishExitsZeroWhenTheExpectedVerdictMatches) {
+    Lesson lesson = make_lesson();
+    ASSERT_EQ(parse(lesson, {"--expect", "no-race"}), std::nullopt);
+    ::testing::internal::CaptureStdout();
+    EXPECT_EQ(lesson.finish("no-race", "lost 0"), exit_ok);
+    EXPECT_NE(::testing::internal::GetCapturedStdout().find("expected no-race: matched"), std::string::npos);
+}
+
+TEST(Lesson, FinishExitsOneAndPrintsBothWhenTheVerdictDoesNotMatch) {
+    Lesson lesson = make_lesson();
+    ASSERT_EQ(parse(lesson, {"--expect", "no-race"}), std::nullopt);
+    ::testing::internal::CaptureStdout();
+    EXPECT_EQ(lesson.finish("race", "lost 3"), exit_verdict_mismatch);
+    EXPECT_NE(::testing::internal::GetCapturedStdout().find("expected no-race, but the verdict is race"),
+              std::string::npos);
+}
+
+TEST(Lesson, JsonModePrintsOnlyTheFiguresAsOneObject) {
+    Lesson lesson = make_lesson();
+    ASSERT_EQ(parse(lesson, {"--json", "--expect", "race"}), std::nullopt);
+    ::testing::internal::CaptureStdout();
+    lesson.heading("not printed");
+    lesson.say("not printed either");
+    lesson.figure("lost", 3);
+    EXPECT_EQ(lesson.finish("race", "lost 3"), exit_ok);
+    EXPECT_EQ(::testing::internal::GetCapturedStdout(),
+              "{\"lesson\": \"demo\", \"seed\": 1, \"lost\": 3, \"verdict\": \"race\", \"why\": \"lost 3\", "
+              "\"expected\": \"race\", \"matched\": true}\n");
+}
+
+TEST(Lesson, NoColorEnvironmentVariableTurnsColourOff) {
+    ::setenv("NO_COLOR", "1", 1);
+    EXPECT_FALSE(Style::colour_wanted(false));
+    ::unsetenv("NO_COLOR");
+    EXPECT_FALSE(Style::colour_wanted(true));
+}
+
+TEST(Style, PaintsOnlyWhenColourIsOn) {
+    EXPECT_EQ(Style{false}.paint(Style{false}.bad(), "x"), "x");
+    const Style colour{true};
+    EXPECT_EQ(colour.paint(colour.strong(), "x"), "\x1b[1mx\x1b[0m");
+}
+
+TEST(Table, AlignsEveryColumnToItsWidestCell) {
+    Table table{{"step", Align::left}, {"refcount", Align::right}};
+    table.row({"b = a", "2"}).row({"box = [a]", "13"});
+    EXPECT_EQ(table.render(Style{false}),
+              "step       refcount\n"
+              "───────────────────\n"
+              "b = a             2\n"
+              "box = [a]        13\n");
+}
+
+TEST(BarChart, ScalesTheLargestValueToTheFullWidth) {
+    BarChart chart{"ms", 8};
+    chart.bar("big", 8).bar("half", 4).bar("none", 0);
+    EXPECT_EQ(chart.render(Style{false}),
+              "big   ████████  8 ms\n"
+              "half  ████      4 ms\n"
+              "none            0 ms\n");
+}
+
+TEST(BarChart, DrawsFractionsOfAColumnInEighths) {
+    BarChart chart{"s", 2};
+    chart.bar("a", 16).bar("b", 3);
+    EXPECT_EQ(chart.render(Style{false}), "a  ██  16 s\nb  ▍    3 s\n");
+}
+
+TEST(JsonObject, EscapesStringsAndKeepsKeyOrder) {
+    JsonObject json;
+    json.set("name", "a \"quoted\"\\path\n");
+    json.set("count", 3);
+    json.set("ratio", 0.5);
+    json.set("nan", std::nan(""));
+    json.set("ok", true);
+    json.set("list", std::vector<int>{1, 2});
+    json.set("count", 4);  // replaces, keeps its place
+    EXPECT_EQ(
+        json.render(),
+        R"({"name": "a \"quoted\"\\path\n", "count": 4, "ratio": 0.5, "nan": null, "ok": true, "list": [1, 2]})");
+}
