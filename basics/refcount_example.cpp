@@ -31,6 +31,19 @@ std::string cycle_name(std::size_t i, std::size_t size) {
     return "x" + std::to_string(i + 1);
 }
 
+// "x", "x, y", or "x1 ... xN": the names as a del statement lists them.
+std::string cycle_names(std::size_t size) {
+    if (size <= 2) return size == 1 ? "x" : "x, y";
+    return fmt::format("x1 ... x{}", size);
+}
+
+// The Python statement that closes the cycle.
+std::string link_statement(std::size_t size) {
+    if (size == 1) return "x.other = x";
+    if (size == 2) return "x.other, y.other = y, x";
+    return fmt::format("x1.other = x2 ... x{}.other = x1", size);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -97,17 +110,15 @@ int main(int argc, char** argv) {
     for (std::size_t i = 0; i < cycle_size; ++i) cycle.push_back(new_noisy(cycle_name(i, cycle_size)));
     // x.other, y.other = y, x
     for (std::size_t i = 0; i < cycle_size; ++i) cycle[i]->setattr("other", cycle[(i + 1) % cycle_size]);
-    lesson.say("{}.other = {} ... {}.other = {}: refcount({}) = {} (its name and the .other before it)",
-               cycle_name(0, cycle_size), cycle_name(1 % cycle_size, cycle_size),
-               cycle_name(cycle_size - 1, cycle_size), cycle_name(0, cycle_size), cycle_name(0, cycle_size),
-               refcount(cycle[0]));
+    lesson.say("{}: refcount({}) = {} (its name and the .other before it)", link_statement(cycle_size),
+               cycle_name(0, cycle_size), refcount(cycle[0]));
     if (break_cycle) {
         // x.other = y.other = None
         for (const Ref<Instance>& node : cycle) node->setattr("other", nullptr);
         lesson.say("--break-cycle: every .other = None again");
     }
     // del x, y
-    lesson.say("del {}:", cycle_size == 1 ? "x" : "every name of the cycle");
+    lesson.say("del {}:", cycle_names(cycle_size));
     const std::size_t freed_before_del = freed.size();
     cycle.clear();
     const std::size_t freed_by_del = freed.size() - freed_before_del;

@@ -58,7 +58,8 @@ TEST(Ref, AssignmentTakesTheNewReferenceBeforeReleasingTheOld) {
     Census census;
     Ref<Counted> a = make<Counted>(census);
     Ref<Counted> alias = a;
-    alias = alias;  // self-assignment must not free: the count goes 2 -> 3 -> 2
+    Ref<Counted>& same = alias;
+    alias = same;  // self-assignment must not free: the count goes 2 -> 3 -> 2
     EXPECT_EQ(refcount(a), 2);
     alias = make<Counted>(census);
     EXPECT_EQ(refcount(a), 1);
