@@ -109,9 +109,9 @@ TEST(Lesson, JsonModePrintsOnlyTheFiguresAsOneObject) {
 }
 
 TEST(Lesson, NoColorEnvironmentVariableTurnsColourOff) {
-    ::setenv("NO_COLOR", "1", 1);
+    ::setenv("NO_COLOR", "1", 1);  // NOLINT(concurrency-mt-unsafe): the test runs one thread
     EXPECT_FALSE(Style::colour_wanted(false));
-    ::unsetenv("NO_COLOR");
+    ::unsetenv("NO_COLOR");  // NOLINT(concurrency-mt-unsafe): the test runs one thread
     EXPECT_FALSE(Style::colour_wanted(true));
 }
 

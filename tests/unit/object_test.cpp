@@ -25,7 +25,7 @@ TEST(Ref, CopyIncrementsAndDestroyingTheCopyDecrements) {
     Census census;
     Ref<Counted> a = make<Counted>(census);
     {
-        Ref<Counted> b = a;  // b = a
+        Ref<Counted> b = a;  // NOLINT(performance-unnecessary-copy-initialization): b = a is the point
         EXPECT_EQ(refcount(a), 2);
         EXPECT_EQ(b, a);
     }

@@ -22,6 +22,7 @@ public:
 
     // The rule above: what a lesson uses unless told otherwise.
     [[nodiscard]] static bool colour_wanted(bool no_color_flag) noexcept {
+        // NOLINTNEXTLINE(concurrency-mt-unsafe): read once, before any thread starts
         const char* no_color = std::getenv("NO_COLOR");
         const bool disabled_by_env = no_color != nullptr && *no_color != '\0';
         return !no_color_flag && !disabled_by_env && isatty(STDOUT_FILENO) == 1;

@@ -202,7 +202,7 @@ public:
     }
 
 private:
-    T& checked() const {
+    [[nodiscard]] T& checked() const {
         if (!object_) fatal("Ref", "dereferenced an empty reference (a NULL PyObject*)");
         return *object_;
     }
