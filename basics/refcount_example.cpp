@@ -124,7 +124,7 @@ int main(int argc, char** argv) {
     const std::size_t freed_by_del = freed.size() - freed_before_del;
 
     std::size_t alive_after_del = 0;
-    interpreter.heap().for_each_tracked([&](Object& op) {
+    interpreter.gc().for_each_tracked([&](Object& op) {
         if (const auto* node = dynamic_cast<const Instance*>(&op)) {
             if (++alive_after_del <= 4) {
                 lesson.say("  still alive: {} (refcount {}: no name refers to it)", name_of(*node),

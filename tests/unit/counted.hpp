@@ -6,7 +6,6 @@
 #include <vector>
 
 #include "pyconc/runtime/heap.hpp"
-#include "pyconc/runtime/object.hpp"
 
 namespace pyconc::testing {
 
@@ -16,7 +15,7 @@ struct Census {
     [[nodiscard]] int alive() const { return born - died; }
 };
 
-class Counted final : public runtime::Object {
+class Counted final : public runtime::Container {
 public:
     ~Counted() override { ++census_->died; }
     [[nodiscard]] std::string_view type_name() const noexcept override { return "Counted"; }
@@ -32,7 +31,7 @@ public:
 
 private:
     friend class runtime::Heap;
-    explicit Counted(Census& census) : Object(Layout::container), census_(&census) { ++census_->born; }
+    explicit Counted(Census& census) : census_(&census) { ++census_->born; }
 
     Census* census_;
     std::vector<runtime::Ref<runtime::Object>> held_;

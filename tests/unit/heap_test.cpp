@@ -1,6 +1,6 @@
 // The heap: containers are tracked from birth to death, a finalizer runs at
-// most once, a resurrected object survives, and shutdown frees what cycles
-// kept alive.
+// most once, a resurrected object survives, shutdown frees what cycles kept
+// alive, and objects live in the small-object allocator.
 #include "pyconc/runtime/heap.hpp"
 
 #include <string>
@@ -22,11 +22,11 @@ TEST(Heap, ContainersAreTrackedFromBirthAndUntrackedWhenFreed) {
     Ref<Counted> container = make<Counted>(census);
     Ref<Int> number = Int::from(1'000'000);
     EXPECT_TRUE(container->is_tracked());
-    EXPECT_FALSE(number->is_tracked());
-    EXPECT_EQ(interpreter.heap().tracked_objects(), 1U);
+    EXPECT_FALSE(number->is_gc());
+    EXPECT_EQ(interpreter.gc().objects_in(0), 1U);
     EXPECT_EQ(interpreter.heap().live_objects(), 2U);
     container.reset();
-    EXPECT_EQ(interpreter.heap().tracked_objects(), 0U);
+    EXPECT_EQ(interpreter.gc().objects_in(0), 0U);
     EXPECT_EQ(interpreter.heap().live_objects(), 1U);
 }
 
@@ -36,7 +36,7 @@ TEST(Heap, ForEachTrackedVisitsOldestFirst) {
     Ref<Counted> first = make<Counted>(census);
     Ref<Counted> second = make<Counted>(census);
     std::vector<const Object*> seen;
-    interpreter.heap().for_each_tracked([&](Object& op) { seen.push_back(&op); });
+    interpreter.gc().for_each_tracked([&](Object& op) { seen.push_back(&op); });
     EXPECT_EQ(seen, (std::vector<const Object*>{first.get(), second.get()}));
 }
 
@@ -50,10 +50,10 @@ TEST(Heap, ACycleSurvivesEveryDropOfItsNames) {
     x.reset();
     y.reset();
     EXPECT_EQ(census.alive(), 2);
-    EXPECT_EQ(interpreter.heap().tracked_objects(), 2U);
+    EXPECT_EQ(interpreter.gc().objects_in(0), 2U);
 }
 
-TEST(Heap, ShutdownFreesCyclesAndCountsTheContainersItFound) {
+TEST(Heap, ShutdownCollectsTheCyclesThatAreLeft) {
     Census census;
     {
         Interpreter interpreter;
@@ -87,11 +87,11 @@ namespace {
 
 // class Phoenix: def __del__(self): saved.append(self); calls += 1
 struct Phoenix {
-    std::vector<Ref<Object>> saved;
+    std::vector<Ref<Instance>> saved;
     int calls = 0;
     Ref<Class> cls = make<Class>("Phoenix", [this](Instance& self) {
         ++calls;
-        saved.push_back(Ref<Object>::new_ref(self));
+        saved.push_back(Ref<Instance>::new_ref(self));
     });
 };
 
@@ -110,7 +110,7 @@ TEST(Heap, AFinalizerThatResurrectsItsObjectKeepsItAliveAndNeverRunsAgain) {
     EXPECT_EQ(refcount(phoenix.saved[0]), 1);
     phoenix.saved.clear();  // the second death is final: no second __del__
     EXPECT_EQ(phoenix.calls, 1);
-    EXPECT_EQ(interpreter.heap().tracked_objects(), 0U);
+    EXPECT_EQ(interpreter.gc().objects_in(0), 0U);
 }
 
 TEST(Heap, AFinalizerRunsOnceWithTheObjectIntactThenTheObjectIsFreed) {
@@ -122,7 +122,7 @@ TEST(Heap, AFinalizerRunsOnceWithTheObjectIntactThenTheObjectIsFreed) {
     a->setattr("name", make<Str>("a"));
     a.reset();
     EXPECT_EQ(seen, std::vector<std::string>{"a"});
-    EXPECT_EQ(interpreter.heap().tracked_objects(), 0U);
+    EXPECT_EQ(interpreter.gc().objects_in(0), 0U);
 }
 
 TEST(Heap, AnExceptionFromAFinalizerIsReportedAndIgnored) {
@@ -149,4 +149,19 @@ TEST_F(HeapDeathTest, ARefThatOutlivesItsInterpreterIsFatalAndSaysSo) {
             delete interpreter;
         },
         "1 object\\(s\\) outlived their interpreter");
+}
+
+TEST(Heap, ObjectsAreAllocatedFromObmallocInTheirSizeClass) {
+    Interpreter interpreter;
+    const std::size_t blocks_before = interpreter.allocator().stats().blocks_in_use;
+    Ref<Int> big = Int::from(1'000'000);
+    Ref<List> list = make<List>();
+    const Obmalloc::Stats stats = interpreter.allocator().stats();
+    EXPECT_EQ(stats.blocks_in_use, blocks_before + 2);
+    EXPECT_EQ(Obmalloc::block_size(Obmalloc::size_class_of(sizeof(Int))), 32U);   // CPython: 28 -> 32
+    EXPECT_EQ(Obmalloc::block_size(Obmalloc::size_class_of(sizeof(List))), 64U);  // CPython: 56 -> 64
+    EXPECT_EQ(sizeof(Object), 16U);  // a PyObject: ob_refcnt and ob_type
+    big.reset();
+    list.reset();
+    EXPECT_EQ(interpreter.allocator().stats().blocks_in_use, blocks_before);
 }

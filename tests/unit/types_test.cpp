@@ -55,11 +55,10 @@ TEST(Int, AddingMakesANewIntAndLeavesTheOldOneAlone) {
     EXPECT_FALSE(counter == before);
 }
 
-TEST(Int, IntsAndStrsAreNotTracked) {
+TEST(Int, IntsAndStrsAreNotContainers) {
     Interpreter interpreter;
-    EXPECT_FALSE(Int::from(1'000'000)->is_tracked());
-    EXPECT_FALSE(make<Str>("s")->is_tracked());
-    EXPECT_FALSE(make<Str>("s")->is_container());
+    EXPECT_FALSE(Int::from(1'000'000)->is_gc());
+    EXPECT_FALSE(make<Str>("s")->is_gc());
 }
 
 TEST(List, HoldsAReferenceToEachItemAndDropsThemWhenFreed) {

@@ -2,47 +2,43 @@
 // The interpreter's object heap: where model objects are born and freed.
 //
 // How this works
-// - `make<T>(...)` allocates a T with a count of 1 and, if it is a container,
-//   tracks it: links it onto `tracked_`, as PyObject_GC_Track puts a new
-//   container on generation 0's list. The list is what a collector walks
-//   and what shutdown clears.
+// - The heap owns the interpreter's small-object allocator (obmalloc.hpp)
+//   and its cyclic collector (gc.hpp). One heap is current per thread
+//   (`Heap::current()`), as a thread state points at its interpreter;
+//   allocating with none is a fatal error.
+// - `make<T>(...)` is type(...) for the model: for a container it first
+//   tells the collector (which may run an automatic collection), then
+//   allocates the object through Object::operator new, from obmalloc, and
+//   tracks it in generation 0 (a dict waits for its first container value).
 // - `detail::dealloc` is what a decref to 0 calls (tp_dealloc): run the
 //   finalizer once with the object alive again for the call
-//   (PyObject_CallFinalizerFromDealloc); if the finalizer resurrected it, stop;
-//   otherwise untrack it and delete it, whose destructor drops the references
-//   it held.
-// - `shutdown()` is Py_FinalizeEx's last word on the heap: every container
-//   still tracked is garbage by then (no name refers to it), so each one's
-//   finalizer runs, then each is cleared, and the counts free them all. Only
-//   cycles can still be there, since everything else was freed at its last
-//   decref.
-// - One heap is current per thread (`Heap::current()`), as a thread state
-//   points at its interpreter; allocating with none is a fatal error.
+//   (PyObject_CallFinalizerFromDealloc); if the finalizer resurrected it,
+//   stop; otherwise untrack it and delete it, whose destructor drops the
+//   references it held and whose operator delete gives the block back.
+// - `shutdown()` is Py_FinalizeEx's last collection: gc.unfreeze(), then a
+//   full collection frees whatever cycles are left.
 #include <cstddef>
-#include <exception>
+#include <type_traits>
 #include <utility>
-#include <vector>
 
 #include <fmt/core.h>
 
 #include "pyconc/runtime/fatal.hpp"
+#include "pyconc/runtime/gc.hpp"
+#include "pyconc/runtime/obmalloc.hpp"
 #include "pyconc/runtime/object.hpp"
 
 namespace pyconc::runtime {
 
 class Heap {
 public:
-    Heap() noexcept : previous_(current_) {
-        tracked_.prev = tracked_.next = &tracked_;
-        current_ = this;
-    }
+    Heap() noexcept : previous_(current_) { current_ = this; }
     Heap(const Heap&) = delete;
     Heap& operator=(const Heap&) = delete;
     ~Heap() {
         if (live_ != 0) {
-            fatal("~Heap", fmt::format("{} object(s) outlived their interpreter: a Ref was kept "
-                                       "past shutdown()",
-                                       live_));
+            fatal("~Heap",
+                  fmt::format("{} object(s) outlived their interpreter: a Ref was kept past shutdown()", live_));
         }
         current_ = previous_;
     }
@@ -50,91 +46,54 @@ public:
     // The heap of the interpreter this thread runs in.
     [[nodiscard]] static Heap& current() {
         if (!current_) {
-            fatal("Heap::current",
-                  "no interpreter on this thread: create a "
-                  "pyconc::runtime::Interpreter first");
+            fatal("Heap::current", "no interpreter on this thread: create a pyconc::runtime::Interpreter first");
         }
         return *current_;
     }
 
-    // Allocates a T(args...) with refcount 1, tracked if it is a container.
+    // Allocates a T(args...) with refcount 1; a container is tracked unless
+    // T says it starts untracked.
     template <class T, class... Args>
     [[nodiscard]] Ref<T> make(Args&&... args) {
+        static_assert(std::is_base_of_v<Object, T>, "make<T> makes model objects");
+        if constexpr (std::is_base_of_v<Container, T>) gc_.container_allocated();
         T* op = new T(std::forward<Args>(args)...);
         ++live_;
-        if (op->is_container()) track(*op);
+        if constexpr (std::is_base_of_v<Container, T>) {
+            if (T::tracked_at_birth) gc_.track(*op);
+        }
         return Ref<T>::steal(op);
     }
 
     // Objects allocated and not yet freed (immortal ones are not counted).
     [[nodiscard]] std::size_t live_objects() const noexcept { return live_; }
-    // Containers on the tracked list.
-    [[nodiscard]] std::size_t tracked_objects() const noexcept { return tracked_count_; }
 
-    // Calls f(Object&) for each tracked container, oldest first. f must not
-    // allocate or free containers.
-    template <class F>
-    void for_each_tracked(F&& f) const {
-        for (detail::GcLinks* link = tracked_.next; link != &tracked_; link = link->next) {
-            f(static_cast<Object&>(*link));
-        }
-    }
+    [[nodiscard]] Gc& gc() noexcept { return gc_; }
+    [[nodiscard]] Obmalloc& allocator() noexcept { return allocator_; }
+    [[nodiscard]] const Obmalloc& allocator() const noexcept { return allocator_; }
 
-    // Interpreter shutdown: finalizes and clears every container still
-    // tracked, which frees them and what they hold. Returns how many
-    // containers it found, as gc.collect() counts.
+    // Interpreter shutdown. Returns what the final collection found.
     std::size_t shutdown() {
-        std::vector<Ref<Object>> garbage;  // keeps each alive until the end
-        garbage.reserve(tracked_count_);
-        for_each_tracked([&](Object& op) { garbage.push_back(Ref<Object>::new_ref(op)); });
-        for (const Ref<Object>& op : garbage) run_finalizer_once(*op);
-        for (const Ref<Object>& op : garbage) op->clear();
-        const std::size_t found = garbage.size();
-        garbage.clear();
-        return found;
+        gc_.unfreeze();
+        return gc_.collect();
     }
 
 private:
     friend void detail::dealloc(Object&) noexcept;
 
-    void track(Object& op) noexcept {
-        detail::GcLinks& links = op;
-        links.prev = tracked_.prev;
-        links.next = &tracked_;
-        tracked_.prev->next = &links;
-        tracked_.prev = &links;
-        ++tracked_count_;
-    }
-
-    void untrack(Object& op) noexcept {
-        detail::GcLinks& links = op;
-        links.prev->next = links.next;
-        links.next->prev = links.prev;
-        links.prev = links.next = nullptr;
-        --tracked_count_;
-    }
-
-    // PEP 442: a finalizer runs at most once in an object's life. An
-    // exception from it is reported and ignored, as CPython reports
-    // "Exception ignored in: <function ...__del__>".
-    static void run_finalizer_once(Object& op) noexcept {
-        if (!op.has_finalizer() || op.finalized_) return;
-        op.finalized_ = true;
-        try {
-            op.finalize();
-        } catch (const std::exception& error) {
-            fmt::print(stderr, "Exception ignored in: <{} finalizer>: {}\n", op.type_name(), error.what());
-        }
-    }
-
     void free(Object& op) noexcept {
-        if (op.is_tracked()) untrack(op);
+        if (op.is_gc()) {
+            auto& container = static_cast<Container&>(op);
+            gc_.untrack(container);
+            gc_.container_freed();
+        }
         --live_;
-        delete &op;
+        delete &op;  // the virtual destructor, then Object::operator delete with the object's size
     }
 
-    detail::GcLinks tracked_;  // list head; tracked_.next is the oldest container
-    std::size_t tracked_count_ = 0;
+    // Declared before gc_, so destroyed after it: blocks outlive the lists.
+    Obmalloc allocator_;
+    Gc gc_;
     std::size_t live_ = 0;
     Heap* previous_;  // the heap that was current before this one, restored at its end
     static inline thread_local Heap* current_ = nullptr;
@@ -143,15 +102,24 @@ private:
 namespace detail {
 
 inline void dealloc(Object& op) noexcept {
-    if (op.has_finalizer() && !op.finalized_) {
-        op.refcnt_ = 1;  // the finalizer runs on a live object
-        Heap::run_finalizer_once(op);
-        if (--op.refcnt_ != 0) return;  // resurrected: the finalizer stored a reference
+    if (op.is_gc()) {
+        auto& container = static_cast<Container&>(op);
+        if (container.has_finalizer() && !container.is_finalized()) {
+            op.refcnt_ = 1;  // the finalizer runs on a live object
+            Gc::finalize_once(container);
+            if (--op.refcnt_ != 0) return;  // resurrected: the finalizer stored a reference
+        }
     }
     Heap::current().free(op);
 }
 
 }  // namespace detail
+
+inline void* Object::operator new(std::size_t size) { return Heap::current().allocator().allocate(size); }
+
+inline void Object::operator delete(void* block, std::size_t size) noexcept {
+    Heap::current().allocator().free(block, size);
+}
 
 // Allocates a T(args...) on the current interpreter's heap.
 template <class T, class... Args>

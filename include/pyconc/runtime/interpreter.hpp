@@ -2,17 +2,18 @@
 // The interpreter (PyInterpreterState): what one Python process runs on.
 //
 // How this works
-// - For now it owns the object heap: constructing an Interpreter makes its
-//   heap current on this thread, so `make<T>()` allocates there.
-// - `shutdown()` is Py_FinalizeEx for the heap (see heap.hpp): whatever is
-//   still alive (only cycles can be) is finalized and cleared. It runs
-//   again, quietly, in the destructor if the program did not call it.
+// - It owns the object heap (heap.hpp): the small-object allocator and the
+//   cyclic collector. Constructing an Interpreter makes its heap current on
+//   this thread, so `make<T>()` allocates there, and `gc()` is the gc module.
+// - `shutdown()` is Py_FinalizeEx for the heap: a last full collection frees
+//   the cycles still alive. It runs again, quietly, in the destructor.
 // - Refs must not outlive their interpreter: declare the Interpreter before
 //   the names that hold objects, so it is destroyed after them.
 #include <cstddef>
 
+#include "pyconc/runtime/gc.hpp"
 #include "pyconc/runtime/heap.hpp"
-#include "pyconc/runtime/object.hpp"
+#include "pyconc/runtime/obmalloc.hpp"
 
 namespace pyconc::runtime {
 
@@ -24,8 +25,10 @@ public:
     ~Interpreter() { heap_.shutdown(); }
 
     [[nodiscard]] Heap& heap() noexcept { return heap_; }
+    [[nodiscard]] Gc& gc() noexcept { return heap_.gc(); }
+    [[nodiscard]] Obmalloc& allocator() noexcept { return heap_.allocator(); }
 
-    // Frees what is left on the heap; returns how many containers that was.
+    // The final collection; returns how many objects it found unreachable.
     std::size_t shutdown() { return heap_.shutdown(); }
 
 private:

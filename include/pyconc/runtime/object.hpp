@@ -2,25 +2,36 @@
 // The object header and the owning reference, as in CPython's Include/object.h.
 //
 // How this works
-// - Every model object derives from `Object`, whose header holds `refcnt_`
-//   (ob_refcnt) and, for containers, the links that keep it on its
-//   interpreter's list of tracked objects (PyGC_Head). The C++ type stands in
-//   for ob_type: `type_name()`, `traverse()` (tp_traverse), `clear()`
-//   (tp_clear), `finalize()` (tp_finalize, Python's __del__).
+// - Every model object derives from `Object`: 16 bytes, as a PyObject is. Its
+//   vtable pointer plays ob_type (`type_name()`, `traverse()` = tp_traverse,
+//   `clear()` = tp_clear, `finalize()` = tp_finalize, Python's __del__) and
+//   `refcnt_` is ob_refcnt, 32 bits wide as in 64-bit CPython 3.12.
+// - A `Container` is an object that can hold references and so be part of a
+//   cycle (Py_TPFLAGS_HAVE_GC). It adds the collector's links, PyGC_Head:
+//   `next`/`prev` put it on one generation's list while it is tracked, and
+//   during a collection `gc_refs` holds the part of its count that references
+//   from inside the generation do not explain.
 // - `Ref<T>` is an owning reference. Copying it is Py_INCREF, destroying or
 //   resetting it is Py_DECREF; a borrowed reference is a plain `T&`/`T*`.
-//   `make<T>(...)` allocates an object with a count of 1 held by the Ref it
-//   returns.
+//   `make<T>(...)` (heap.hpp) returns a new object with a count of 1.
 // - When the count reaches 0 the object is freed at once, inside that very
 //   decref: the finalizer runs (at most once, PEP 442), then the destructor,
 //   which drops the references the object held. This is the deterministic
-//   free the lessons show. A cycle never reaches 0: only a collector frees it.
-// - Immortal objects (small ints; PEP 683, CPython 3.12) ignore incref and
-//   decref, and report a count of 4294967295 as 3.12 does.
+//   free the lessons show. A cycle never reaches 0: only the collector
+//   (gc.hpp) frees it.
+// - Immortal objects (small ints; PEP 683, CPython 3.12) have the count
+//   4294967295, which incref and decref leave alone. 3.12 saturates the
+//   32-bit count the same way: a count that reaches it stays there.
 // - `refcount(obj)` is the true count. Python's sys.getrefcount() shows one
 //   more, because its own argument is a reference for the duration of the call.
+// - Memory comes from the interpreter's small-object allocator (obmalloc.hpp)
+//   through Object's own operator new/delete, sized by the C++ type as
+//   tp_basicsize sizes a CPython object.
 // - Not thread-safe by itself: like CPython's plain counts, they rely on the
 //   GIL (or, without it, on biased counting).
+// - dealloc and operator new/delete are defined in heap.hpp, which every
+//   header that makes objects includes (types.hpp, interpreter.hpp).
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 #include <type_traits>
@@ -30,11 +41,12 @@
 
 namespace pyconc::runtime {
 
-// What `refcount()` reports for an immortal object: _Py_IMMORTAL_REFCNT on a
-// 64-bit CPython 3.12 (UINT_MAX), as sys.getrefcount(0) shows there.
-inline constexpr std::int64_t immortal_refcount = 4294967295;
+// _Py_IMMORTAL_REFCNT on a 64-bit CPython 3.12 (UINT_MAX), what
+// sys.getrefcount(0) shows there.
+inline constexpr std::uint32_t immortal_refcount = 4294967295U;
 
 class Object;
+class Container;
 
 // tp_traverse's visitproc: `traverse` calls `visit` once for every object the
 // traversed object holds a strong reference to.
@@ -51,20 +63,31 @@ protected:
 
 namespace detail {
 
-// PyGC_Head: links a container into one list of its interpreter's heap. Both
-// null: not tracked. The list heads are bare GcLinks that no object owns.
-struct GcLinks {
-    GcLinks* prev = nullptr;
-    GcLinks* next = nullptr;
-};
-
 void incref(Object& op) noexcept;
 void decref(Object& op) noexcept;
-void dealloc(Object& op) noexcept;  // defined in heap.hpp
+void dealloc(Object& op) noexcept;  // tp_dealloc, defined in heap.hpp
+
+// PyGC_Head. A container is on exactly one list while it is tracked (`next`
+// not null): a generation's, or one of a collection's working lists. List
+// heads are bare GcHeads that no container owns.
+struct GcHead {
+    GcHead* next = nullptr;
+    GcHead* prev = nullptr;
+    // Only meaningful while `collecting` is set: the references to this object
+    // that come from outside the objects being collected. A count is 32 bits.
+    std::uint32_t gc_refs = 0;
+    // Set by update_refs for every object being collected; cleared when the
+    // object is found reachable (PREV_MASK_COLLECTING).
+    bool collecting = false;
+    // On move_unreachable's tentatively-unreachable list (NEXT_MASK_UNREACHABLE).
+    bool unreachable = false;
+    // Its finalizer has run (_PyGC_PREV_MASK_FINALIZED): never again.
+    bool finalized = false;
+};
 
 }  // namespace detail
 
-class Object : private detail::GcLinks {
+class Object {
 public:
     Object(const Object&) = delete;
     Object& operator=(const Object&) = delete;
@@ -83,43 +106,74 @@ public:
     // cycle running through it. The object stays valid (and empty).
     virtual void clear() {}
 
+    // PyObject_IS_GC: a container, which the collector may track.
+    [[nodiscard]] bool is_gc() const noexcept { return is_gc_; }
+    [[nodiscard]] bool is_immortal() const noexcept { return refcnt_ == immortal_refcount; }
+    [[nodiscard]] std::uint32_t refcount() const noexcept { return refcnt_; }
+
+    // Objects live in the interpreter's small-object allocator (heap.hpp).
+    static void* operator new(std::size_t size);
+    static void operator delete(void* block, std::size_t size) noexcept;
+
+protected:
+    Object() noexcept = default;
+
+    // Small ints are born immortal; nothing else starts so.
+    struct Immortal {};
+    explicit Object(Immortal /*tag*/) noexcept : refcnt_(immortal_refcount) {}
+
+private:
+    friend class Container;
+    friend void detail::incref(Object&) noexcept;
+    friend void detail::decref(Object&) noexcept;
+    friend void detail::dealloc(Object&) noexcept;
+
+    // ob_refcnt. 1 at birth: the reference make() hands out. 0 only while the
+    // object is being freed; immortal_refcount for immortal objects.
+    std::uint32_t refcnt_ = 1;
+    bool is_gc_ = false;
+};
+
+// An object that can hold references (Py_TPFLAGS_HAVE_GC): list, tuple, dict,
+// instance. The heap tracks it from birth (dicts: from their first container
+// value), and the collector walks it.
+class Container : public Object, private detail::GcHead {
+public:
+    // make<T> tracks a new container at once, unless T says otherwise
+    // (dicts start untracked, as in CPython).
+    static constexpr bool tracked_at_birth = true;
+
+    // gc.is_tracked
+    [[nodiscard]] bool is_tracked() const noexcept { return next != nullptr; }
+    // gc.is_finalized
+    [[nodiscard]] bool is_finalized() const noexcept { return finalized; }
+
     // tp_finalize (Python's __del__). Runs at most once per object, with the
     // object still intact; it may store a new reference to the object
     // (resurrection), in which case the object is not freed.
     [[nodiscard]] virtual bool has_finalizer() const noexcept { return false; }
     virtual void finalize() {}
 
-    // A container can hold references and so be part of a cycle: it is
-    // tracked on its heap's list from birth to death (gc.is_tracked).
-    [[nodiscard]] bool is_container() const noexcept { return layout_ == Layout::container; }
-    [[nodiscard]] bool is_tracked() const noexcept { return next != nullptr; }
-    [[nodiscard]] bool is_immortal() const noexcept { return refcnt_ == immortal_refcount; }
-    [[nodiscard]] bool is_finalized() const noexcept { return finalized_; }
-    [[nodiscard]] std::int64_t refcount() const noexcept { return refcnt_; }
+    // _PyTuple_MaybeUntrack / _PyDict_MaybeUntrack: true when this container
+    // holds no tracked container and so can never be part of a cycle. Only
+    // tuples (any collection) and dicts (full collections) say yes.
+    [[nodiscard]] virtual bool may_untrack(bool full_collection) const noexcept {
+        (void)full_collection;
+        return false;
+    }
 
 protected:
-    enum class Layout : std::uint8_t {
-        plain,      // holds no references (int)
-        container,  // may hold references (list, dict, instance)
-    };
-    explicit Object(Layout layout) noexcept : layout_(layout) {}
-
-    // Small ints are born immortal; nothing else becomes so.
-    struct Immortal {};
-    Object(Layout layout, Immortal) noexcept : refcnt_(immortal_refcount), layout_(layout) {}
+    Container() noexcept { is_gc_ = true; }
 
 private:
-    friend void detail::incref(Object&) noexcept;
-    friend void detail::decref(Object&) noexcept;
-    friend void detail::dealloc(Object&) noexcept;
+    friend class Gc;
     friend class Heap;
+    friend void detail::dealloc(Object&) noexcept;
 
-    // ob_refcnt. 1 at birth: the reference that make() hands out. 0 only
-    // while the object is being freed; immortal_refcount for immortal objects.
-    std::int64_t refcnt_ = 1;
-    Layout layout_;
-    // Set just before the finalizer runs, so that it never runs twice.
-    bool finalized_ = false;
+    [[nodiscard]] detail::GcHead& gc_head() noexcept { return *this; }
+    [[nodiscard]] static Container& from_gc_head(detail::GcHead& head) noexcept {
+        return static_cast<Container&>(head);
+    }
 };
 
 namespace detail {
@@ -131,7 +185,7 @@ inline void incref(Object& op) noexcept {
 
 inline void decref(Object& op) noexcept {
     if (op.is_immortal()) return;
-    if (op.refcnt_ <= 0) {
+    if (op.refcnt_ == 0) {
         fatal("Py_DECREF", "reference count of a freed or freeing object went below zero");
     }
     if (--op.refcnt_ == 0) dealloc(op);
@@ -220,5 +274,3 @@ template <class T>
 }
 
 }  // namespace pyconc::runtime
-
-#include "pyconc/runtime/heap.hpp"  // Heap and dealloc, which need Object complete

@@ -1,16 +1,22 @@
 #pragma once
-// The model's built-in types: int, str, list, and classes with their instances.
+// The model's built-in types: int, str, tuple, list, dict, and classes with
+// their instances.
 //
 // How this works
 // - `Int` is immutable: `counter + 1` makes a new int, never changes the old
 //   one. `Int::from(v)` returns the cached, immortal object for -5..256
-//   (_PY_NSMALLNEGINTS, _PY_NSMALLPOSINTS in CPython) and a new object for any
-//   other value. Ints and strs hold no references: they are not tracked.
-// - `List` holds strong references to its items; `Instance` holds strong
-//   references to its attribute values and to its `Class`. Both are
-//   containers: tracked from birth, traversable, clearable.
+//   (_PY_NSMALLNEGINTS, _PY_NSMALLPOSINTS in CPython) and a new object for
+//   any other value. Ints and strs hold no references: not containers.
+// - `Tuple`, `List`, `Dict` and `Instance` hold strong references and are
+//   containers: traversable, clearable, tracked by the collector. As in
+//   CPython, a dict is tracked only once it holds something that may be
+//   tracked (MAINTAIN_TRACKING), and the collector stops tracking tuples
+//   (and, in full collections, dicts) that hold no tracked container.
 // - A `Class` may have a finalizer, Python's __del__, which runs when an
-//   instance is about to be freed (see heap.hpp for when exactly).
+//   instance is about to be freed (see heap.hpp and gc.hpp for when).
+// - Sizes follow CPython's on 64-bit: an int is 24 bytes here (28 there),
+//   both in the 32-byte size class; a list is 64 bytes with its GC links,
+//   as CPython's 56 are in the 64-byte class.
 #include <array>
 #include <cstddef>
 #include <cstdint>
@@ -20,6 +26,7 @@
 #include <utility>
 #include <vector>
 
+#include "pyconc/runtime/heap.hpp"
 #include "pyconc/runtime/object.hpp"
 
 namespace pyconc::runtime {
@@ -42,15 +49,16 @@ public:
 
 private:
     friend class Heap;
-    explicit Int(std::int64_t value) noexcept : Object(Layout::plain), value_(value) {}
-    Int(std::int64_t value, Immortal immortal) noexcept : Object(Layout::plain, immortal), value_(value) {}
+    explicit Int(std::int64_t value) noexcept : value_(value) {}
+    Int(std::int64_t value, Immortal immortal) noexcept : Object(immortal), value_(value) {}
+
+    static constexpr std::size_t cache_size = static_cast<std::size_t>(largest_cached - smallest_cached + 1);
+    using SmallInts = std::array<Int, cache_size>;
 
     // The small-int cache, shared by every interpreter as in CPython 3.12's
-    // _PyRuntime. Its objects are immortal and live as long as the program.
-    using SmallInts = std::array<Int, static_cast<std::size_t>(largest_cached - smallest_cached + 1)>;
+    // _PyRuntime. Its objects are immortal, in static storage, never freed.
     static SmallInts& small_ints() {
-        static SmallInts cache = make_small_ints(
-            std::make_index_sequence<static_cast<std::size_t>(largest_cached - smallest_cached + 1)>{});
+        static SmallInts cache = make_small_ints(std::make_index_sequence<cache_size>{});
         return cache;
     }
     template <std::size_t... I>
@@ -68,16 +76,18 @@ public:
 
 private:
     friend class Heap;
-    explicit Str(std::string value) : Object(Layout::plain), value_(std::move(value)) {}
+    explicit Str(std::string value) : value_(std::move(value)) {}
 
     std::string value_;
 };
 
-class List final : public Object {
-public:
-    [[nodiscard]] std::string_view type_name() const noexcept override { return "list"; }
+// _PyObject_GC_MAY_BE_TRACKED: a container that is, or may become, tracked.
+// An untracked tuple never becomes tracked again; any other container may.
+[[nodiscard]] bool may_be_tracked(const Object* op) noexcept;
 
-    void append(Ref<Object> item) { items_.push_back(std::move(item)); }
+class Tuple final : public Container {
+public:
+    [[nodiscard]] std::string_view type_name() const noexcept override { return "tuple"; }
     [[nodiscard]] std::size_t size() const noexcept { return items_.size(); }
     [[nodiscard]] const Ref<Object>& operator[](std::size_t i) const { return items_.at(i); }
 
@@ -86,7 +96,44 @@ public:
             if (item) visit.visit(*item);
         }
     }
-    // list_clear: the vector is moved out first, so that a finalizer that
+    void clear() override {
+        std::vector<Ref<Object>> items = std::move(items_);
+        items_.clear();
+    }
+    [[nodiscard]] bool may_untrack(bool /*full_collection*/) const noexcept override {
+        for (const Ref<Object>& item : items_) {
+            if (may_be_tracked(item.get())) return false;
+        }
+        return true;
+    }
+
+private:
+    friend class Heap;
+    template <class... Items>
+    explicit Tuple(Items&&... items) {
+        items_.reserve(sizeof...(Items));
+        (items_.push_back(std::forward<Items>(items)), ...);
+    }
+
+    std::vector<Ref<Object>> items_;
+};
+
+class List final : public Container {
+public:
+    [[nodiscard]] std::string_view type_name() const noexcept override { return "list"; }
+
+    void append(Ref<Object> item) { items_.push_back(std::move(item)); }
+    [[nodiscard]] std::size_t size() const noexcept { return items_.size(); }
+    [[nodiscard]] const Ref<Object>& operator[](std::size_t i) const { return items_.at(i); }
+    // list[i] = value; the old item is released after the new one is stored.
+    void set(std::size_t i, Ref<Object> value) { items_.at(i) = std::move(value); }
+
+    void traverse(Visitor& visit) override {
+        for (const Ref<Object>& item : items_) {
+            if (item) visit.visit(*item);
+        }
+    }
+    // list_clear: the items are moved out first, so that a finalizer that
     // runs during the decrefs sees an empty list, never a half-cleared one.
     void clear() override {
         std::vector<Ref<Object>> items = std::move(items_);
@@ -96,17 +143,90 @@ public:
 private:
     friend class Heap;
     template <class... Items>
-    explicit List(Items&&... items) : Object(Layout::container) {
+    explicit List(Items&&... items) {
+        items_.reserve(sizeof...(Items));
         (items_.push_back(std::forward<Items>(items)), ...);
     }
 
     std::vector<Ref<Object>> items_;
 };
 
+// A dict with int or str keys, compared by value; entries in insertion order.
+class Dict final : public Container {
+public:
+    static constexpr bool tracked_at_birth = false;  // until it holds a container
+
+    [[nodiscard]] std::string_view type_name() const noexcept override { return "dict"; }
+    [[nodiscard]] std::size_t size() const noexcept { return entries_.size(); }
+
+    // d[key] = value
+    void set(const Ref<Object>& key, Ref<Object> value) {
+        check_key(key);
+        maintain_tracking(key.get(), value.get());
+        for (auto& [existing, slot] : entries_) {
+            if (same_key(*existing, *key)) {
+                slot = std::move(value);
+                return;
+            }
+        }
+        entries_.emplace_back(key, std::move(value));
+    }
+    // d.get(key): a borrowed reference, null when absent.
+    [[nodiscard]] Object* get(const Ref<Object>& key) const {
+        check_key(key);
+        for (const auto& [existing, slot] : entries_) {
+            if (same_key(*existing, *key)) return slot.get();
+        }
+        return nullptr;
+    }
+
+    void traverse(Visitor& visit) override {
+        for (auto& [key, value] : entries_) {
+            visit.visit(*key);
+            if (value) visit.visit(*value);
+        }
+    }
+    void clear() override {
+        auto entries = std::move(entries_);
+        entries_.clear();
+    }
+    [[nodiscard]] bool may_untrack(bool full_collection) const noexcept override {
+        if (!full_collection) return false;
+        for (const auto& [key, value] : entries_) {
+            if (may_be_tracked(key.get()) || may_be_tracked(value.get())) return false;
+        }
+        return true;
+    }
+
+private:
+    friend class Heap;
+    Dict() = default;
+
+    static void check_key(const Ref<Object>& key) {
+        if (!dynamic_cast<const Int*>(key.get()) && !dynamic_cast<const Str*>(key.get())) {
+            fatal("Dict", "the model's dict keys are ints or strs");
+        }
+    }
+    static bool same_key(const Object& a, const Object& b) noexcept {
+        if (const auto* x = dynamic_cast<const Int*>(&a)) {
+            const auto* y = dynamic_cast<const Int*>(&b);
+            return y && x->value() == y->value();
+        }
+        const auto* x = dynamic_cast<const Str*>(&a);
+        const auto* y = dynamic_cast<const Str*>(&b);
+        return x && y && x->value() == y->value();
+    }
+    void maintain_tracking(const Object* key, const Object* value) noexcept {
+        if (!is_tracked() && (may_be_tracked(key) || may_be_tracked(value))) Heap::current().gc().track(*this);
+    }
+
+    std::vector<std::pair<Ref<Object>, Ref<Object>>> entries_;
+};
+
 class Instance;
 
 // A class: its name and its optional __del__. Holds no references to other
-// model objects, so it is not a container.
+// model objects, so it is not a container here.
 class Class final : public Object {
 public:
     using Finalizer = std::function<void(Instance& self)>;
@@ -117,15 +237,14 @@ public:
 
 private:
     friend class Heap;
-    explicit Class(std::string name, Finalizer del = {})
-        : Object(Layout::plain), name_(std::move(name)), del_(std::move(del)) {}
+    explicit Class(std::string name, Finalizer del = {}) : name_(std::move(name)), del_(std::move(del)) {}
 
     std::string name_;
     Finalizer del_;  // __del__, or empty
 };
 
 // An instance of a Class, with named attributes (its __dict__, kept inline).
-class Instance final : public Object {
+class Instance final : public Container {
 public:
     [[nodiscard]] std::string_view type_name() const noexcept override { return class_->name(); }
     [[nodiscard]] const Class& type() const noexcept { return *class_; }
@@ -154,27 +273,30 @@ public:
             if (slot) visit.visit(*slot);
         }
     }
+    // subtype_clear: the attributes go, the class stays.
     void clear() override {
         auto attributes = std::move(attributes_);
         attributes_.clear();
     }
 
-    [[nodiscard]] bool has_finalizer() const noexcept override {
-        return static_cast<bool>(class_->finalizer());
-    }
+    [[nodiscard]] bool has_finalizer() const noexcept override { return static_cast<bool>(class_->finalizer()); }
     void finalize() override { class_->finalizer()(*this); }
 
 private:
     friend class Heap;
-    explicit Instance(Ref<Class> cls) : Object(Layout::container), class_(std::move(cls)) {}
+    explicit Instance(Ref<Class> cls) : class_(std::move(cls)) {}
 
-    Ref<Class> class_;  // kept on clear(): the type outlives the instance's attributes
+    Ref<Class> class_;
     std::vector<std::pair<std::string, Ref<Object>>> attributes_;
 };
 
-// Calling a class: `Noisy("a")` without __init__; set the attributes after.
-[[nodiscard]] inline Ref<Instance> new_instance(const Ref<Class>& cls) {
-    return make<Instance>(cls);
+// Calling a class: `Noisy()` without __init__; set the attributes after.
+[[nodiscard]] inline Ref<Instance> new_instance(const Ref<Class>& cls) { return make<Instance>(cls); }
+
+inline bool may_be_tracked(const Object* op) noexcept {
+    if (op == nullptr || !op->is_gc()) return false;
+    const auto* container = static_cast<const Container*>(op);
+    return container->is_tracked() || dynamic_cast<const Tuple*>(op) == nullptr;
 }
 
 }  // namespace pyconc::runtime
