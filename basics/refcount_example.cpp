@@ -4,7 +4,7 @@
 // attribute that points at an object is one reference; the object is freed
 // the moment its count reaches 0, inside the `del` that dropped the last one.
 // A reference cycle never reaches 0: every object in it is still pointed at
-// by the one before it, so no `del` frees it.
+// by the one before it, so no `del` frees it; only the cyclic collector does.
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -50,8 +50,8 @@ int main(int argc, char** argv) {
     pyconc::lesson::Lesson lesson{
         "refcount_example",
         "Reference counts as names bind and unbind, the free at the last del, and a "
-        "reference cycle that no del frees.",
-        {"all-freed", "cycle-survives"}};
+        "reference cycle that no del frees: only gc.collect() does.",
+        {"refcount-freed-all", "cycle-needs-gc"}};
     std::size_t cycle_size = 2;
     bool break_cycle = false;
     lesson.flags()
@@ -104,7 +104,9 @@ int main(int argc, char** argv) {
     a.reset();
     const bool a_freed_at_del = freed == std::vector<std::string>{"a"};
 
-    lesson.heading("A cycle: {} object(s), each .other pointing at the next", cycle_size);
+    lesson.heading("A cycle of {} object(s), with the collector off", cycle_size);
+    // gc.disable()
+    interpreter.gc().disable();
     // x, y = Noisy("x"), Noisy("y")
     std::vector<Ref<Instance>> cycle;
     for (std::size_t i = 0; i < cycle_size; ++i) cycle.push_back(new_noisy(cycle_name(i, cycle_size)));
@@ -124,7 +126,7 @@ int main(int argc, char** argv) {
     const std::size_t freed_by_del = freed.size() - freed_before_del;
 
     std::size_t alive_after_del = 0;
-    interpreter.gc().for_each_tracked([&](Object& op) {
+    interpreter.gc().for_each_tracked([&](Container& op) {
         if (const auto* node = dynamic_cast<const Instance*>(&op)) {
             if (++alive_after_del <= 4) {
                 lesson.say("  still alive: {} (refcount {}: no name refers to it)", name_of(*node),
@@ -135,10 +137,12 @@ int main(int argc, char** argv) {
     if (alive_after_del > 4) lesson.say("  ... {} objects in all", alive_after_del);
     if (alive_after_del == 0) lesson.say("  every object freed at the del");
 
-    lesson.heading("Interpreter shutdown");
-    lesson.note("At exit CPython collects what is left; until then a cycle holds its memory.");
-    const std::size_t freed_at_shutdown = interpreter.shutdown();
-    lesson.say("shutdown freed {} object(s)", freed_at_shutdown);
+    // print("gc.collect():"); print("  gc.collect() returned", gc.collect())
+    lesson.say("gc.collect():");
+    const std::size_t freed_before_collect = freed.size();
+    const std::size_t collected = interpreter.gc().collect();
+    const std::size_t freed_by_collect = freed.size() - freed_before_collect;
+    lesson.say("  gc.collect() returned {}", collected);
 
     lesson.figure("refcount_at_birth", at_birth);
     lesson.figure("getrefcount_at_birth", at_birth + 1);
@@ -150,14 +154,16 @@ int main(int argc, char** argv) {
     lesson.figure("break_cycle", break_cycle);
     lesson.figure("freed_by_del", freed_by_del);
     lesson.figure("alive_after_del", alive_after_del);
-    lesson.figure("freed_at_shutdown", freed_at_shutdown);
+    lesson.figure("collect_returned", collected);
+    lesson.figure("freed_by_collect", freed_by_collect);
     lesson.figure("freed_order", freed);
 
     if (alive_after_del == 0) {
-        return lesson.finish("all-freed",
+        return lesson.finish("refcount-freed-all",
                              "every object was freed at the del that dropped its last reference");
     }
-    return lesson.finish(
-        "cycle-survives",
-        fmt::format("a was freed at its del; the {}-object cycle outlived every del", alive_after_del));
+    return lesson.finish("cycle-needs-gc",
+                         fmt::format("a was freed at its del; the {}-object cycle outlived every del and "
+                                     "only gc.collect() freed it",
+                                     alive_after_del));
 }
