@@ -160,7 +160,8 @@ TEST(Heap, ObjectsAreAllocatedFromObmallocInTheirSizeClass) {
     EXPECT_EQ(stats.blocks_in_use, blocks_before + 2);
     EXPECT_EQ(Obmalloc::block_size(Obmalloc::size_class_of(sizeof(Int))), 32U);   // CPython: 28 -> 32
     EXPECT_EQ(Obmalloc::block_size(Obmalloc::size_class_of(sizeof(List))), 64U);  // CPython: 56 -> 64
-    EXPECT_EQ(sizeof(Object), 16U);  // a PyObject: ob_refcnt and ob_type
+    EXPECT_EQ(sizeof(Object), 16U);       // a PyObject: ob_refcnt and ob_type
+    EXPECT_EQ(sizeof(PlainObject), 16U);  // object(): the 16-byte size class
     big.reset();
     list.reset();
     EXPECT_EQ(interpreter.allocator().stats().blocks_in_use, blocks_before);

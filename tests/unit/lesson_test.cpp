@@ -159,3 +159,12 @@ TEST(JsonObject, EscapesStringsAndKeepsKeyOrder) {
         json.render(),
         R"({"name": "a \"quoted\"\\path\n", "count": 4, "ratio": 0.5, "nan": null, "ok": true, "list": [1, 2]})");
 }
+
+TEST(Numbers, GroupsDigitsInThreesAsPythonsCommaFormatDoes) {
+    EXPECT_EQ(grouped(0), "0");
+    EXPECT_EQ(grouped(999), "999");
+    EXPECT_EQ(grouped(1000), "1,000");
+    EXPECT_EQ(grouped(2'000'000), "2,000,000");
+    EXPECT_EQ(grouped(-1234567), "-1,234,567");
+    EXPECT_EQ(grouped(-100), "-100");
+}

@@ -42,6 +42,7 @@
 #include "pyconc/lesson/accepted.hpp"
 #include "pyconc/lesson/bar_chart.hpp"
 #include "pyconc/lesson/json.hpp"
+#include "pyconc/lesson/numbers.hpp"
 #include "pyconc/lesson/style.hpp"
 #include "pyconc/lesson/table.hpp"
 #include "pyconc/runtime/fatal.hpp"

@@ -1,6 +1,6 @@
 #pragma once
-// The model's built-in types: int, str, tuple, list, dict, and classes with
-// their instances.
+// The model's built-in types: object, int, str, tuple, list, dict, and
+// classes with their instances.
 //
 // How this works
 // - `Int` is immutable: `counter + 1` makes a new int, never changes the old
@@ -67,6 +67,17 @@ private:
     }
 
     std::int64_t value_;
+};
+
+// object(): the smallest object there is, a bare header (16 bytes, the
+// first size class), as advance/04_memory_arenas allocates by the million.
+class PlainObject final : public Object {
+public:
+    [[nodiscard]] std::string_view type_name() const noexcept override { return "object"; }
+
+private:
+    friend class Heap;
+    PlainObject() noexcept = default;
 };
 
 class Str final : public Object {
