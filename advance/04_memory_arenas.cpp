@@ -1,0 +1,138 @@
+// advance/04_memory_arenas: why a Python process can hold on to memory after
+// its objects are gone.
+//
+// Mirrors ../reference/advance/04_memory_arenas.py. pymalloc keeps small
+// objects in 16 KiB pools inside 1 MiB arenas, and gives an arena back to the
+// system only when every pool in it is empty. Free all objects but one in
+// 2,000, scattered as they were allocated, and every arena still holds a few
+// survivors: the memory stays held. Free the survivors and it goes back.
+#include <cstddef>
+#include <string>
+#include <vector>
+
+#include "pyconc/lesson/lesson.hpp"
+#include "pyconc/runtime/interpreter.hpp"
+#include "pyconc/runtime/types.hpp"
+
+using namespace pyconc::runtime;
+using pyconc::lesson::accepted_range;
+using pyconc::lesson::accepted_words;
+using pyconc::lesson::grouped;
+
+namespace {
+
+// One line per arena, one character per pool: how full each pool is.
+std::string pool_row(const Obmalloc::ArenaUsage& arena) {
+    static constexpr const char* shades[] = {"·", "░", "▒", "▓", "█"};
+    std::string row;
+    for (const double fill : arena.pool_fill) {
+        if (fill == 0.0) {
+            row += " ";
+        } else {
+            row += shades[fill < 0.01 ? 0 : fill < 0.25 ? 1 : fill < 0.5 ? 2 : fill < 0.99 ? 3 : 4];
+        }
+    }
+    return row;
+}
+
+void print_map(pyconc::lesson::Lesson& lesson, const Obmalloc& allocator, std::size_t max_rows) {
+    const auto map = allocator.arena_map();
+    lesson.note("arena map: one row per arena held, one column per 16 KiB pool ('·' under 1% full, '█' full)");
+    std::size_t shown = 0;
+    for (const auto& arena : map) {
+        if (shown++ == max_rows) {
+            lesson.say("  ... {} arenas in all", map.size());
+            break;
+        }
+        lesson.say("  arena {:>3} |{}| {:>2} pools in use, {:>6} blocks", arena.index, pool_row(arena),
+                   arena.pools_in_use, grouped(arena.blocks_in_use));
+    }
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    pyconc::lesson::Lesson lesson{
+        "04_memory_arenas",
+        "pymalloc's arenas: allocate many small objects, free all but a few scattered survivors, and the "
+        "arenas stay held; free the survivors and they go back.",
+        {"arenas-pinned", "arenas-released"}};
+    std::size_t objects = 2'000'000;
+    std::size_t keep_every = 2'000;
+    std::string survivors_where = "scattered";
+    std::size_t map_rows = 12;
+    lesson.flags()
+        .add_option("--objects", objects, "How many object() instances to allocate (16 bytes each)")
+        ->capture_default_str()
+        ->check(accepted_range<std::size_t>(1, 50'000'000));
+    lesson.flags()
+        .add_option("--keep-every", keep_every, "Keep one object in this many")
+        ->capture_default_str()
+        ->check(accepted_range<std::size_t>(1, 1'000'000'000));
+    lesson.flags()
+        .add_option("--survivors", survivors_where,
+                    "scattered: every Nth object survives (as objs[::N]); together: the first ones do")
+        ->capture_default_str()
+        ->check(accepted_words({"scattered", "together"}));
+    lesson.flags()
+        .add_option("--map-rows", map_rows, "Arenas shown in each map (0: no map)")
+        ->capture_default_str()
+        ->check(accepted_range<std::size_t>(0, 10'000));
+    if (auto exit = lesson.parse(argc, argv)) return *exit;
+
+    Interpreter interpreter;
+    const Obmalloc& allocator = interpreter.allocator();
+    auto arenas = [&] { return allocator.stats().arenas_held; };
+
+    lesson.heading("Allocate, then free all but 1 in {}", grouped(keep_every));
+    // print("arenas at start:", arenas())
+    const std::size_t at_start = arenas();
+    lesson.say("arenas at start: {}", at_start);
+    lesson.note("CPython started with 4: the interpreter's own objects. The model's heap starts empty.");
+
+    // objs = [object() for _ in range(2_000_000)]
+    std::vector<Ref<PlainObject>> objs;
+    objs.reserve(objects);
+    for (std::size_t i = 0; i < objects; ++i) objs.push_back(make<PlainObject>());
+    const std::size_t after_allocating = arenas();
+    const Obmalloc::Stats full = allocator.stats();
+    lesson.say("after {} objects: {} arenas ({} MiB held, {} MiB in blocks)", grouped(objects), after_allocating,
+               full.bytes_held >> 20U, full.bytes_in_use >> 20U);
+
+    // survivors = objs[::2000]; del objs
+    std::vector<Ref<PlainObject>> survivors;
+    const std::size_t keep = (objects + keep_every - 1) / keep_every;
+    for (std::size_t i = 0; i < keep; ++i) {
+        survivors.push_back(objs[survivors_where == "scattered" ? i * keep_every : i]);
+    }
+    objs = {};
+    const std::size_t after_freeing = arenas();
+    const Obmalloc::Stats pinned = allocator.stats();
+    lesson.say("after freeing all but {} ({:.2f}%): {} arenas still held", grouped(survivors.size()),
+               100.0 * static_cast<double>(survivors.size()) / static_cast<double>(objects), after_freeing);
+    lesson.say("  {} KiB in live blocks hold {} MiB of arenas", pinned.bytes_in_use >> 10U, pinned.bytes_held >> 20U);
+    if (map_rows > 0) print_map(lesson, allocator, map_rows);
+
+    // del survivors
+    survivors = {};
+    const std::size_t after_survivors = arenas();
+    lesson.say("after freeing the survivors: {}", after_survivors);
+    lesson.note("One empty arena stays for the next allocation (bpo-37257); the rest went back to the system.");
+
+    lesson.figure("objects", objects);
+    lesson.figure("keep_every", keep_every);
+    lesson.figure("survivors", survivors_where);
+    lesson.figure("arenas_at_start", at_start);
+    lesson.figure("arenas_after_allocating", after_allocating);
+    lesson.figure("arenas_after_freeing_all_but_survivors", after_freeing);
+    lesson.figure("arenas_after_freeing_survivors", after_survivors);
+    lesson.figure("bytes_in_use_pinned", pinned.bytes_in_use);
+    lesson.figure("bytes_held_pinned", pinned.bytes_held);
+
+    if (after_freeing == after_allocating) {
+        return lesson.finish("arenas-pinned", fmt::format("{} of {} arenas still held for {} survivors", after_freeing,
+                                                          after_allocating, grouped(keep)));
+    }
+    return lesson.finish("arenas-released", fmt::format("{} of {} arenas went back with the freed objects",
+                                                        after_allocating - after_freeing, after_allocating));
+}
