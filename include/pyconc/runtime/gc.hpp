@@ -318,14 +318,14 @@ private:
         GcList& old = g + 1 < generations ? generations_[g + 1].objects : young;
 
         GcList unreachable;
-        deduce_unreachable(young, unreachable);
-        untrack_tuples_and_dicts(young, /*dicts too:*/ &young == &old);
+        std::size_t survivors = deduce_unreachable(young, unreachable);
+        survivors -= untrack_tuples_and_dicts(young, /*dicts too:*/ &young == &old);
         if (&young != &old) {
-            if (g == generations - 2) long_lived_pending_ += young.size();
+            if (g == generations - 2) long_lived_pending_ += survivors;
             old.merge(young);
         } else {
             long_lived_pending_ = 0;
-            long_lived_total_ = young.size();
+            long_lived_total_ = survivors;
         }
 
         finalize_garbage(unreachable);
@@ -337,11 +337,12 @@ private:
     }
 
     // update_refs, subtract_refs, move_unreachable: after it, `base` holds the
-    // objects reachable from outside it and `unreachable` the rest.
-    static void deduce_unreachable(GcList& base, GcList& unreachable) {
+    // objects reachable from outside it and `unreachable` the rest. Returns
+    // how many stayed in `base`.
+    static std::size_t deduce_unreachable(GcList& base, GcList& unreachable) {
         update_refs(base);
         subtract_refs(base);
-        move_unreachable(base, unreachable);
+        return move_unreachable(base, unreachable);
     }
 
     static void update_refs(GcList& base) {
@@ -388,13 +389,15 @@ private:
         }
     };
 
-    static void move_unreachable(GcList& young, GcList& unreachable) {
+    static std::size_t move_unreachable(GcList& young, GcList& unreachable) {
         MarkReachable mark_reachable{young};
+        std::size_t reachable = 0;
         GcHead* gc = young.first();
         while (gc != young.end()) {
             if (gc->gc_refs > 0) {
                 container(gc).traverse(mark_reachable);
                 gc->collecting = false;
+                ++reachable;
                 gc = gc->next;
             } else {
                 GcHead* const next = gc->next;
@@ -404,19 +407,26 @@ private:
             }
         }
         for (gc = unreachable.first(); gc != unreachable.end(); gc = gc->next) gc->unreachable = false;
+        return reachable;
     }
 
     // untrack_tuples / untrack_dicts: a tuple or dict that holds no tracked
     // container can never be part of a cycle; stop tracking it. Dicts only
     // in full collections, to avoid quadratic dict build-up (bpo-14775).
-    static void untrack_tuples_and_dicts(GcList& young, bool dicts) {
+    // Returns how many it untracked.
+    static std::size_t untrack_tuples_and_dicts(GcList& young, bool dicts) {
+        std::size_t untracked = 0;
         GcHead* gc = young.first();
         while (gc != young.end()) {
             GcHead* const next = gc->next;
             Container& op = container(gc);
-            if (op.may_untrack(dicts)) GcList::remove(*gc);
+            if (op.may_untrack_kind_ && op.may_untrack(dicts)) {
+                GcList::remove(*gc);
+                ++untracked;
+            }
             gc = next;
         }
+        return untracked;
     }
 
     // finalize_garbage: each finalizer at most once. A finalizer may free
@@ -440,7 +450,7 @@ private:
     // to some of the garbage. Deduce again; what is reachable now survives.
     static void handle_resurrected_objects(GcList& unreachable, GcList& still_unreachable, GcList& old) {
         for (GcHead* gc = unreachable.first(); gc != unreachable.end(); gc = gc->next) gc->collecting = false;
-        deduce_unreachable(unreachable, still_unreachable);
+        (void)deduce_unreachable(unreachable, still_unreachable);
         old.merge(unreachable);  // the resurrected
     }
 

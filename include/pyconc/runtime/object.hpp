@@ -124,6 +124,7 @@ protected:
 
 private:
     friend class Container;
+    friend class Gc;
     friend void detail::incref(Object&) noexcept;
     friend void detail::decref(Object&) noexcept;
     friend void detail::dealloc(Object&) noexcept;
@@ -132,6 +133,9 @@ private:
     // object is being freed; immortal_refcount for immortal objects.
     std::uint32_t refcnt_ = 1;
     bool is_gc_ = false;
+    // A tuple or dict: the collector asks it whether it may be untracked
+    // (the type check CPython's untrack_tuples makes, without a virtual call).
+    bool may_untrack_kind_ = false;
 };
 
 // An object that can hold references (Py_TPFLAGS_HAVE_GC): list, tuple, dict,
@@ -164,6 +168,9 @@ public:
 
 protected:
     Container() noexcept { is_gc_ = true; }
+    // For tuple and dict, whose may_untrack() can say yes.
+    struct MayUntrack {};
+    explicit Container(MayUntrack /*tag*/) noexcept : Container() { may_untrack_kind_ = true; }
 
 private:
     friend class Gc;

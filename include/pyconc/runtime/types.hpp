@@ -21,6 +21,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -121,7 +122,7 @@ public:
 private:
     friend class Heap;
     template <class... Items>
-    explicit Tuple(Items&&... items) {
+    explicit Tuple(Items&&... items) : Container(MayUntrack{}) {
         items_.reserve(sizeof...(Items));
         (items_.push_back(std::forward<Items>(items)), ...);
     }
@@ -211,7 +212,7 @@ public:
 
 private:
     friend class Heap;
-    Dict() = default;
+    Dict() : Container(MayUntrack{}) {}
 
     static void check_key(const Ref<Object>& key) {
         if (!dynamic_cast<const Int*>(key.get()) && !dynamic_cast<const Str*>(key.get())) {
@@ -236,8 +237,10 @@ private:
 
 class Instance;
 
-// A class: its name and its optional __del__. Holds no references to other
-// model objects, so it is not a container here.
+// A class: its name, its optional __del__, and the attribute names its
+// instances have used, in order: CPython 3.12's shared keys, so that each
+// instance stores only its values. Holds no references to other model
+// objects, so it is not a container here.
 class Class final : public Object {
 public:
     using Finalizer = std::function<void(Instance& self)>;
@@ -245,16 +248,35 @@ public:
     [[nodiscard]] std::string_view type_name() const noexcept override { return "type"; }
     [[nodiscard]] const std::string& name() const noexcept { return name_; }
     [[nodiscard]] const Finalizer& finalizer() const noexcept { return del_; }
+    [[nodiscard]] bool has_finalizer() const noexcept { return has_del_; }
+
+    // The slot of attribute `name` in every instance, or npos.
+    static constexpr std::size_t npos = static_cast<std::size_t>(-1);
+    [[nodiscard]] std::size_t slot_of(std::string_view name) const noexcept {
+        for (std::size_t i = 0; i < keys_.size(); ++i) {
+            if (keys_[i] == name) return i;
+        }
+        return npos;
+    }
+    std::size_t add_slot(std::string_view name) {
+        keys_.emplace_back(name);
+        return keys_.size() - 1;
+    }
 
 private:
     friend class Heap;
-    explicit Class(std::string name, Finalizer del = {}) : name_(std::move(name)), del_(std::move(del)) {}
+    explicit Class(std::string name, Finalizer del = {})
+        : name_(std::move(name)), del_(std::move(del)), has_del_(static_cast<bool>(del_)) {}
 
     std::string name_;
     Finalizer del_;  // __del__, or empty
+    bool has_del_;
+    std::vector<std::string> keys_;  // shared attribute names
 };
 
-// An instance of a Class, with named attributes (its __dict__, kept inline).
+// An instance of a Class. Its attribute values sit in slots numbered by the
+// class's shared keys: the first few inside the object, as CPython 3.12
+// keeps an instance's values inline, the rest in an overflow vector.
 class Instance final : public Container {
 public:
     [[nodiscard]] std::string_view type_name() const noexcept override { return class_->name(); }
@@ -262,43 +284,55 @@ public:
 
     // setattr(self, name, value); an empty Ref stands for None.
     void setattr(std::string_view name, Ref<Object> value) {
-        for (auto& [attribute, slot] : attributes_) {
-            if (attribute == name) {
-                slot = std::move(value);  // the old value is released last
-                return;
-            }
-        }
-        attributes_.emplace_back(std::string(name), std::move(value));
+        std::size_t slot = class_->slot_of(name);
+        if (slot == Class::npos) slot = class_->add_slot(name);
+        value_at(slot) = std::move(value);  // the old value is released last
     }
     // getattr(self, name): a borrowed reference, null when unset or None.
     [[nodiscard]] Object* getattr(std::string_view name) const noexcept {
-        for (const auto& [attribute, slot] : attributes_) {
-            if (attribute == name) return slot.get();
-        }
-        return nullptr;
+        const std::size_t slot = class_->slot_of(name);
+        if (slot == Class::npos) return nullptr;
+        if (slot < inline_slots) return inline_[slot].get();
+        if (!overflow_ || slot - inline_slots >= overflow_->size()) return nullptr;
+        return (*overflow_)[slot - inline_slots].get();
     }
 
     void traverse(Visitor& visit) override {
         visit.visit(*class_);
-        for (auto& [attribute, slot] : attributes_) {
-            if (slot) visit.visit(*slot);
+        for (const Ref<Object>& value : inline_) {
+            if (value) visit.visit(*value);
+        }
+        if (!overflow_) return;
+        for (const Ref<Object>& value : *overflow_) {
+            if (value) visit.visit(*value);
         }
     }
-    // subtype_clear: the attributes go, the class stays.
+    // subtype_clear: the attribute values go, the class stays. Each value
+    // is moved out before its decref, so a finalizer never sees it twice.
     void clear() override {
-        auto attributes = std::move(attributes_);
-        attributes_.clear();
+        for (Ref<Object>& value : inline_) Ref<Object> dropped = std::move(value);
+        auto overflow = std::move(overflow_);
     }
 
-    [[nodiscard]] bool has_finalizer() const noexcept override { return static_cast<bool>(class_->finalizer()); }
+    [[nodiscard]] bool has_finalizer() const noexcept override { return class_->has_finalizer(); }
     void finalize() override { class_->finalizer()(*this); }
 
 private:
     friend class Heap;
+    static constexpr std::size_t inline_slots = 2;
+
     explicit Instance(Ref<Class> cls) : class_(std::move(cls)) {}
 
+    Ref<Object>& value_at(std::size_t slot) {
+        if (slot < inline_slots) return inline_[slot];
+        if (!overflow_) overflow_ = std::make_unique<std::vector<Ref<Object>>>();
+        if (slot - inline_slots >= overflow_->size()) overflow_->resize(slot - inline_slots + 1);
+        return (*overflow_)[slot - inline_slots];
+    }
+
     Ref<Class> class_;
-    std::vector<std::pair<std::string, Ref<Object>>> attributes_;
+    std::array<Ref<Object>, inline_slots> inline_;
+    std::unique_ptr<std::vector<Ref<Object>>> overflow_;  // slots past the inline ones, rarely needed
 };
 
 // Calling a class: `Noisy()` without __init__; set the attributes after.
