@@ -53,7 +53,9 @@ int main(int argc, char** argv) {
     bool disable = false;
     bool freeze = false;
     lesson.flags()
-        .add_option("--threshold", threshold, "threshold0: containers allocated (net) before a young collection; 0 turns automatic collection off")
+        .add_option("--threshold", threshold,
+                    "threshold0: containers allocated (net) before a young collection; 0 turns automatic "
+                    "collection off")
         ->capture_default_str()
         ->check(accepted_range(0, 1'000'000));
     lesson.flags()
@@ -61,7 +63,8 @@ int main(int argc, char** argv) {
         ->capture_default_str()
         ->check(accepted_range<std::size_t>(1, 1'000'000));
     lesson.flags()
-        .add_option("--max-cycles", max_cycles, "Largest heap for the pause table: 10,000, 100,000, ... cycles up to this")
+        .add_option("--max-cycles", max_cycles,
+                    "Largest heap for the pause table: 10,000, 100,000, ... cycles up to this")
         ->capture_default_str()
         ->check(accepted_range<std::size_t>(10'000, 2'000'000));
     lesson.flags().add_flag("--disable", disable, "gc.disable() before making the lists");
@@ -85,12 +88,13 @@ int main(int argc, char** argv) {
     for (int i = 0; i < 500; ++i) keep->append(make<List>());
     const auto after_500 = gc.get_count();
     lesson.say("after 500 new lists {}", tuple_text(after_500));
-    lesson.note("500 lists and the list that keeps them. CPython showed (503, 0, 0): the interpreter "
-                "allocated two containers of its own meanwhile; the model has no such noise.");
+    lesson.note(
+        "500 lists and the list that keeps them. CPython showed (503, 0, 0): the interpreter "
+        "allocated two containers of its own meanwhile; the model has no such noise.");
     if (freeze) {
         gc.freeze();
-        lesson.say("gc.freeze(): {} containers moved to the permanent generation; count {}", gc.get_freeze_count(),
-                   tuple_text(gc.get_count()));
+        lesson.say("gc.freeze(): {} containers moved to the permanent generation; count {}",
+                   gc.get_freeze_count(), tuple_text(gc.get_count()));
     }
 
     lesson.heading("Automatic collections while making {} lists", grouped(lists));
@@ -108,14 +112,15 @@ int main(int argc, char** argv) {
     const std::size_t automatic = collections[0] + collections[1] + collections[2];
     lesson.say("collections while making {} lists: {{0: {}, 1: {}, 2: {}}}", grouped(lists), collections[0],
                collections[1], collections[2]);
-    lesson.say("count now {}; objects per generation: {}, {}, {}", tuple_text(gc.get_count()), gc.objects_in(0),
-               gc.objects_in(1), gc.objects_in(2));
+    lesson.say("count now {}; objects per generation: {}, {}, {}", tuple_text(gc.get_count()),
+               gc.objects_in(0), gc.objects_in(1), gc.objects_in(2));
     if (disable) lesson.note("gc.disable(): allocations never trigger a collection.");
     if (!disable && threshold > 0) {
-        lesson.note("A young collection each time count[0] passed {}; every 11th of them (count[1] > 10) "
-                    "collected generation 1 instead. CPython showed {{0: 14, 1: 1, 2: 0}}: its callback "
-                    "allocated a tuple and a dict per event, which count too.",
-                    threshold);
+        lesson.note(
+            "A young collection each time count[0] passed {}; every 11th of them (count[1] > 10) "
+            "collected generation 1 instead. CPython showed {{0: 14, 1: 1, 2: 0}}: its callback "
+            "allocated a tuple and a dict per event, which count too.",
+            threshold);
     }
 
     lesson.heading("gc.disable() stops automatic collections, not gc.collect()");
@@ -154,18 +159,21 @@ int main(int argc, char** argv) {
     lesson.print(table);
     lesson.say("");
     lesson.print(chart);
-    lesson.note("No automatic collection ran while the cycles piled up; each gc.collect() found both objects "
-                "of every cycle. The pause grows with the heap: every tracked container is visited.");
+    lesson.note(
+        "No automatic collection ran while the cycles piled up; each gc.collect() found both objects "
+        "of every cycle. The pause grows with the heap: every tracked container is visited.");
 
     lesson.heading("Statistics");
     // print("stats per generation:", [s["collections"] for s in gc.get_stats()])
     const auto& stats = gc.get_stats();
     lesson.say("stats per generation: [{}, {}, {}]", stats[0].collections, stats[1].collections,
                stats[2].collections);
-    lesson.say("collected per generation: [{}, {}, {}]", stats[0].collected, stats[1].collected, stats[2].collected);
+    lesson.say("collected per generation: [{}, {}, {}]", stats[0].collected, stats[1].collected,
+               stats[2].collected);
 
     lesson.figure("thresholds", std::vector<int>{thresholds[0], thresholds[1], thresholds[2]});
-    lesson.figure("count_after_collect", std::vector<std::size_t>(after_collect.begin(), after_collect.end()));
+    lesson.figure("count_after_collect",
+                  std::vector<std::size_t>(after_collect.begin(), after_collect.end()));
     lesson.figure("count_after_500_lists", std::vector<std::size_t>(after_500.begin(), after_500.end()));
     lesson.figure("automatic_collections", std::vector<std::size_t>(collections.begin(), collections.end()));
     lesson.figure("cycles", sizes);
@@ -177,10 +185,11 @@ int main(int argc, char** argv) {
     lesson.figure("frozen", freeze);
 
     if (automatic == 0) {
-        return lesson.finish("manual-only",
-                             fmt::format("no automatic collection ran while making {} lists", grouped(lists)));
+        return lesson.finish(
+            "manual-only", fmt::format("no automatic collection ran while making {} lists", grouped(lists)));
     }
-    return lesson.finish("automatic",
-                         fmt::format("{} automatic collections ran while making {} lists: {} young, {} middle, {} full",
-                                     automatic, grouped(lists), collections[0], collections[1], collections[2]));
+    return lesson.finish(
+        "automatic",
+        fmt::format("{} automatic collections ran while making {} lists: {} young, {} middle, {} full",
+                    automatic, grouped(lists), collections[0], collections[1], collections[2]));
 }

@@ -37,7 +37,8 @@ std::string pool_row(const Obmalloc::ArenaUsage& arena) {
 
 void print_map(pyconc::lesson::Lesson& lesson, const Obmalloc& allocator, std::size_t max_rows) {
     const auto map = allocator.arena_map();
-    lesson.note("arena map: one row per arena held, one column per 16 KiB pool ('·' under 1% full, '█' full)");
+    lesson.note(
+        "arena map: one row per arena held, one column per 16 KiB pool ('·' under 1% full, '█' full)");
     std::size_t shown = 0;
     for (const auto& arena : map) {
         if (shown++ == max_rows) {
@@ -96,8 +97,8 @@ int main(int argc, char** argv) {
     for (std::size_t i = 0; i < objects; ++i) objs.push_back(make<PlainObject>());
     const std::size_t after_allocating = arenas();
     const Obmalloc::Stats full = allocator.stats();
-    lesson.say("after {} objects: {} arenas ({} MiB held, {} MiB in blocks)", grouped(objects), after_allocating,
-               full.bytes_held >> 20U, full.bytes_in_use >> 20U);
+    lesson.say("after {} objects: {} arenas ({} MiB held, {} MiB in blocks)", grouped(objects),
+               after_allocating, full.bytes_held >> 20U, full.bytes_in_use >> 20U);
 
     // survivors = objs[::2000]; del objs
     std::vector<Ref<PlainObject>> survivors;
@@ -110,14 +111,16 @@ int main(int argc, char** argv) {
     const Obmalloc::Stats pinned = allocator.stats();
     lesson.say("after freeing all but {} ({:.2f}%): {} arenas still held", grouped(survivors.size()),
                100.0 * static_cast<double>(survivors.size()) / static_cast<double>(objects), after_freeing);
-    lesson.say("  {} KiB in live blocks hold {} MiB of arenas", pinned.bytes_in_use >> 10U, pinned.bytes_held >> 20U);
+    lesson.say("  {} KiB in live blocks hold {} MiB of arenas", pinned.bytes_in_use >> 10U,
+               pinned.bytes_held >> 20U);
     if (map_rows > 0) print_map(lesson, allocator, map_rows);
 
     // del survivors
     survivors = {};
     const std::size_t after_survivors = arenas();
     lesson.say("after freeing the survivors: {}", after_survivors);
-    lesson.note("One empty arena stays for the next allocation (bpo-37257); the rest went back to the system.");
+    lesson.note(
+        "One empty arena stays for the next allocation (bpo-37257); the rest went back to the system.");
 
     lesson.figure("objects", objects);
     lesson.figure("keep_every", keep_every);
@@ -130,8 +133,8 @@ int main(int argc, char** argv) {
     lesson.figure("bytes_held_pinned", pinned.bytes_held);
 
     if (after_freeing == after_allocating) {
-        return lesson.finish("arenas-pinned", fmt::format("{} of {} arenas still held for {} survivors", after_freeing,
-                                                          after_allocating, grouped(keep)));
+        return lesson.finish("arenas-pinned", fmt::format("{} of {} arenas still held for {} survivors",
+                                                          after_freeing, after_allocating, grouped(keep)));
     }
     return lesson.finish("arenas-released", fmt::format("{} of {} arenas went back with the freed objects",
                                                         after_allocating - after_freeing, after_allocating));

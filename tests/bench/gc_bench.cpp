@@ -4,9 +4,9 @@
 //   100-120 ns per object here);
 // - a full collection of 1,000,000 live containers (CPython: about 65 ns).
 // Figures are per object (items_per_second is objects collected or walked).
-#include <benchmark/benchmark.h>
-
 #include <vector>
+
+#include <benchmark/benchmark.h>
 
 #include "pyconc/runtime/interpreter.hpp"
 #include "pyconc/runtime/types.hpp"
@@ -34,7 +34,8 @@ static void BM_CollectUnreachableCycles(benchmark::State& state) {
         state.ResumeTiming();
         found = interpreter.gc().collect();
     }
-    if (found != static_cast<std::size_t>(2 * state.range(0))) state.SkipWithError("collect() found the wrong count");
+    if (found != static_cast<std::size_t>(2 * state.range(0)))
+        state.SkipWithError("collect() found the wrong count");
     state.SetItemsProcessed(state.iterations() * 2 * state.range(0));
 }
 BENCHMARK(BM_CollectUnreachableCycles)->Arg(100'000)->Arg(1'000'000)->Unit(benchmark::kMillisecond);

@@ -1,9 +1,9 @@
 // Small-object allocation: pymalloc's pools against the system allocator,
 // for the sizes model objects have (16, 32, 64 bytes).
-#include <benchmark/benchmark.h>
-
 #include <cstdlib>
 #include <vector>
+
+#include <benchmark/benchmark.h>
 
 #include "pyconc/runtime/obmalloc.hpp"
 

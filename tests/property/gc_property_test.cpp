@@ -7,14 +7,14 @@
 // every object is freed.
 //
 // PYCONC_PROPERTY_SEED=N runs other graphs; a failure names its seed.
-#include <gtest/gtest.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
 #include <random>
 #include <string>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "pyconc/runtime/interpreter.hpp"
 #include "pyconc/runtime/types.hpp"
@@ -67,7 +67,9 @@ void Node::finalize() {
     world_.saved_ids.push_back(id_);
 }
 
-Node::~Node() { world_.alive[id_] = false; }
+Node::~Node() {
+    world_.alive[id_] = false;
+}
 
 // Every live node reachable from `roots` along the recorded edges.
 std::vector<bool> reachable_from(const World& world, const std::vector<std::size_t>& roots) {

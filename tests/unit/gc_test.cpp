@@ -2,12 +2,12 @@
 // with the numbers gc.collect() gives there, and the generation rules.
 #include "pyconc/runtime/gc.hpp"
 
-#include <gtest/gtest.h>
-
 #include <array>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 #include "counted.hpp"
 #include "pyconc/runtime/interpreter.hpp"
@@ -89,7 +89,7 @@ TEST(Gc, ObjectsReachableFromOutsideSurviveWithEverythingTheyReach) {
         Ref<Counted> a = make<Counted>(census);
         Ref<Counted> b = make<Counted>(census);
         a->hold(b);
-        b->hold(a);  // a cycle ...
+        b->hold(a);     // a cycle ...
         root->hold(a);  // ... that root, held from outside, reaches
     }
     EXPECT_EQ(interpreter.gc().collect(), 0U);
@@ -283,7 +283,7 @@ TEST(Gc, AFinalizerThatResurrectsItsObjectRunsOnceAndTheObjectSurvivesUntilDropp
     ASSERT_EQ(saved.size(), 1U);
     EXPECT_TRUE(saved[0]->is_finalized());
     EXPECT_EQ(saved[0]->getattr("self"), saved[0].get());  // intact
-    saved.clear();  // garbage again, already finalized
+    saved.clear();                                         // garbage again, already finalized
     EXPECT_EQ(interpreter.gc().collect(), 1U);
     EXPECT_EQ(calls, 1);
     EXPECT_EQ(refcount(Lazarus), 1);

@@ -2,11 +2,11 @@
 // keeps.
 #include "pyconc/runtime/obmalloc.hpp"
 
-#include <gtest/gtest.h>
-
 #include <cstddef>
 #include <cstring>
 #include <vector>
+
+#include <gtest/gtest.h>
 
 using pyconc::runtime::Obmalloc;
 
@@ -125,14 +125,16 @@ TEST(Obmalloc, AllocationPrefersTheFullestArena) {
     };
     EXPECT_EQ(arena_of(next), arena_of(second.back()));
     allocator.free(next, 16);
-    for (std::size_t i = 10 * Obmalloc::blocks_per_pool(0); i < first.size(); ++i) allocator.free(first[i], 16);
+    for (std::size_t i = 10 * Obmalloc::blocks_per_pool(0); i < first.size(); ++i)
+        allocator.free(first[i], 16);
     for (std::size_t i = Obmalloc::blocks_per_pool(0); i < second.size(); ++i) allocator.free(second[i], 16);
 }
 
 TEST(Obmalloc, TheArenaMapShowsEachHeldArenasPools) {
     Obmalloc allocator;
     std::vector<void*> blocks;
-    for (std::size_t i = 0; i < Obmalloc::blocks_per_pool(0) + 1; ++i) blocks.push_back(allocator.allocate(16));
+    for (std::size_t i = 0; i < Obmalloc::blocks_per_pool(0) + 1; ++i)
+        blocks.push_back(allocator.allocate(16));
     const auto map = allocator.arena_map();
     ASSERT_EQ(map.size(), 1U);
     EXPECT_EQ(map[0].pools_in_use, 2U);

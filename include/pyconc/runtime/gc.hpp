@@ -176,7 +176,9 @@ public:
         generations_[2].threshold = threshold2;
     }
 
-    [[nodiscard]] const std::array<GenerationStats, generations>& get_stats() const noexcept { return stats_; }
+    [[nodiscard]] const std::array<GenerationStats, generations>& get_stats() const noexcept {
+        return stats_;
+    }
 
     // gc.callbacks.append / .clear
     void add_callback(Callback callback) { callbacks_.push_back(std::move(callback)); }
@@ -264,7 +266,9 @@ private:
         std::size_t count = 0;
     };
 
-    static Container& container(GcHead* gc) noexcept { return Container::from_gc_head(*gc); }
+    static Container& container(GcHead* gc) noexcept {
+        return Container::from_gc_head(*gc);
+    }
 
     template <class F>
     static void for_each_in(GcList& list, F& f) {

@@ -25,8 +25,8 @@
 
 #include "pyconc/runtime/fatal.hpp"
 #include "pyconc/runtime/gc.hpp"
-#include "pyconc/runtime/obmalloc.hpp"
 #include "pyconc/runtime/object.hpp"
+#include "pyconc/runtime/obmalloc.hpp"
 
 namespace pyconc::runtime {
 
@@ -38,7 +38,8 @@ public:
     ~Heap() {
         if (live_ != 0) {
             fatal("~Heap",
-                  fmt::format("{} object(s) outlived their interpreter: a Ref was kept past shutdown()", live_));
+                  fmt::format("{} object(s) outlived their interpreter: a Ref was kept past shutdown()",
+                              live_));
         }
         current_ = previous_;
     }
@@ -46,7 +47,8 @@ public:
     // The heap of the interpreter this thread runs in.
     [[nodiscard]] static Heap& current() {
         if (!current_) {
-            fatal("Heap::current", "no interpreter on this thread: create a pyconc::runtime::Interpreter first");
+            fatal("Heap::current",
+                  "no interpreter on this thread: create a pyconc::runtime::Interpreter first");
         }
         return *current_;
     }
@@ -115,7 +117,9 @@ inline void dealloc(Object& op) noexcept {
 
 }  // namespace detail
 
-inline void* Object::operator new(std::size_t size) { return Heap::current().allocator().allocate(size); }
+inline void* Object::operator new(std::size_t size) {
+    return Heap::current().allocator().allocate(size);
+}
 
 inline void Object::operator delete(void* block, std::size_t size) noexcept {
     Heap::current().allocator().free(block, size);

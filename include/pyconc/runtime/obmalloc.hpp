@@ -42,10 +42,10 @@ namespace pyconc::runtime {
 
 class Obmalloc {
 public:
-    static constexpr std::size_t alignment = 16;                // ALIGNMENT
+    static constexpr std::size_t alignment = 16;                 // ALIGNMENT
     static constexpr std::size_t small_request_threshold = 512;  // SMALL_REQUEST_THRESHOLD
     static constexpr std::size_t size_classes = small_request_threshold / alignment;
-    static constexpr std::size_t pool_size = 16 * 1024;    // POOL_SIZE (POOL_BITS 14)
+    static constexpr std::size_t pool_size = 16 * 1024;     // POOL_SIZE (POOL_BITS 14)
     static constexpr std::size_t arena_size = 1024 * 1024;  // ARENA_SIZE (ARENA_BITS 20)
     static constexpr std::size_t pools_per_arena = arena_size / pool_size;
     static constexpr std::size_t pool_overhead = 48;  // sizeof(struct pool_header)
@@ -110,9 +110,9 @@ public:
         std::size_t pools_empty = 0;       // on an arena's free list
         std::size_t pools_untouched = 0;   // never carved from their arena yet
         std::size_t blocks_in_use = 0;
-        std::size_t bytes_in_use = 0;   // in blocks, rounded up to the size class
-        std::size_t bytes_held = 0;     // arenas_held * arena_size
-        std::size_t large_in_use = 0;   // requests passed to the system allocator
+        std::size_t bytes_in_use = 0;  // in blocks, rounded up to the size class
+        std::size_t bytes_held = 0;    // arenas_held * arena_size
+        std::size_t large_in_use = 0;  // requests passed to the system allocator
         std::size_t large_bytes_in_use = 0;
     };
 
@@ -142,7 +142,7 @@ public:
 
     // One held arena, as the fragmentation map draws it.
     struct ArenaUsage {
-        std::size_t index = 0;        // the arena's slot
+        std::size_t index = 0;         // the arena's slot
         std::size_t pools_in_use = 0;  // used or full
         std::size_t blocks_in_use = 0;
         std::size_t bytes_in_use = 0;
@@ -159,9 +159,9 @@ public:
             usage.index = index;
             for_each_carved_pool(arena, [&](const PoolHeader& pool, PoolState state) {
                 if (state == PoolState::empty) return;
-                const std::size_t slot = static_cast<std::size_t>(
-                                             reinterpret_cast<const std::byte*>(&pool) - arena.address) /
-                                         pool_size;
+                const std::size_t slot =
+                    static_cast<std::size_t>(reinterpret_cast<const std::byte*>(&pool) - arena.address) /
+                    pool_size;
                 usage.pools_in_use += 1;
                 usage.blocks_in_use += pool.count;
                 usage.bytes_in_use += pool.count * block_size(pool.size_class);
@@ -178,12 +178,12 @@ private:
     struct PoolHeader {
         std::uint32_t count = 0;  // blocks in use (ref.count)
         std::uint32_t unused = 0;
-        std::byte* freeblock = nullptr;  // first free block, or null: take from the tail
-        PoolHeader* nextpool = nullptr;  // usedpools_ list, or the arena's freepools list
-        PoolHeader* prevpool = nullptr;  // usedpools_ list only
-        std::uint32_t arena_index = 0;   // arenaindex: its arena's slot in arenas_
-        std::uint32_t size_class = 0;    // szidx
-        std::uint32_t nextoffset = 0;    // where the never-used tail begins
+        std::byte* freeblock = nullptr;   // first free block, or null: take from the tail
+        PoolHeader* nextpool = nullptr;   // usedpools_ list, or the arena's freepools list
+        PoolHeader* prevpool = nullptr;   // usedpools_ list only
+        std::uint32_t arena_index = 0;    // arenaindex: its arena's slot in arenas_
+        std::uint32_t size_class = 0;     // szidx
+        std::uint32_t nextoffset = 0;     // where the never-used tail begins
         std::uint32_t maxnextoffset = 0;  // the last offset a whole block fits at
     };
     static_assert(sizeof(PoolHeader) == pool_overhead, "struct pool_header is 48 bytes on 64-bit");
@@ -194,7 +194,7 @@ private:
         std::byte* pool_address = nullptr;  // the next pool never carved
         std::size_t nfreepools = 0;         // empty pools, carved or not
         std::size_t ntotalpools = 0;
-        PoolHeader* freepools = nullptr;  // carved pools that are empty again
+        PoolHeader* freepools = nullptr;   // carved pools that are empty again
         ArenaObject* nextarena = nullptr;  // usable_arenas_, sorted by nfreepools
         ArenaObject* prevarena = nullptr;
     };
@@ -419,8 +419,8 @@ private:
     }
 
     std::array<PoolHeader*, size_classes> usedpools_{};  // per class: pools with a free block
-    std::deque<ArenaObject> arenas_;                      // slots; an arena's index never changes
-    ArenaObject* usable_arenas_ = nullptr;                // arenas with an empty pool, fullest first
+    std::deque<ArenaObject> arenas_;                     // slots; an arena's index never changes
+    ArenaObject* usable_arenas_ = nullptr;               // arenas with an empty pool, fullest first
     std::size_t arenas_held_ = 0;
     std::size_t arenas_allocated_ = 0;
     std::size_t arenas_released_ = 0;

@@ -229,7 +229,8 @@ private:
         return x && y && x->value() == y->value();
     }
     void maintain_tracking(const Object* key, const Object* value) noexcept {
-        if (!is_tracked() && (may_be_tracked(key) || may_be_tracked(value))) Heap::current().gc().track(*this);
+        if (!is_tracked() && (may_be_tracked(key) || may_be_tracked(value)))
+            Heap::current().gc().track(*this);
     }
 
     std::vector<std::pair<Ref<Object>, Ref<Object>>> entries_;
@@ -336,7 +337,9 @@ private:
 };
 
 // Calling a class: `Noisy()` without __init__; set the attributes after.
-[[nodiscard]] inline Ref<Instance> new_instance(const Ref<Class>& cls) { return make<Instance>(cls); }
+[[nodiscard]] inline Ref<Instance> new_instance(const Ref<Class>& cls) {
+    return make<Instance>(cls);
+}
 
 inline bool may_be_tracked(const Object* op) noexcept {
     if (op == nullptr || !op->is_gc()) return false;
