@@ -294,7 +294,7 @@ TEST(Gc, EveryFinalizerOfACycleRunsBeforeAnyOfItIsCleared) {
     std::vector<std::string> log;
     Ref<Class> Noisy = make<Class>("Noisy", [&](Instance& self) {
         // Still intact: its partner is there.
-        log.push_back(self.getattr("other") ? "intact" : "cleared");
+        log.emplace_back(self.getattr("other") ? "intact" : "cleared");
     });
     Ref<Instance> x = new_instance(Noisy);
     Ref<Instance> y = new_instance(Noisy);

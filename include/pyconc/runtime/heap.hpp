@@ -117,7 +117,7 @@ inline void dealloc(Object& op) noexcept {
 
 }  // namespace detail
 
-inline void* Object::operator new(std::size_t size) {
+inline void* Object::operator new(std::size_t size) {  // NOLINT(misc-new-delete-overloads)
     return Heap::current().allocator().allocate(size);
 }
 

@@ -111,8 +111,9 @@ public:
     [[nodiscard]] bool is_immortal() const noexcept { return refcnt_ == immortal_refcount; }
     [[nodiscard]] std::uint32_t refcount() const noexcept { return refcnt_; }
 
-    // Objects live in the interpreter's small-object allocator (heap.hpp).
-    static void* operator new(std::size_t size);
+    // Objects live in the interpreter's small-object allocator (heap.hpp),
+    // which needs the size back: only the sized delete exists.
+    static void* operator new(std::size_t size);  // NOLINT(misc-new-delete-overloads)
     static void operator delete(void* block, std::size_t size) noexcept;
 
 protected:

@@ -45,8 +45,8 @@ public:
     static constexpr std::size_t alignment = 16;                 // ALIGNMENT
     static constexpr std::size_t small_request_threshold = 512;  // SMALL_REQUEST_THRESHOLD
     static constexpr std::size_t size_classes = small_request_threshold / alignment;
-    static constexpr std::size_t pool_size = 16 * 1024;     // POOL_SIZE (POOL_BITS 14)
-    static constexpr std::size_t arena_size = 1024 * 1024;  // ARENA_SIZE (ARENA_BITS 20)
+    static constexpr std::size_t pool_size = std::size_t{16} * 1024;     // POOL_SIZE (POOL_BITS 14)
+    static constexpr std::size_t arena_size = std::size_t{1024} * 1024;  // ARENA_SIZE (ARENA_BITS 20)
     static constexpr std::size_t pools_per_arena = arena_size / pool_size;
     static constexpr std::size_t pool_overhead = 48;  // sizeof(struct pool_header)
 
@@ -214,7 +214,9 @@ private:
     }
     static PoolHeader& pool_of(std::byte* block) noexcept {
         const auto address = reinterpret_cast<std::uintptr_t>(block) & ~(std::uintptr_t{pool_size} - 1);
-        return *std::launder(reinterpret_cast<PoolHeader*>(address));
+        // POOL_ADDR: a pool is aligned to its size, so the address of a block
+        // rounded down is its pool's header.
+        return *std::launder(reinterpret_cast<PoolHeader*>(address));  // NOLINT(performance-no-int-to-ptr)
     }
 
     // The fast path: the first free block of a used pool (pymalloc_alloc).
@@ -336,7 +338,7 @@ private:
     }
 
     // --- arenas ------------------------------------------------------------
-    std::uint32_t arena_index_of(const ArenaObject& arena) const noexcept {
+    [[nodiscard]] std::uint32_t arena_index_of(const ArenaObject& arena) const noexcept {
         for (std::size_t i = 0; i < arenas_.size(); ++i) {
             if (&arenas_[i] == &arena) return static_cast<std::uint32_t>(i);
         }
