@@ -93,6 +93,24 @@ private:
     std::string value_;
 };
 
+namespace detail {
+
+// tp_traverse and tp_clear for a container whose references are a vector
+// of items (tuple, list). Clearing moves the items out first, so that a
+// finalizer that runs during the decrefs sees an empty container, never a
+// half-cleared one.
+inline void traverse_items(const std::vector<Ref<Object>>& items, Visitor& visit) {
+    for (const Ref<Object>& item : items) {
+        if (item) visit.visit(*item);
+    }
+}
+inline void clear_items(std::vector<Ref<Object>>& items) {
+    std::vector<Ref<Object>> dropped = std::move(items);
+    items.clear();
+}
+
+}  // namespace detail
+
 // _PyObject_GC_MAY_BE_TRACKED: a container that is, or may become, tracked.
 // An untracked tuple never becomes tracked again; any other container may.
 [[nodiscard]] bool may_be_tracked(const Object* op) noexcept;
@@ -103,15 +121,8 @@ public:
     [[nodiscard]] std::size_t size() const noexcept { return items_.size(); }
     [[nodiscard]] const Ref<Object>& operator[](std::size_t i) const { return items_.at(i); }
 
-    void traverse(Visitor& visit) override {
-        for (const Ref<Object>& item : items_) {
-            if (item) visit.visit(*item);
-        }
-    }
-    void clear() override {
-        std::vector<Ref<Object>> items = std::move(items_);
-        items_.clear();
-    }
+    void traverse(Visitor& visit) override { detail::traverse_items(items_, visit); }
+    void clear() override { detail::clear_items(items_); }
     [[nodiscard]] bool may_untrack(bool /*full_collection*/) const noexcept override {
         for (const Ref<Object>& item : items_) {
             if (may_be_tracked(item.get())) return false;
@@ -140,17 +151,8 @@ public:
     // list[i] = value; the old item is released after the new one is stored.
     void set(std::size_t i, Ref<Object> value) { items_.at(i) = std::move(value); }
 
-    void traverse(Visitor& visit) override {
-        for (const Ref<Object>& item : items_) {
-            if (item) visit.visit(*item);
-        }
-    }
-    // list_clear: the items are moved out first, so that a finalizer that
-    // runs during the decrefs sees an empty list, never a half-cleared one.
-    void clear() override {
-        std::vector<Ref<Object>> items = std::move(items_);
-        items_.clear();
-    }
+    void traverse(Visitor& visit) override { detail::traverse_items(items_, visit); }
+    void clear() override { detail::clear_items(items_); }  // list_clear
 
 private:
     friend class Heap;
