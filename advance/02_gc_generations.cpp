@@ -52,23 +52,17 @@ int main(int argc, char** argv) {
     std::size_t max_cycles = 1'000'000;
     bool disable = false;
     bool freeze = false;
-    lesson.flags()
-        .add_option("--threshold", threshold,
-                    "threshold0: containers allocated (net) before a young collection; 0 turns automatic "
-                    "collection off")
-        ->capture_default_str()
-        ->check(accepted_range(0, 1'000'000));
-    lesson.flags()
-        .add_option("--lists", lists, "How many lists to make while counting automatic collections")
-        ->capture_default_str()
-        ->check(accepted_range<std::size_t>(1, 1'000'000));
-    lesson.flags()
-        .add_option("--max-cycles", max_cycles,
-                    "Largest heap for the pause table: 10,000, 100,000, ... cycles up to this")
-        ->capture_default_str()
-        ->check(accepted_range<std::size_t>(10'000, 2'000'000));
-    lesson.flags().add_flag("--disable", disable, "gc.disable() before making the lists");
-    lesson.flags().add_flag("--freeze", freeze, "gc.freeze() the 500 kept lists before making the others");
+    lesson.option("--threshold", threshold,
+                  "threshold0: containers allocated (net) before a young collection; 0 turns automatic "
+                  "collection off",
+                  accepted_range(0, 1'000'000));
+    lesson.option("--lists", lists, "How many lists to make while counting automatic collections",
+                  accepted_range<std::size_t>(1, 1'000'000));
+    lesson.option("--max-cycles", max_cycles,
+                  "Largest heap for the pause table: 10,000, 100,000, ... cycles up to this",
+                  accepted_range<std::size_t>(10'000, 2'000'000));
+    lesson.flag("--disable", disable, "gc.disable() before making the lists");
+    lesson.flag("--freeze", freeze, "gc.freeze() the 500 kept lists before making the others");
     if (auto exit = lesson.parse(argc, argv)) return *exit;
 
     Interpreter interpreter;

@@ -62,23 +62,15 @@ int main(int argc, char** argv) {
     std::size_t keep_every = 2'000;
     std::string survivors_where = "scattered";
     std::size_t map_rows = 12;
-    lesson.flags()
-        .add_option("--objects", objects, "How many object() instances to allocate (16 bytes each)")
-        ->capture_default_str()
-        ->check(accepted_range<std::size_t>(1, 50'000'000));
-    lesson.flags()
-        .add_option("--keep-every", keep_every, "Keep one object in this many")
-        ->capture_default_str()
-        ->check(accepted_range<std::size_t>(1, 1'000'000'000));
-    lesson.flags()
-        .add_option("--survivors", survivors_where,
-                    "scattered: every Nth object survives (as objs[::N]); together: the first ones do")
-        ->capture_default_str()
-        ->check(accepted_words({"scattered", "together"}));
-    lesson.flags()
-        .add_option("--map-rows", map_rows, "Arenas shown in each map (0: no map)")
-        ->capture_default_str()
-        ->check(accepted_range<std::size_t>(0, 10'000));
+    lesson.option("--objects", objects, "How many object() instances to allocate (16 bytes each)",
+                  accepted_range<std::size_t>(1, 50'000'000));
+    lesson.option("--keep-every", keep_every, "Keep one object in this many",
+                  accepted_range<std::size_t>(1, 1'000'000'000));
+    lesson.option("--survivors", survivors_where,
+                  "scattered: every Nth object survives (as objs[::N]); together: the first ones do",
+                  accepted_words({"scattered", "together"}));
+    lesson.option("--map-rows", map_rows, "Arenas shown in each map (0: no map)",
+                  accepted_range<std::size_t>(0, 10'000));
     if (auto exit = lesson.parse(argc, argv)) return *exit;
 
     Interpreter interpreter;

@@ -54,12 +54,10 @@ int main(int argc, char** argv) {
         {"refcount-freed-all", "cycle-needs-gc"}};
     std::size_t cycle_size = 2;
     bool break_cycle = false;
-    lesson.flags()
-        .add_option("--cycle", cycle_size, "How many objects form the cycle (1: x.other = x)")
-        ->capture_default_str()
-        ->check(accepted_range<std::size_t>(1, 10'000));
-    lesson.flags().add_flag("--break-cycle", break_cycle,
-                            "Set each .other back to None before the del, as you would by hand");
+    lesson.option("--cycle", cycle_size, "How many objects form the cycle (1: x.other = x)",
+                  accepted_range<std::size_t>(1, 10'000));
+    lesson.flag("--break-cycle", break_cycle,
+                "Set each .other back to None before the del, as you would by hand");
     if (auto exit = lesson.parse(argc, argv)) return *exit;
 
     Interpreter interpreter;

@@ -27,7 +27,7 @@ Lesson make_lesson() {
 TEST(Lesson, RunsWhenTheFlagsAreGood) {
     Lesson lesson = make_lesson();
     int threads = 2;
-    lesson.flags().add_option("--threads", threads)->check(accepted_range(1, 64));
+    lesson.option("--threads", threads, "threads", accepted_range(1, 64));
     EXPECT_EQ(parse(lesson, {"--threads", "4", "--seed", "7"}), std::nullopt);
     EXPECT_EQ(threads, 4);
     EXPECT_EQ(lesson.seed(), 7U);
@@ -37,7 +37,7 @@ TEST(Lesson, RefusesAnOutOfRangeValueInOneLineNamingTheFlagAndTheRange) {
     for (const char* bad : {"0", "-1", "65", "1e9", "many", "2.5"}) {
         Lesson lesson = make_lesson();
         int threads = 2;
-        lesson.flags().add_option("--threads", threads)->check(accepted_range(1, 64));
+        lesson.option("--threads", threads, "threads", accepted_range(1, 64));
         ::testing::internal::CaptureStderr();
         EXPECT_EQ(parse(lesson, {"--threads", bad}), exit_bad_flag) << bad;
         EXPECT_EQ(::testing::internal::GetCapturedStderr(),

@@ -3,9 +3,10 @@
 //
 // How this works
 // - A lesson names itself, says in a sentence what it shows (the --help
-//   text) and lists the words its verdict can be. It adds its own flags to
-//   `flags()`, with `accepted_range`/`accepted_words` so that bad values are
-//   refused in one line; `parse()` adds the common ones:
+//   text) and lists the words its verdict can be. It adds its own flags with
+//   `option()` (checked by `accepted_range`/`accepted_words`, so that bad
+//   values are refused in one line) and `flag()`; `parse()` adds the common
+//   ones:
 //     --json      print the measured figures as one JSON object, nothing else
 //     --no-color  plain text even on a terminal (so does NO_COLOR=1)
 //     --expect V  exit 0 if the verdict is V and 1 if not (what ctest checks)
@@ -21,7 +22,7 @@
 //   int main(int argc, char** argv) {
 //       Lesson lesson{"refcount_example", "Reference counts ...", {"freed", "leaked"}};
 //       int steps = 3;
-//       lesson.flags().add_option("--steps", steps, "...")->check(accepted_range(1, 100));
+//       lesson.option("--steps", steps, "...", accepted_range(1, 100));
 //       if (auto exit = lesson.parse(argc, argv)) return *exit;
 //       lesson.say("...");
 //       return lesson.finish("freed", "...");
@@ -61,8 +62,20 @@ public:
         if (verdicts_.empty()) runtime::fatal("Lesson", "a lesson needs at least one verdict word");
     }
 
-    // Where the lesson adds its own flags.
+    // Where the lesson adds its own flags: the whole of CLI11, when option()
+    // and flag() are not enough.
     [[nodiscard]] CLI::App& flags() noexcept { return app_; }
+
+    // A flag with a value: its default shows in --help and `accepted` (see
+    // accepted.hpp) refuses bad values in one line.
+    template <class T>
+    CLI::Option* option(const std::string& name, T& value, const std::string& help, CLI::Validator accepted) {
+        return app_.add_option(name, value, help)->capture_default_str()->check(std::move(accepted));
+    }
+    // An on/off flag.
+    CLI::Option* flag(const std::string& name, bool& value, const std::string& help) {
+        return app_.add_flag(name, value, help);
+    }
 
     // Parses the command line. Returns the exit status when the lesson must
     // stop here (--help: 0; a bad flag: 2, after one line on stderr), and
