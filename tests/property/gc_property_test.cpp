@@ -1,7 +1,7 @@
 // A randomised check of the collector against an independent reachability
-// computation. Thousands of random object graphs: random edges (self-loops
-// and cycles included), random names kept or dropped, some finalizers that
-// resurrect their object. After gc.collect(), exactly the objects that
+// computation. Thousands of random object graphs of lists, instances and
+// test nodes: random edges (self-loops and cycles included), random names
+// kept or dropped, some finalizers that resurrect their object. After gc.collect(), exactly the objects that
 // nothing outside reaches are gone, nothing reachable was freed (ASan would
 // catch a use of it), collect() returns how many it freed, and at the end
 // every object is freed.
@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
+#include <functional>
 #include <random>
 #include <string>
 #include <vector>
@@ -51,6 +52,21 @@ private:
     std::vector<Ref<Object>> edges_;
 };
 
+// Held by a list or an instance of the graph: its destructor tells the test
+// that its holder was freed. Not a container, as an int is not.
+class Tracker final : public Object {
+public:
+    [[nodiscard]] std::string_view type_name() const noexcept override { return "Tracker"; }
+    ~Tracker() override;
+
+private:
+    friend class pyconc::runtime::Heap;
+    Tracker(World& world, std::size_t id) : world_(world), id_(id) {}
+
+    World& world_;
+    std::size_t id_;
+};
+
 // The test's own record of the graph, kept apart from the model's.
 struct World {
     std::vector<std::vector<std::size_t>> edges;  // node -> the nodes it holds
@@ -68,6 +84,9 @@ void Node::finalize() {
 }
 
 Node::~Node() {
+    world_.alive[id_] = false;
+}
+Tracker::~Tracker() {
     world_.alive[id_] = false;
 }
 
@@ -112,23 +131,50 @@ void check_one_graph(std::uint64_t seed) {
         world.alive.assign(size, true);
         world.finalized.assign(size, false);
         world.resurrects.assign(size, false);
-        std::vector<Ref<Node>> names;
+        // Three kinds of node: a test Node (traversed always, may resurrect),
+        // a list and an instance (which keep count of the containers they
+        // hold, so that the collector may skip them).
+        const Ref<Class> Thing = make<Class>("Thing");
+        std::vector<Ref<Container>> names;
+        std::vector<std::function<void(const Ref<Container>&)>> connect;
         for (std::size_t id = 0; id < size; ++id) {
-            world.resurrects[id] = below(8) == 0;
-            names.push_back(make<Node>(world, id, world.resurrects[id]));
+            switch (below(3)) {
+                case 0: {
+                    world.resurrects[id] = below(4) == 0;
+                    Ref<Node> node = make<Node>(world, id, world.resurrects[id]);
+                    connect.emplace_back([raw = node.get()](const Ref<Container>& to) { raw->hold(to); });
+                    names.emplace_back(std::move(node));
+                    break;
+                }
+                case 1: {
+                    Ref<List> list = make<List>(make<Tracker>(world, id));
+                    connect.emplace_back([raw = list.get()](const Ref<Container>& to) { raw->append(to); });
+                    names.emplace_back(std::move(list));
+                    break;
+                }
+                default: {
+                    Ref<Instance> thing = new_instance(Thing);
+                    thing->setattr("tracker", make<Tracker>(world, id));
+                    connect.emplace_back([raw = thing.get(), n = 0](const Ref<Container>& to) mutable {
+                        raw->setattr("edge" + std::to_string(n++), to);
+                    });
+                    names.emplace_back(std::move(thing));
+                }
+            }
         }
         for (std::size_t id = 0; id < size; ++id) {
             const std::size_t degree = below(4);
             for (std::size_t e = 0; e < degree; ++e) {
                 const std::size_t to = below(size);
-                names[id]->hold(names[to]);
+                connect[id](names[to]);
                 world.edges[id].push_back(to);
             }
         }
+        connect.clear();
         // Keep a few names as the outside references; drop the rest in a
         // random order: refcounting frees what no cycle holds.
         std::vector<std::size_t> kept;
-        std::vector<Ref<Node>> outside;
+        std::vector<Ref<Container>> outside;
         for (std::size_t id = 0; id < size; ++id) {
             if (below(4) == 0) {
                 kept.push_back(id);
@@ -136,7 +182,7 @@ void check_one_graph(std::uint64_t seed) {
             }
         }
         std::shuffle(names.begin(), names.end(), random);
-        for (Ref<Node>& name : names) name.reset();
+        for (Ref<Container>& name : names) name.reset();
 
         // The expectation, from the record alone: the roots are the kept names
         // and what finalizers saved so far; an unreachable node whose
@@ -164,7 +210,7 @@ void check_one_graph(std::uint64_t seed) {
             ASSERT_EQ(world.alive[id], expected_alive[id]) << "node " << id << " of " << size;
         }
         // Everything still alive is intact: walk it through the model.
-        for (const Ref<Node>& node : outside) EXPECT_GE(refcount(node), 1);
+        for (const Ref<Container>& node : outside) EXPECT_GE(refcount(node), 1);
     }
     // Drop the outside names and the saved ones: all must go. Each round may
     // finalize (and so save) more nodes, but each node at most once.

@@ -24,12 +24,16 @@
 //     merge younger generations into the one collected
 //     update_refs        gc_refs = the reference count, for each object
 //     subtract_refs      minus one for each reference from inside the set
+//                        (a full collection does both in one pass)
 //     move_unreachable   gc_refs > 0 means referenced from outside: reachable,
-//                        and so is everything it reaches; the rest is not
+//                        and so is everything it reaches; the rest is not.
+//                        A tuple (and, in a full collection, a dict) that
+//                        holds no tracked container is untracked on the way
 //     survivors move one generation up
 //     finalize_garbage   each unreachable object's __del__, at most once
 //     handle_resurrected the same analysis again: what a finalizer made
-//                        reachable survives, with all it reaches
+//                        reachable survives, with all it reaches (skipped
+//                        when no finalizer ran: nothing can have changed)
 //     delete_garbage     clear() each one, breaking the cycles; the
 //                        reference counts then free them
 //   and returns how many objects it found unreachable and freed, which is
@@ -188,12 +192,18 @@ public:
     // which collections ignore; the counts restart from 0.
     void freeze() noexcept {
         for (Generation& generation : generations_) {
+            for (GcHead* gc = generation.objects.first(); gc != generation.objects.end(); gc = gc->next) {
+                gc->frozen = true;
+            }
             permanent_.merge(generation.objects);
             generation.count = 0;
         }
     }
     // gc.unfreeze: the permanent generation goes back into the oldest one.
-    void unfreeze() noexcept { generations_[generations - 1].objects.merge(permanent_); }
+    void unfreeze() noexcept {
+        for (GcHead* gc = permanent_.first(); gc != permanent_.end(); gc = gc->next) gc->frozen = false;
+        generations_[generations - 1].objects.merge(permanent_);
+    }
     [[nodiscard]] std::size_t get_freeze_count() const noexcept { return permanent_.size(); }
 
     // How many containers each generation holds now (len(gc.get_objects(i))).
@@ -320,11 +330,19 @@ private:
         for (std::size_t i = 0; i < g; ++i) generations_[g].objects.merge(generations_[i].objects);
         GcList& young = generations_[g].objects;
         GcList& old = g + 1 < generations ? generations_[g + 1].objects : young;
+        const bool full = &young == &old;
 
         GcList unreachable;
-        std::size_t survivors = deduce_unreachable(young, unreachable);
-        survivors -= untrack_tuples_and_dicts(young, /*dicts too:*/ &young == &old);
-        if (&young != &old) {
+        Garbage garbage;
+        if (full) {
+            update_and_subtract_refs(young);
+        } else {
+            update_refs(young);
+            subtract_refs(young);
+        }
+        const std::size_t survivors =
+            move_unreachable(young, unreachable, full ? Untrack::tuples_and_dicts : Untrack::tuples, garbage);
+        if (!full) {
             if (g == generations - 2) long_lived_pending_ += survivors;
             old.merge(young);
         } else {
@@ -332,44 +350,107 @@ private:
             long_lived_total_ = survivors;
         }
 
+        if (garbage.finalizers_pending == 0) {
+            // No finalizer will run, so nothing can be resurrected: the
+            // second analysis would find exactly the same garbage.
+            delete_garbage(unreachable, old);
+            return garbage.count;
+        }
+        unmark(unreachable);
         finalize_garbage(unreachable);
         GcList still_unreachable;
-        handle_resurrected_objects(unreachable, still_unreachable, old);
-        const std::size_t collected = still_unreachable.size();
+        const std::size_t collected = handle_resurrected_objects(unreachable, still_unreachable, old);
         delete_garbage(still_unreachable, old);
         return collected;
     }
 
+    // What move_unreachable may stop tracking as it goes: tuples always,
+    // dicts only in full collections (untrack_tuples, untrack_dicts).
+    enum class Untrack : unsigned char { nothing, tuples, tuples_and_dicts };
+
+    // What move_unreachable found: how many objects are garbage, and how many
+    // of them have a finalizer that has yet to run.
+    struct Garbage {
+        std::size_t count = 0;
+        std::size_t finalizers_pending = 0;
+
+        void add(const Container& op) noexcept {
+            count += 1;
+            if (!op.finalized && op.has_finalizer()) finalizers_pending += 1;
+        }
+        void remove(const Container& op) noexcept {
+            count -= 1;
+            if (!op.finalized && op.has_finalizer()) finalizers_pending -= 1;
+        }
+    };
+
     // update_refs, subtract_refs, move_unreachable: after it, `base` holds the
-    // objects reachable from outside it and `unreachable` the rest. Returns
-    // how many stayed in `base`.
-    static std::size_t deduce_unreachable(GcList& base, GcList& unreachable) {
+    // objects reachable from outside it and `unreachable` the rest, counted
+    // in `garbage`. Returns how many stayed in `base`.
+    static std::size_t deduce_unreachable(GcList& base, GcList& unreachable, Untrack untrack,
+                                          Garbage& garbage) {
         update_refs(base);
         subtract_refs(base);
-        return move_unreachable(base, unreachable);
+        return move_unreachable(base, unreachable, untrack, garbage);
     }
 
     static void update_refs(GcList& base) {
-        for (GcHead* gc = base.first(); gc != base.end(); gc = gc->next) {
-            const Container& op = container(gc);
-            if (op.refcount() == 0) fatal("update_refs", "a tracked object has a reference count of 0");
-            gc->gc_refs = op.refcount();
-            gc->collecting = true;
-        }
+        for (GcHead* gc = base.first(); gc != base.end(); gc = gc->next) start_counting(*gc, container(gc));
     }
 
     // visit_decref: a reference from inside the set explains one count.
     struct SubtractInternalReference final : Visitor {
+        GcHead* referrer = nullptr;  // the object being traversed
         void visit(Object& referent) override {
             if (!referent.is_gc()) return;
             GcHead& gc = static_cast<Container&>(referent).gc_head();
-            if (gc.collecting) gc.gc_refs -= 1;
+            if (!gc.collecting) return;
+            gc.gc_refs -= 1;
+            referrer->refers_to_set = true;
         }
     };
 
     static void subtract_refs(GcList& base) {
         SubtractInternalReference visitor;
-        for (GcHead* gc = base.first(); gc != base.end(); gc = gc->next) container(gc).traverse(visitor);
+        for (GcHead* gc = base.first(); gc != base.end(); gc = gc->next) {
+            Container& op = container(gc);
+            visitor.referrer = gc;
+            gc->refers_to_set = false;
+            if (op.may_hold_containers_) op.traverse(visitor);
+        }
+    }
+
+    // update_refs and subtract_refs in one pass, for a full collection: then
+    // every tracked container that is not frozen is in the set, so an object
+    // can get its gc_refs the first time the pass meets it, as the object
+    // walked or as a referent, and the separate update_refs walk (one more
+    // trip through memory for every object) is not needed.
+    static void start_counting(GcHead& gc, const Container& op) noexcept {
+        if (op.refcount() == 0) fatal("update_refs", "a tracked object has a reference count of 0");
+        gc.gc_refs = op.refcount();
+        gc.collecting = true;
+    }
+    struct SubtractInternalReferenceFull final : Visitor {
+        GcHead* referrer = nullptr;  // the object being traversed
+        void visit(Object& referent) override {
+            if (!referent.is_gc()) return;
+            auto& op = static_cast<Container&>(referent);
+            GcHead& gc = op.gc_head();
+            if (!op.is_tracked() || gc.frozen) return;
+            if (!gc.collecting) start_counting(gc, op);
+            gc.gc_refs -= 1;
+            referrer->refers_to_set = true;
+        }
+    };
+    static void update_and_subtract_refs(GcList& base) {
+        SubtractInternalReferenceFull visitor;
+        for (GcHead* gc = base.first(); gc != base.end(); gc = gc->next) {
+            Container& op = container(gc);
+            if (!gc->collecting) start_counting(*gc, op);
+            visitor.referrer = gc;
+            gc->refers_to_set = false;
+            if (op.may_hold_containers_) op.traverse(visitor);
+        }
     }
 
     // visit_reachable: what a reachable object refers to is reachable too.
@@ -378,59 +459,64 @@ private:
     // so that the scan keeps it.
     struct MarkReachable final : Visitor {
         GcList& young;
-        explicit MarkReachable(GcList& young_list) : young(young_list) {}
+        Garbage& garbage;
+        MarkReachable(GcList& young_list, Garbage& found) : young(young_list), garbage(found) {}
         void visit(Object& referent) override {
             if (!referent.is_gc()) return;
-            GcHead& gc = static_cast<Container&>(referent).gc_head();
+            auto& op = static_cast<Container&>(referent);
+            GcHead& gc = op.gc_head();
             if (!gc.collecting) return;  // outside the set, or already known reachable
             if (gc.unreachable) {
                 gc.unreachable = false;
                 GcList::move(gc, young);
                 gc.gc_refs = 1;
+                garbage.remove(op);
             } else if (gc.gc_refs == 0) {
                 gc.gc_refs = 1;
             }
         }
     };
 
-    static std::size_t move_unreachable(GcList& young, GcList& unreachable) {
-        MarkReachable mark_reachable{young};
+    // Reachable objects stay in `young` (a tuple or dict that holds no
+    // tracked container leaves it: untracked, as untrack_tuples and
+    // untrack_dicts do after this pass in CPython); the others move to
+    // `unreachable`, marked, and are counted in `garbage`. Returns how many
+    // stayed.
+    static std::size_t move_unreachable(GcList& young, GcList& unreachable, Untrack untrack,
+                                        Garbage& garbage) {
+        MarkReachable mark_reachable{young, garbage};
         std::size_t reachable = 0;
         GcHead* gc = young.first();
         while (gc != young.end()) {
             if (gc->gc_refs > 0) {
-                container(gc).traverse(mark_reachable);
+                Container& op = container(gc);
+                if (gc->refers_to_set)
+                    op.traverse(mark_reachable);  // may append to young: read next after it
                 gc->collecting = false;
-                ++reachable;
-                gc = gc->next;
+                GcHead* const next = gc->next;
+                if (untrack != Untrack::nothing && op.may_untrack_kind_ &&
+                    op.may_untrack(untrack == Untrack::tuples_and_dicts)) {
+                    GcList::remove(*gc);
+                } else {
+                    ++reachable;
+                }
+                gc = next;
             } else {
                 GcHead* const next = gc->next;
                 GcList::move(*gc, unreachable);  // tentatively
                 gc->unreachable = true;
+                garbage.add(container(gc));
                 gc = next;
             }
         }
-        for (gc = unreachable.first(); gc != unreachable.end(); gc = gc->next) gc->unreachable = false;
         return reachable;
     }
 
-    // untrack_tuples / untrack_dicts: a tuple or dict that holds no tracked
-    // container can never be part of a cycle; stop tracking it. Dicts only
-    // in full collections, to avoid quadratic dict build-up (bpo-14775).
-    // Returns how many it untracked.
-    static std::size_t untrack_tuples_and_dicts(GcList& young, bool dicts) {
-        std::size_t untracked = 0;
-        GcHead* gc = young.first();
-        while (gc != young.end()) {
-            GcHead* const next = gc->next;
-            Container& op = container(gc);
-            if (op.may_untrack_kind_ && op.may_untrack(dicts)) {
-                GcList::remove(*gc);
-                ++untracked;
-            }
-            gc = next;
-        }
-        return untracked;
+    // The end of move_unreachable's marking, before finalizers run and the
+    // analysis runs again (move_legacy_finalizers clears it in CPython).
+    static void unmark(GcList& unreachable) noexcept {
+        for (GcHead* gc = unreachable.first(); gc != unreachable.end(); gc = gc->next)
+            gc->unreachable = false;
     }
 
     // finalize_garbage: each finalizer at most once. A finalizer may free
@@ -452,10 +538,14 @@ private:
 
     // handle_resurrected_objects: the finalizers may have stored references
     // to some of the garbage. Deduce again; what is reachable now survives.
-    static void handle_resurrected_objects(GcList& unreachable, GcList& still_unreachable, GcList& old) {
+    // Returns how many objects are still garbage.
+    static std::size_t handle_resurrected_objects(GcList& unreachable, GcList& still_unreachable,
+                                                  GcList& old) {
         for (GcHead* gc = unreachable.first(); gc != unreachable.end(); gc = gc->next) gc->collecting = false;
-        (void)deduce_unreachable(unreachable, still_unreachable);
+        Garbage garbage;
+        (void)deduce_unreachable(unreachable, still_unreachable, Untrack::nothing, garbage);
         old.merge(unreachable);  // the resurrected
+        return garbage.count;
     }
 
     // delete_garbage: clear() breaks the cycles and the counts free the
@@ -471,6 +561,7 @@ private:
             }
             if (collectable.first() == gc) {  // still alive
                 gc->collecting = false;
+                gc->unreachable = false;
                 GcList::move(*gc, old);
             }
         }

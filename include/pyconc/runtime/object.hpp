@@ -78,11 +78,17 @@ struct GcHead {
     std::uint32_t gc_refs = 0;
     // Set by update_refs for every object being collected; cleared when the
     // object is found reachable (PREV_MASK_COLLECTING).
-    bool collecting = false;
+    bool collecting : 1 = false;
     // On move_unreachable's tentatively-unreachable list (NEXT_MASK_UNREACHABLE).
-    bool unreachable = false;
+    bool unreachable : 1 = false;
     // Its finalizer has run (_PyGC_PREV_MASK_FINALIZED): never again.
-    bool finalized = false;
+    bool finalized : 1 = false;
+    // In the permanent generation (gc.freeze()): no collection looks at it.
+    bool frozen : 1 = false;
+    // subtract_refs met a reference from it to an object being collected.
+    // When it did not, move_unreachable has nothing to mark through it and
+    // skips its traverse (a list of ints is never walked twice). Our own.
+    bool refers_to_set : 1 = false;
 };
 
 }  // namespace detail
@@ -137,6 +143,10 @@ private:
     // A tuple or dict: the collector asks it whether it may be untracked
     // (the type check CPython's untrack_tuples makes, without a virtual call).
     bool may_untrack_kind_ = false;
+    // A container that may refer to another container. False only when the
+    // type keeps count (see Container::holding): then the collector need not
+    // traverse it at all, and never touches the ints and strs it holds.
+    bool may_hold_containers_ = true;
 };
 
 // An object that can hold references (Py_TPFLAGS_HAVE_GC): list, tuple, dict,
@@ -172,6 +182,15 @@ protected:
     // For tuple and dict, whose may_untrack() can say yes.
     struct MayUntrack {};
     explicit Container(MayUntrack /*tag*/) noexcept : Container() { may_untrack_kind_ = true; }
+
+    // A type that keeps count of whether it holds containers says so at
+    // birth and after clear() with holds_no_containers(), and passes every
+    // reference it stores to holding(). Types that do not are always
+    // traversed, which is never wrong, only slower.
+    void holds_no_containers() noexcept { may_hold_containers_ = false; }
+    void holding(const Object* op) noexcept {
+        if (op != nullptr && op->is_gc()) may_hold_containers_ = true;
+    }
 
 private:
     friend class Gc;

@@ -122,7 +122,10 @@ public:
     [[nodiscard]] const Ref<Object>& operator[](std::size_t i) const { return items_.at(i); }
 
     void traverse(Visitor& visit) override { detail::traverse_items(items_, visit); }
-    void clear() override { detail::clear_items(items_); }
+    void clear() override {
+        holds_no_containers();
+        detail::clear_items(items_);
+    }
     [[nodiscard]] bool may_untrack(bool /*full_collection*/) const noexcept override {
         for (const Ref<Object>& item : items_) {
             if (may_be_tracked(item.get())) return false;
@@ -134,8 +137,10 @@ private:
     friend class Heap;
     template <class... Items>
     explicit Tuple(Items&&... items) : Container(MayUntrack{}) {
+        holds_no_containers();
         items_.reserve(sizeof...(Items));
         (items_.push_back(std::forward<Items>(items)), ...);
+        for (const Ref<Object>& item : items_) holding(item.get());
     }
 
     std::vector<Ref<Object>> items_;
@@ -145,21 +150,32 @@ class List final : public Container {
 public:
     [[nodiscard]] std::string_view type_name() const noexcept override { return "list"; }
 
-    void append(Ref<Object> item) { items_.push_back(std::move(item)); }
+    void append(Ref<Object> item) {
+        holding(item.get());
+        items_.push_back(std::move(item));
+    }
     [[nodiscard]] std::size_t size() const noexcept { return items_.size(); }
     [[nodiscard]] const Ref<Object>& operator[](std::size_t i) const { return items_.at(i); }
     // list[i] = value; the old item is released after the new one is stored.
-    void set(std::size_t i, Ref<Object> value) { items_.at(i) = std::move(value); }
+    void set(std::size_t i, Ref<Object> value) {
+        holding(value.get());
+        items_.at(i) = std::move(value);
+    }
 
     void traverse(Visitor& visit) override { detail::traverse_items(items_, visit); }
-    void clear() override { detail::clear_items(items_); }  // list_clear
+    void clear() override {  // list_clear
+        holds_no_containers();
+        detail::clear_items(items_);
+    }
 
 private:
     friend class Heap;
     template <class... Items>
     explicit List(Items&&... items) {
+        holds_no_containers();
         items_.reserve(sizeof...(Items));
         (items_.push_back(std::forward<Items>(items)), ...);
+        for (const Ref<Object>& item : items_) holding(item.get());
     }
 
     std::vector<Ref<Object>> items_;
@@ -177,6 +193,8 @@ public:
     void set(const Ref<Object>& key, Ref<Object> value) {
         check_key(key);
         maintain_tracking(key.get(), value.get());
+        holding(key.get());
+        holding(value.get());
         for (auto& [existing, slot] : entries_) {
             if (same_key(*existing, *key)) {
                 slot = std::move(value);
@@ -201,6 +219,7 @@ public:
         }
     }
     void clear() override {
+        holds_no_containers();
         auto entries = std::move(entries_);
         entries_.clear();
     }
@@ -214,7 +233,7 @@ public:
 
 private:
     friend class Heap;
-    Dict() : Container(MayUntrack{}) {}
+    Dict() : Container(MayUntrack{}) { holds_no_containers(); }
 
     static void check_key(const Ref<Object>& key) {
         if (!dynamic_cast<const Int*>(key.get()) && !dynamic_cast<const Str*>(key.get())) {
@@ -289,6 +308,7 @@ public:
     void setattr(std::string_view name, Ref<Object> value) {
         std::size_t slot = class_->slot_of(name);
         if (slot == Class::npos) slot = class_->add_slot(name);
+        holding(value.get());
         value_at(slot) = std::move(value);  // the old value is released last
     }
     // getattr(self, name): a borrowed reference, null when unset or None.
@@ -313,6 +333,7 @@ public:
     // subtype_clear: the attribute values go, the class stays. Each value
     // is moved out before its decref, so a finalizer never sees it twice.
     void clear() override {
+        holds_no_containers();
         for (Ref<Object>& value : inline_) Ref<Object> dropped = std::move(value);
         auto overflow = std::move(overflow_);
     }
@@ -322,9 +343,9 @@ public:
 
 private:
     friend class Heap;
-    static constexpr std::size_t inline_slots = 2;
+    static constexpr std::size_t inline_slots = 1;  // 64 bytes in all, a size class of its own
 
-    explicit Instance(Ref<Class> cls) : class_(std::move(cls)) {}
+    explicit Instance(Ref<Class> cls) : class_(std::move(cls)) { holds_no_containers(); }
 
     Ref<Object>& value_at(std::size_t slot) {
         if (slot < inline_slots) return inline_[slot];
