@@ -416,7 +416,7 @@ private:
             Container& op = container(gc);
             visitor.referrer = gc;
             gc->refers_to_set = false;
-            if (op.may_hold_containers_) op.traverse(visitor);
+            if (gc->may_hold_containers) op.traverse(visitor);
         }
     }
 
@@ -449,7 +449,7 @@ private:
             if (!gc->collecting) start_counting(*gc, op);
             visitor.referrer = gc;
             gc->refers_to_set = false;
-            if (op.may_hold_containers_) op.traverse(visitor);
+            if (gc->may_hold_containers) op.traverse(visitor);
         }
     }
 
@@ -494,7 +494,7 @@ private:
                     op.traverse(mark_reachable);  // may append to young: read next after it
                 gc->collecting = false;
                 GcHead* const next = gc->next;
-                if (untrack != Untrack::nothing && op.may_untrack_kind_ &&
+                if (untrack != Untrack::nothing && gc->may_untrack_kind &&
                     op.may_untrack(untrack == Untrack::tuples_and_dicts)) {
                     GcList::remove(*gc);
                 } else {

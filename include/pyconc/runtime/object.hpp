@@ -89,6 +89,13 @@ struct GcHead {
     // When it did not, move_unreachable has nothing to mark through it and
     // skips its traverse (a list of ints is never walked twice). Our own.
     bool refers_to_set : 1 = false;
+    // A tuple or dict: the collector asks it whether it may be untracked
+    // (the type check CPython's untrack_tuples makes, without a virtual call).
+    bool may_untrack_kind : 1 = false;
+    // It may refer to another container. False only when its type keeps
+    // count (see Container::holding): then the collector need not traverse
+    // it at all, and never touches the ints and strs it holds. Our own.
+    bool may_hold_containers : 1 = true;
 };
 
 }  // namespace detail
@@ -140,13 +147,6 @@ private:
     // object is being freed; immortal_refcount for immortal objects.
     std::uint32_t refcnt_ = 1;
     bool is_gc_ = false;
-    // A tuple or dict: the collector asks it whether it may be untracked
-    // (the type check CPython's untrack_tuples makes, without a virtual call).
-    bool may_untrack_kind_ = false;
-    // A container that may refer to another container. False only when the
-    // type keeps count (see Container::holding): then the collector need not
-    // traverse it at all, and never touches the ints and strs it holds.
-    bool may_hold_containers_ = true;
 };
 
 // An object that can hold references (Py_TPFLAGS_HAVE_GC): list, tuple, dict,
@@ -181,15 +181,15 @@ protected:
     Container() noexcept { is_gc_ = true; }
     // For tuple and dict, whose may_untrack() can say yes.
     struct MayUntrack {};
-    explicit Container(MayUntrack /*tag*/) noexcept : Container() { may_untrack_kind_ = true; }
+    explicit Container(MayUntrack /*tag*/) noexcept : Container() { may_untrack_kind = true; }
 
     // A type that keeps count of whether it holds containers says so at
     // birth and after clear() with holds_no_containers(), and passes every
     // reference it stores to holding(). Types that do not are always
     // traversed, which is never wrong, only slower.
-    void holds_no_containers() noexcept { may_hold_containers_ = false; }
+    void holds_no_containers() noexcept { may_hold_containers = false; }
     void holding(const Object* op) noexcept {
-        if (op != nullptr && op->is_gc()) may_hold_containers_ = true;
+        if (op != nullptr && op->is_gc()) may_hold_containers = true;
     }
 
 private:
