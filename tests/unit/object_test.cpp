@@ -117,3 +117,18 @@ TEST_F(RefDeathTest, DecrefBelowZeroIsFatalAndSaysSo) {
         },
         "reference count of a freed or freeing object went below zero");
 }
+
+TEST_F(RefDeathTest, UsingAFreedObjectThroughARefIsFatalInDebugBuilds) {
+#ifdef NDEBUG
+    GTEST_SKIP() << "the check is a debug-build check";
+#endif
+    EXPECT_DEATH(
+        {
+            Interpreter interpreter;
+            Ref<List> a = make<List>();
+            Ref<List> b = Ref<List>::steal(a.get());  // a second owner of one reference
+            b.reset();                                // frees it: `a` now dangles
+            (void)a->size();
+        },
+        "use of a freed object|AddressSanitizer: use-after-poison|does not point to an object");
+}

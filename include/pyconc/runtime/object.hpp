@@ -45,6 +45,9 @@ namespace pyconc::runtime {
 // sys.getrefcount(0) shows there.
 inline constexpr std::uint32_t immortal_refcount = 4294967295U;
 
+// The count a freed object's memory shows in debug builds: four dead bytes.
+inline constexpr std::uint32_t dead_refcount = 0xDDDDDDDDU;
+
 class Object;
 class Container;
 
@@ -285,6 +288,11 @@ public:
 private:
     [[nodiscard]] T& checked() const {
         if (!object_) fatal("Ref", "dereferenced an empty reference (a NULL PyObject*)");
+#ifndef NDEBUG
+        // _PyObject_IsFreed: a freed block is filled with dead bytes (obmalloc.hpp).
+        if (object_->refcount() == dead_refcount)
+            fatal("Ref", "use of a freed object (its memory holds 0xDD)");
+#endif
         return *object_;
     }
 

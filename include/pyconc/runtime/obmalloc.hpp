@@ -24,6 +24,10 @@
 //   whole megabyte held: what advance/04_memory_arenas shows.
 // - `stats()` and `arena_map()` read the allocator's own state: nothing is
 //   estimated.
+// - A freed block is filled with 0xDD in debug builds (PYMEM_DEADBYTE, as
+//   CPython's debug allocator does), so that a use of a freed object is
+//   caught (see Ref); under AddressSanitizer it is also poisoned, all but the
+//   free-list link in its first 8 bytes, so ASan reports any touch of it.
 // - Not thread-safe: like pymalloc, it is used only with the GIL held (or by
 //   one interpreter's thread).
 #include <algorithm>
@@ -38,7 +42,21 @@
 
 #include "pyconc/runtime/fatal.hpp"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define PYCONC_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define PYCONC_ASAN 1
+#endif
+#endif
+#ifdef PYCONC_ASAN
+#include <sanitizer/asan_interface.h>
+#endif
+
 namespace pyconc::runtime {
+
+// PYMEM_DEADBYTE: what a freed block holds in debug builds.
+inline constexpr unsigned char dead_byte = 0xDD;
 
 class Obmalloc {
 public:
@@ -80,6 +98,9 @@ public:
         std::byte* block = pool ? take_block(*pool) : allocate_from_new_pool(size_class);
         blocks_in_use_ += 1;
         bytes_in_use_ += block_size(size_class);
+#ifdef PYCONC_ASAN
+        ASAN_UNPOISON_MEMORY_REGION(block, block_size(size_class));
+#endif
         return block;
     }
 
@@ -97,6 +118,7 @@ public:
         }
         blocks_in_use_ -= 1;
         bytes_in_use_ -= block_size(pool.size_class);
+        mark_dead(block, block_size(pool.size_class));
         return_block(pool, block);
     }
 
@@ -219,6 +241,20 @@ private:
         return *std::launder(reinterpret_cast<PoolHeader*>(address));  // NOLINT(performance-no-int-to-ptr)
     }
 
+    // Past the free-list link: dead bytes in debug builds, poisoned under ASan.
+    static void mark_dead(std::byte* block, std::size_t size) noexcept {
+        constexpr std::size_t link = sizeof(std::byte*);
+#ifndef NDEBUG
+        std::memset(block + link, dead_byte, size - link);
+#endif
+#ifdef PYCONC_ASAN
+        ASAN_POISON_MEMORY_REGION(block + link, size - link);
+#endif
+        (void)block;
+        (void)size;
+        (void)link;
+    }
+
     // The fast path: the first free block of a used pool (pymalloc_alloc).
     std::byte* take_block(PoolHeader& pool) noexcept {
         pool.count += 1;
@@ -290,6 +326,12 @@ private:
         // Taking a pool keeps the list sorted: the head had the fewest free pools.
 
         const auto size = static_cast<std::uint32_t>(block_size(size_class));
+#ifdef PYCONC_ASAN
+        // An empty pool may have served another size class: its old dead
+        // blocks do not line up with the new ones.
+        ASAN_UNPOISON_MEMORY_REGION(reinterpret_cast<std::byte*>(pool) + pool_overhead,
+                                    pool_size - pool_overhead);
+#endif
         pool->size_class = static_cast<std::uint32_t>(size_class);
         pool->count = 1;
         std::byte* const first = reinterpret_cast<std::byte*>(pool) + pool_overhead;
