@@ -20,12 +20,22 @@
 // - Threads are named by their thread state: any stable address does.
 //   Taking the GIL twice on one thread, or dropping it without holding it,
 //   is a fatal error, as in CPython.
+// - Deterministic scheduling (our own, for tests and the explorer): with
+//   `set_switch_every(K)`, OS timing never decides who runs. Threads
+//   register in a fixed order; the holder gives the GIL up at the check
+//   point where it has run K instructions since it took it (`yield_turn`),
+//   naming the next registered thread that can run as the only one allowed
+//   to take it (`next_`), whether or not that thread has asked yet. A thread
+//   that releases the GIL to block (a lock, a sleep) is skipped until it
+//   asks again. The same K gives the same interleaving on every run.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstddef>
 #include <cstdint>
 #include <mutex>
 #include <stdexcept>
+#include <vector>
 
 #include "pyconc/runtime/fatal.hpp"
 
@@ -57,6 +67,10 @@ public:
     void take(Holder tstate) {
         std::unique_lock lock{mutex_};
         if (holder_ == tstate) fatal("take_gil", "this thread already holds the GIL");
+        if (switch_every_ != 0) {
+            take_deterministic(lock, tstate);
+            return;
+        }
         while (locked_) {
             const std::uint64_t saved_switch_number = switch_number_;
             const bool timed_out = cond_.wait_for(lock, interval_) == std::cv_status::timeout;
@@ -89,6 +103,11 @@ public:
             if (!locked_ || holder_ != tstate) fatal("drop_gil", "this thread does not hold the GIL");
             locked_ = false;
             holder_ = nullptr;
+            if (switch_every_ != 0) {
+                next_ = next_runnable_after(tstate);
+                cond_.notify_all();
+                return;
+            }
             cond_.notify_one();
         }
         if (drop_request_.load(std::memory_order_relaxed)) {
@@ -98,6 +117,55 @@ public:
                 switch_cond_.wait(switch_lock, [&] { return last_holder_ != tstate; });
             }
         }
+    }
+
+    // --- deterministic scheduling ----------------------------------------------
+
+    // K > 0: switch after every K instructions, in registration order; 0:
+    // CPython's timed switching. Set it before any thread runs.
+    void set_switch_every(std::uint64_t instructions) {
+        const std::lock_guard lock{mutex_};
+        switch_every_ = instructions;
+    }
+    [[nodiscard]] std::uint64_t switch_every() const {
+        const std::lock_guard lock{mutex_};
+        return switch_every_;
+    }
+
+    // A model thread joins the rotation (in the order of these calls) and
+    // leaves it when it is done running (before it drops the GIL for the
+    // last time, so that the turn never goes to a thread that will not come).
+    void register_thread(Holder tstate) {
+        const std::lock_guard lock{mutex_};
+        rotation_.push_back({tstate, TurnState::runnable});
+    }
+    void unregister_thread(Holder tstate) {
+        const std::lock_guard lock{mutex_};
+        turn_of(tstate).state = TurnState::done;
+        if (next_ == tstate) next_ = next_runnable_after(tstate);
+        cond_.notify_all();
+    }
+    // A thread about to block outside the GIL (it must not hold it): skipped
+    // by the rotation until it takes the GIL again.
+    void mark_blocked(Holder tstate) {
+        const std::lock_guard lock{mutex_};
+        if (switch_every_ != 0) turn_of(tstate).state = TurnState::blocked;
+    }
+
+    // The deterministic check point: hands the GIL to the next thread in the
+    // rotation that can run, and waits for its turn to come back. Returns
+    // false (and keeps the GIL) when no other thread can run.
+    bool yield_turn(Holder tstate) {
+        std::unique_lock lock{mutex_};
+        if (!locked_ || holder_ != tstate) fatal("yield_turn", "this thread does not hold the GIL");
+        const Holder next = next_runnable_after(tstate);
+        if (next == nullptr) return false;
+        locked_ = false;
+        holder_ = nullptr;
+        next_ = next;
+        cond_.notify_all();
+        take_deterministic(lock, tstate);
+        return true;
     }
 
     // The eval breaker's GIL bit: what a check point reads. One relaxed
@@ -120,12 +188,60 @@ public:
     }
 
 private:
-    mutable std::mutex mutex_;  // guards locked_, holder_, switch_number_, interval_
+    enum class TurnState : unsigned char { runnable, blocked, done };
+    struct Turn {
+        Holder tstate;
+        TurnState state;
+    };
+
+    Turn& turn_of(Holder tstate) {
+        for (Turn& turn : rotation_) {
+            if (turn.tstate == tstate) return turn;
+        }
+        fatal("Gil", "a thread that never registered for deterministic scheduling");
+    }
+
+    // The first runnable thread after `tstate` in the rotation, wrapping
+    // around, `tstate` itself excluded; null if there is none. Caller holds
+    // mutex_.
+    Holder next_runnable_after(Holder tstate) const {
+        std::size_t start = 0;
+        for (std::size_t i = 0; i < rotation_.size(); ++i) {
+            if (rotation_[i].tstate == tstate) start = i + 1;
+        }
+        for (std::size_t step = 0; step < rotation_.size(); ++step) {
+            const Turn& turn = rotation_[(start + step) % rotation_.size()];
+            if (turn.tstate != tstate && turn.state == TurnState::runnable) return turn.tstate;
+        }
+        return nullptr;
+    }
+
+    // Waits until the GIL is free and it is this thread's turn (or nobody's),
+    // then takes it. Caller holds mutex_ through `lock`.
+    void take_deterministic(std::unique_lock<std::mutex>& lock, Holder tstate) {
+        for (Turn& turn : rotation_) {
+            if (turn.tstate == tstate) turn.state = TurnState::runnable;  // it is here and asking
+        }
+        cond_.wait(lock, [&] { return !locked_ && (next_ == nullptr || next_ == tstate); });
+        locked_ = true;
+        holder_ = tstate;
+        next_ = nullptr;
+        if (last_holder_ != tstate) {
+            const std::lock_guard switch_lock{switch_mutex_};
+            last_holder_ = tstate;
+            ++switch_number_;
+        }
+    }
+
+    mutable std::mutex mutex_;  // guards everything below but last_holder_ and drop_request_
     std::condition_variable cond_;
     bool locked_ = false;
     Holder holder_ = nullptr;  // who holds it now; null when unlocked
     std::uint64_t switch_number_ = 0;
     Interval interval_ = default_interval;
+    std::uint64_t switch_every_ = 0;  // 0: timed switching; K: deterministic
+    std::vector<Turn> rotation_;      // registered threads, in order
+    Holder next_ = nullptr;           // deterministic: the only thread that may take it; null: any
 
     mutable std::mutex switch_mutex_;  // guards last_holder_ (FORCE_SWITCHING)
     std::condition_variable switch_cond_;

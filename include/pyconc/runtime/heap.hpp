@@ -44,6 +44,19 @@ public:
         current_ = previous_;
     }
 
+    // Makes `heap` current on this OS thread for the guard's life: what a
+    // model thread does when it attaches to its interpreter.
+    class Attach {
+    public:
+        explicit Attach(Heap& heap) noexcept : saved_(current_) { current_ = &heap; }
+        Attach(const Attach&) = delete;
+        Attach& operator=(const Attach&) = delete;
+        ~Attach() { current_ = saved_; }
+
+    private:
+        Heap* saved_;
+    };
+
     // The heap of the interpreter this thread runs in.
     [[nodiscard]] static Heap& current() {
         if (!current_) {

@@ -5,34 +5,62 @@
 // - It owns the object heap (heap.hpp): the small-object allocator and the
 //   cyclic collector. Constructing an Interpreter makes its heap current on
 //   this thread, so `make<T>()` allocates there, and `gc()` is the gc module.
-// - `shutdown()` is Py_FinalizeEx for the heap: a last full collection frees
-//   the cycles still alive. It runs again, quietly, in the destructor.
+// - It owns the GIL (gil.hpp), the module globals (a dict, as a module's
+//   __dict__ is) and the check-point policy its threads run under.
+// - `shutdown()` is Py_FinalizeEx for the heap: the globals are cleared and
+//   a last full collection frees the cycles still alive. It runs again,
+//   quietly, in the destructor.
 // - Refs must not outlive their interpreter: declare the Interpreter before
 //   the names that hold objects, so it is destroyed after them.
 #include <cstddef>
 
 #include "pyconc/runtime/gc.hpp"
+#include "pyconc/runtime/gil.hpp"
 #include "pyconc/runtime/heap.hpp"
 #include "pyconc/runtime/obmalloc.hpp"
+#include "pyconc/runtime/types.hpp"
 
 namespace pyconc::runtime {
+
+// Where the eval loop may switch threads (see thread_state.hpp).
+enum class CheckPoints : unsigned char {
+    py39,   // after every instruction: CPython 3.9 and earlier
+    py310,  // at RESUME, JUMP_BACKWARD and CALL only: CPython 3.10 to 3.13
+};
 
 class Interpreter {
 public:
     Interpreter() = default;
     Interpreter(const Interpreter&) = delete;
     Interpreter& operator=(const Interpreter&) = delete;
-    ~Interpreter() { heap_.shutdown(); }
+    ~Interpreter() { shutdown(); }
 
     [[nodiscard]] Heap& heap() noexcept { return heap_; }
     [[nodiscard]] Gc& gc() noexcept { return heap_.gc(); }
     [[nodiscard]] Obmalloc& allocator() noexcept { return heap_.allocator(); }
+    [[nodiscard]] Gil& gil() noexcept { return gil_; }
+    // The module's globals, made on first use.
+    [[nodiscard]] Dict& globals() {
+        if (!globals_) globals_ = make<Dict>();
+        return *globals_;
+    }
+    [[nodiscard]] CheckPoints check_points() const noexcept { return check_points_; }
+    void set_check_points(CheckPoints policy) noexcept { check_points_ = policy; }
 
     // The final collection; returns how many objects it found unreachable.
-    std::size_t shutdown() { return heap_.shutdown(); }
+    std::size_t shutdown() {
+        if (globals_) {
+            globals_->clear();
+            globals_.reset();
+        }
+        return heap_.shutdown();
+    }
 
 private:
-    Heap heap_;
+    Heap heap_;  // first: destroyed last, after every Ref below
+    Ref<Dict> globals_;
+    Gil gil_;
+    CheckPoints check_points_ = CheckPoints::py310;
 };
 
 }  // namespace pyconc::runtime

@@ -203,6 +203,26 @@ public:
         }
         entries_.emplace_back(key, std::move(value));
     }
+    // d[name] = value and d.get(name) for a str key, without making a str to
+    // look it up: what LOAD_GLOBAL and STORE_GLOBAL do with a module's dict.
+    void set(std::string_view name, Ref<Object> value) {
+        for (auto& [existing, slot] : entries_) {
+            if (is_str(*existing, name)) {
+                maintain_tracking(nullptr, value.get());
+                holding(value.get());
+                slot = std::move(value);
+                return;
+            }
+        }
+        set(make<Str>(std::string(name)), std::move(value));
+    }
+    [[nodiscard]] Object* get(std::string_view name) const noexcept {
+        for (const auto& [existing, slot] : entries_) {
+            if (is_str(*existing, name)) return slot.get();
+        }
+        return nullptr;
+    }
+
     // d.get(key): a borrowed reference, null when absent.
     [[nodiscard]] Object* get(const Ref<Object>& key) const {
         check_key(key);
@@ -239,6 +259,10 @@ private:
         if (!dynamic_cast<const Int*>(key.get()) && !dynamic_cast<const Str*>(key.get())) {
             fatal("Dict", "the model's dict keys are ints or strs");
         }
+    }
+    static bool is_str(const Object& key, std::string_view name) noexcept {
+        const auto* str = dynamic_cast<const Str*>(&key);
+        return str != nullptr && str->value() == name;
     }
     static bool same_key(const Object& a, const Object& b) noexcept {
         if (const auto* x = dynamic_cast<const Int*>(&a)) {

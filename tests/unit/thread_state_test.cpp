@@ -1,0 +1,104 @@
+// Model threads under the GIL: which check points let a `counter += 1`
+// lose updates, deterministically.
+#include "pyconc/runtime/thread_state.hpp"
+
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "pyconc/threading.hpp"
+
+using namespace pyconc::runtime;
+using pyconc::threading::Lock;
+using pyconc::threading::Thread;
+
+namespace {
+
+enum class Variant { plain, call, locked };
+
+// for _ in range(iterations): counter += 1   (or the call / locked variant)
+void increment(ThreadState& t, Variant variant, int iterations, Lock& lock) {
+    t.resume();
+    for (int i = 0; i < iterations; ++i) {
+        if (variant == Variant::locked) lock.acquire(t);
+        if (variant == Variant::call) {
+            t.load_global("counter");  // tmp = counter
+            t.store_fast(0);
+            t.call([](ThreadState&) {});  // do_nothing()
+            t.pop_top();
+            t.load_fast(0);  // counter = tmp + 1
+            t.load_const(1);
+            t.binary_add();
+            t.store_global("counter");
+        } else {
+            t.load_global("counter");  // counter += 1
+            t.load_const(1);
+            t.binary_add();
+            t.store_global("counter");
+        }
+        if (variant == Variant::locked) lock.release();
+        t.jump_backward();
+    }
+}
+
+std::int64_t run(CheckPoints policy, Variant variant, std::uint64_t switch_every, int threads = 4,
+                 int iterations = 1'000) {
+    Interpreter interpreter;
+    interpreter.set_check_points(policy);
+    interpreter.gil().set_switch_every(switch_every);
+    {
+        const Heap::Attach attach{interpreter.heap()};
+        interpreter.globals().set("counter", Int::from(0));
+    }
+    Lock lock;
+    std::vector<std::unique_ptr<Thread>> workers;
+    for (int i = 0; i < threads; ++i) {
+        workers.push_back(std::make_unique<Thread>(interpreter, "T" + std::to_string(i), [&](ThreadState& t) {
+            increment(t, variant, iterations, lock);
+        }));
+    }
+    for (auto& worker : workers) worker->start();
+    for (auto& worker : workers) worker->join();
+    const auto* counter = dynamic_cast<const Int*>(interpreter.globals().get("counter"));
+    return counter->value();
+}
+
+}  // namespace
+
+TEST(ThreadState, Py39CheckPointsLetAPlainIncrementLoseUpdates) {
+    EXPECT_LT(run(CheckPoints::py39, Variant::plain, 3), 4'000);
+}
+
+TEST(ThreadState, Py310CheckPointsNeverSplitAPlainIncrement) {
+    for (std::uint64_t k : {1U, 2U, 3U, 7U})
+        EXPECT_EQ(run(CheckPoints::py310, Variant::plain, k), 4'000) << k;
+}
+
+TEST(ThreadState, ACallBetweenTheReadAndTheWriteLosesUpdatesUnderBothPolicies) {
+    // The CALL is the 3rd instruction of the loop body: with K <= 3 a turn
+    // ends there, between the read and the write.
+    EXPECT_LT(run(CheckPoints::py310, Variant::call, 3), 4'000);
+    EXPECT_LT(run(CheckPoints::py39, Variant::call, 5), 4'000);
+}
+
+TEST(ThreadState, ALockMakesTheIncrementExactUnderBothPolicies) {
+    EXPECT_EQ(run(CheckPoints::py39, Variant::locked, 3), 4'000);
+    EXPECT_EQ(run(CheckPoints::py310, Variant::locked, 3), 4'000);
+}
+
+TEST(ThreadState, DeterministicSchedulingGivesTheSameCountEveryRun) {
+    const std::int64_t first = run(CheckPoints::py39, Variant::plain, 3, 4, 300);
+    EXPECT_LT(first, 1'200);
+    for (int i = 0; i < 8; ++i) EXPECT_EQ(run(CheckPoints::py39, Variant::plain, 3, 4, 300), first);
+    const std::int64_t call = run(CheckPoints::py310, Variant::call, 3, 4, 300);
+    EXPECT_LT(call, 1'200);
+    for (int i = 0; i < 8; ++i) EXPECT_EQ(run(CheckPoints::py310, Variant::call, 3, 4, 300), call);
+}
+
+TEST(ThreadState, TimedSwitchingRunsEveryThreadToTheEnd) {
+    // CPython's own timing: the count is whatever it is, but every thread
+    // ran all its instructions, and plain py310 loses nothing.
+    EXPECT_EQ(run(CheckPoints::py310, Variant::plain, 0, 2, 200'000), 400'000);
+}
