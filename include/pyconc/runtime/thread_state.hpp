@@ -175,10 +175,9 @@ public:
         (void)pop();
         after(Opcode::pop_top);
     }
-    void return_value() {
-        clear_frame();
-        after(Opcode::return_value);
-    }
+    // RETURN_VALUE at the end of a model function (its caller's CALL pushes
+    // the result; the model keeps one frame per thread).
+    void return_value() { after(Opcode::return_value); }
 
     // --- statistics ------------------------------------------------------------
     [[nodiscard]] std::uint64_t instructions() const noexcept { return instructions_; }
