@@ -114,6 +114,7 @@ Outcome run(Program target, CheckPoints policy, const Settings& settings) {
     }
     Lock lock;
     std::vector<std::unique_ptr<Thread>> threads;
+    threads.reserve(static_cast<std::size_t>(settings.threads));
     for (int i = 0; i < settings.threads; ++i) {
         threads.push_back(
             std::make_unique<Thread>(interpreter, fmt::format("Thread-{}", i + 1),

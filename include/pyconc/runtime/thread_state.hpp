@@ -124,7 +124,7 @@ public:
     }
     // LOAD_CONST value (an int constant).
     void load_const(std::int64_t value) {
-        stack_.push_back(Int::from(value));
+        stack_.emplace_back(Int::from(value));
         after(Opcode::load_const);
     }
     void load_fast(std::size_t slot) {
@@ -140,20 +140,20 @@ public:
     void binary_add() {
         const std::int64_t right = pop_int();
         const std::int64_t left = pop_int();
-        stack_.push_back(Int::from(left + right));
+        stack_.emplace_back(Int::from(left + right));
         after(Opcode::binary_add);
     }
     void binary_subtract() {
         const std::int64_t right = pop_int();
         const std::int64_t left = pop_int();
-        stack_.push_back(Int::from(left - right));
+        stack_.emplace_back(Int::from(left - right));
         after(Opcode::binary_subtract);
     }
     // COMPARE_OP <: pushes 1 or 0 (the model has no bool).
     void compare_lt() {
         const std::int64_t right = pop_int();
         const std::int64_t left = pop_int();
-        stack_.push_back(Int::from(left < right ? 1 : 0));
+        stack_.emplace_back(Int::from(left < right ? 1 : 0));
         after(Opcode::compare_lt);
     }
     // POP_JUMP_IF_FALSE: returns whether the loop goes on (the jump not taken).
