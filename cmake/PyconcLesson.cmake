@@ -1,12 +1,14 @@
 # The lesson helper: the one way a lesson enters the build, the tour and ctest.
 #
 #   pyconc_add_lesson(NAME
+#       STEP n              # its place in the workshop: the tour runs lessons by
+#                           # increasing STEP (the hand-out's order: memory, GIL, ...)
 #       LABELS label...     # the subsystems it teaches: memory, gc, gil, asyncio,
 #                           # threading, multiprocessing ... (every test of it gets them)
 #       WATCH "text")       # one line: what to watch for; the tour prints it
 #
 # builds NAME.cpp, in the folder that calls it (basics/ or advance/), as the
-# executable NAME and registers it with the workshop tour, in call order. It
+# executable NAME and registers it with the workshop tour at its STEP. It
 # adds two tests that every lesson must pass: NAME.help (--help exits 0 and
 # says what the lesson shows) and NAME.bad_expect (an unknown --expect word is
 # refused with one line naming the flag).
@@ -29,7 +31,10 @@ include_guard(GLOBAL)
 set(PYCONC_RUN_LESSON_SCRIPT "${CMAKE_CURRENT_LIST_DIR}/PyconcRunLesson.cmake")
 
 function(pyconc_add_lesson name)
-    cmake_parse_arguments(PARSE_ARGV 1 arg "" "WATCH" "LABELS")
+    cmake_parse_arguments(PARSE_ARGV 1 arg "" "WATCH;STEP" "LABELS")
+    if(NOT arg_STEP MATCHES "^[0-9]+$")
+        message(FATAL_ERROR "pyconc_add_lesson(${name}): STEP n is required (the tour runs lessons by STEP)")
+    endif()
     if(NOT arg_WATCH)
         message(FATAL_ERROR "pyconc_add_lesson(${name}): WATCH \"...\" is required (the tour prints it)")
     endif()
@@ -42,6 +47,7 @@ function(pyconc_add_lesson name)
     pyconc_target_defaults(${name})
 
     set_property(GLOBAL APPEND PROPERTY PYCONC_LESSONS ${name})
+    set_property(GLOBAL PROPERTY PYCONC_LESSON_${name}_STEP "${arg_STEP}")
     set_property(GLOBAL PROPERTY PYCONC_LESSON_${name}_FOLDER "${folder}")
     set_property(GLOBAL PROPERTY PYCONC_LESSON_${name}_WATCH "${arg_WATCH}")
     set_property(GLOBAL PROPERTY PYCONC_LESSON_${name}_LABELS "${arg_LABELS}")
