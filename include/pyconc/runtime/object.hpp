@@ -124,6 +124,10 @@ public:
 
     // PyObject_IS_GC: a container, which the collector may track.
     [[nodiscard]] bool is_gc() const noexcept { return is_gc_; }
+    // PyLong_CheckExact, PyUnicode_CheckExact: the eval loop's fast type
+    // checks, a byte compare rather than a dynamic_cast.
+    [[nodiscard]] bool is_int() const noexcept { return kind_ == Kind::int_object; }
+    [[nodiscard]] bool is_str() const noexcept { return kind_ == Kind::str_object; }
     [[nodiscard]] bool is_immortal() const noexcept { return refcnt_ == immortal_refcount; }
     [[nodiscard]] std::uint32_t refcount() const noexcept { return refcnt_; }
 
@@ -134,6 +138,11 @@ public:
 
 protected:
     Object() noexcept = default;
+
+    // What the exact type checks look at (Py_TPFLAGS_LONG_SUBCLASS and
+    // friends); set by the constructors of Int and Str.
+    enum class Kind : std::uint8_t { other, int_object, str_object };
+    void set_kind(Kind kind) noexcept { kind_ = kind; }
 
     // Small ints are born immortal; nothing else starts so.
     struct Immortal {};
@@ -150,6 +159,7 @@ private:
     // object is being freed; immortal_refcount for immortal objects.
     std::uint32_t refcnt_ = 1;
     bool is_gc_ = false;
+    Kind kind_ = Kind::other;
 };
 
 // An object that can hold references (Py_TPFLAGS_HAVE_GC): list, tuple, dict,

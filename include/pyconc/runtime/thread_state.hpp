@@ -224,9 +224,8 @@ private:
     }
     std::int64_t pop_int() {
         const Ref<Object> top = pop();
-        const auto* number = dynamic_cast<const Int*>(top.get());
-        if (!number) fatal("ThreadState", "an int operation on something that is not an int");
-        return number->value();
+        if (!top || !top->is_int()) fatal("ThreadState", "an int operation on something that is not an int");
+        return static_cast<const Int&>(*top).value();
     }
     void clear_frame() {
         stack_.clear();

@@ -50,8 +50,10 @@ public:
 
 private:
     friend class Heap;
-    explicit Int(std::int64_t value) noexcept : value_(value) {}
-    Int(std::int64_t value, Immortal immortal) noexcept : Object(immortal), value_(value) {}
+    explicit Int(std::int64_t value) noexcept : value_(value) { set_kind(Kind::int_object); }
+    Int(std::int64_t value, Immortal immortal) noexcept : Object(immortal), value_(value) {
+        set_kind(Kind::int_object);
+    }
 
     static constexpr std::size_t cache_size = static_cast<std::size_t>(largest_cached - smallest_cached + 1);
     using SmallInts = std::array<Int, cache_size>;
@@ -88,7 +90,7 @@ public:
 
 private:
     friend class Heap;
-    explicit Str(std::string value) : value_(std::move(value)) {}
+    explicit Str(std::string value) : value_(std::move(value)) { set_kind(Kind::str_object); }
 
     std::string value_;
 };
@@ -256,22 +258,17 @@ private:
     Dict() : Container(MayUntrack{}) { holds_no_containers(); }
 
     static void check_key(const Ref<Object>& key) {
-        if (!dynamic_cast<const Int*>(key.get()) && !dynamic_cast<const Str*>(key.get())) {
+        if (!key || (!key->is_int() && !key->is_str()))
             fatal("Dict", "the model's dict keys are ints or strs");
-        }
     }
     static bool is_str(const Object& key, std::string_view name) noexcept {
-        const auto* str = dynamic_cast<const Str*>(&key);
-        return str != nullptr && str->value() == name;
+        return key.is_str() && static_cast<const Str&>(key).value() == name;
     }
     static bool same_key(const Object& a, const Object& b) noexcept {
-        if (const auto* x = dynamic_cast<const Int*>(&a)) {
-            const auto* y = dynamic_cast<const Int*>(&b);
-            return y && x->value() == y->value();
-        }
-        const auto* x = dynamic_cast<const Str*>(&a);
-        const auto* y = dynamic_cast<const Str*>(&b);
-        return x && y && x->value() == y->value();
+        if (a.is_int())
+            return b.is_int() && static_cast<const Int&>(a).value() == static_cast<const Int&>(b).value();
+        return a.is_str() && b.is_str() &&
+               static_cast<const Str&>(a).value() == static_cast<const Str&>(b).value();
     }
     void maintain_tracking(const Object* key, const Object* value) noexcept {
         if (!is_tracked() && (may_be_tracked(key) || may_be_tracked(value)))
