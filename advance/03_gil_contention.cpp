@@ -73,10 +73,8 @@ Split countdown_in_threads(std::int64_t n, int threads) {
 double io_latency_ms(std::chrono::microseconds interval, bool with_cpu_thread, int ops) {
     Interpreter interpreter;
     interpreter.gil().set_switch_interval(interval);
-    {
-        const Heap::Attach attach{interpreter.heap()};
-        interpreter.globals().set("stop", Int::from(0));
-    }
+    // The interpreter was made on this thread: its heap is current here.
+    interpreter.globals().set("stop", Int::from(0));
     std::atomic<bool> spinner_running{false};
     Thread spinner(interpreter, "spin", [&](ThreadState& t) {
         t.resume();

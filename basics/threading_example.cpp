@@ -108,10 +108,8 @@ Outcome run(Program target, CheckPoints policy, const Settings& settings) {
     interpreter.gil().set_switch_interval(
         std::chrono::microseconds{static_cast<std::int64_t>(settings.switch_interval_ms * 1000.0)});
     interpreter.gil().set_switch_every(settings.switch_every);
-    {
-        const Heap::Attach attach{interpreter.heap()};
-        interpreter.globals().set("counter", Int::from(0));  // counter = 0
-    }
+    // The interpreter was made on this thread: its heap is current here.
+    interpreter.globals().set("counter", Int::from(0));  // counter = 0
     Lock lock;
     std::vector<std::unique_ptr<Thread>> threads;
     threads.reserve(static_cast<std::size_t>(settings.threads));
@@ -125,7 +123,6 @@ Outcome run(Program target, CheckPoints policy, const Settings& settings) {
     for (auto& thread : threads) thread->join();
     const std::chrono::duration<double> elapsed = std::chrono::steady_clock::now() - started;
     Outcome outcome;
-    const Heap::Attach attach{interpreter.heap()};
     outcome.counter = dynamic_cast<const Int&>(*interpreter.globals().get("counter")).value();
     outcome.expected = static_cast<std::int64_t>(settings.threads) * settings.iterations;
     outcome.switches = interpreter.gil().switch_number();

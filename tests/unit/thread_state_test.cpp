@@ -48,10 +48,8 @@ std::int64_t run(CheckPoints policy, Variant variant, std::uint64_t switch_every
     Interpreter interpreter;
     interpreter.set_check_points(policy);
     interpreter.gil().set_switch_every(switch_every);
-    {
-        const Heap::Attach attach{interpreter.heap()};
-        interpreter.globals().set("counter", Int::from(0));
-    }
+    // The interpreter was made on this thread: its heap is current here.
+    interpreter.globals().set("counter", Int::from(0));
     Lock lock;
     std::vector<std::unique_ptr<Thread>> workers;
     for (int i = 0; i < threads; ++i) {
