@@ -107,7 +107,7 @@ Outcome run(Program target, CheckPoints policy, const Settings& settings) {
     interpreter.set_check_points(policy);
     interpreter.gil().set_switch_interval(
         std::chrono::microseconds{static_cast<std::int64_t>(settings.switch_interval_ms * 1000.0)});
-    interpreter.gil().set_switch_every(settings.switch_every);
+    interpreter.gil().set_schedule(settings.switch_every != 0 ? Schedule::every(settings.switch_every) : Schedule::timed());
     // The interpreter was made on this thread: its heap is current here.
     interpreter.globals().set("counter", Int::from(0));  // counter = 0
     Lock lock;

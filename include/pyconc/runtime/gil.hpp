@@ -20,24 +20,30 @@
 // - Threads are named by their thread state: any stable address does.
 //   Taking the GIL twice on one thread, or dropping it without holding it,
 //   is a fatal error, as in CPython.
-// - Deterministic scheduling (our own, for tests and the explorer): with
-//   `set_switch_every(K)`, OS timing never decides who runs. Threads
-//   register in a fixed order; the holder gives the GIL up at the check
-//   point where it has run K instructions since it took it (`yield_turn`),
-//   naming the next registered thread that can run as the only one allowed
-//   to take it (`next_`), whether or not that thread has asked yet. A thread
-//   that releases the GIL to block (a lock, a sleep) is skipped until it
-//   asks again. The same K gives the same interleaving on every run.
+// - Deterministic scheduling (our own, for tests and the explorer): with a
+//   deterministic `Schedule` (schedule.hpp), OS timing never decides who
+//   runs. Threads register in a fixed order (their index is their name in
+//   an explicit schedule). The holder reports each instruction it runs
+//   (`turn_over`); at a check point where the schedule says its turn is
+//   over, it hands the GIL over (`yield_turn`), naming the thread allowed to
+//   take it next (`next_`), whether or not that thread has asked yet: the
+//   schedule's choice, or else the next registered thread that can run. A
+//   thread that releases the GIL to block (a lock, a sleep) is skipped until
+//   it asks again. The first turn is the schedule's first thread's. The
+//   same schedule gives the same interleaving on every run.
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
+#include <utility>
 #include <vector>
 
 #include "pyconc/runtime/fatal.hpp"
+#include "pyconc/runtime/schedule.hpp"
 
 namespace pyconc::runtime {
 
@@ -67,7 +73,7 @@ public:
     void take(Holder tstate) {
         std::unique_lock lock{mutex_};
         if (holder_ == tstate) fatal("take_gil", "this thread already holds the GIL");
-        if (switch_every_ != 0) {
+        if (schedule_.deterministic()) {
             take_deterministic(lock, tstate);
             return;
         }
@@ -103,7 +109,7 @@ public:
             if (!locked_ || holder_ != tstate) fatal("drop_gil", "this thread does not hold the GIL");
             locked_ = false;
             holder_ = nullptr;
-            if (switch_every_ != 0) {
+            if (schedule_.deterministic()) {
                 next_ = next_runnable_after(tstate);
                 cond_.notify_all();
                 return;
@@ -121,15 +127,15 @@ public:
 
     // --- deterministic scheduling ----------------------------------------------
 
-    // K > 0: switch after every K instructions, in registration order; 0:
-    // CPython's timed switching. Set it before any thread runs.
-    void set_switch_every(std::uint64_t instructions) {
+    // The schedule: Schedule::timed() (CPython's, the default) or a
+    // deterministic one. Set it before any thread runs.
+    void set_schedule(Schedule schedule) {
         const std::lock_guard lock{mutex_};
-        switch_every_ = instructions;
+        schedule_ = std::move(schedule);
     }
-    [[nodiscard]] std::uint64_t switch_every() const {
+    [[nodiscard]] bool deterministic() const {
         const std::lock_guard lock{mutex_};
-        return switch_every_;
+        return schedule_.deterministic();
     }
 
     // A model thread joins the rotation (in the order of these calls) and
@@ -149,23 +155,42 @@ public:
     // by the rotation until it takes the GIL again.
     void mark_blocked(Holder tstate) {
         const std::lock_guard lock{mutex_};
-        if (switch_every_ != 0) turn_of(tstate).state = TurnState::blocked;
+        if (schedule_.deterministic()) turn_of(tstate).state = TurnState::blocked;
     }
 
-    // The deterministic check point: hands the GIL to the next thread in the
-    // rotation that can run, and waits for its turn to come back. Returns
-    // false (and keeps the GIL) when no other thread can run.
-    bool yield_turn(Holder tstate) {
+    // Deterministic schedules: the holder reports each instruction it ran,
+    // and whether the policy made it a check point. Returns true when its
+    // turn is over and another thread can run: then it calls yield_turn.
+    [[nodiscard]] bool turn_over(Holder tstate, bool at_check_point) {
+        const std::lock_guard lock{mutex_};
+        if (!locked_ || holder_ != tstate) fatal("turn_over", "this thread does not hold the GIL");
+        ++since_taken_;
+        const std::uint64_t step = steps_++;
+        if (!at_check_point) return false;
+        const Schedule::Decision decision =
+            schedule_.at_check_point(index_of(tstate), since_taken_, step + 1);
+        if (!decision.hand_over) return false;
+        if (decision.to) {
+            const Turn* chosen = *decision.to < rotation_.size() ? &rotation_[*decision.to] : nullptr;
+            handing_to_ = chosen && chosen->state == TurnState::runnable ? chosen->tstate : nullptr;
+        } else {
+            handing_to_ = next_runnable_after(tstate);
+        }
+        return handing_to_ != nullptr;
+    }
+
+    // Hands the GIL to the thread turn_over chose, and waits for this
+    // thread's turn to come back.
+    void yield_turn(Holder tstate) {
         std::unique_lock lock{mutex_};
-        if (!locked_ || holder_ != tstate) fatal("yield_turn", "this thread does not hold the GIL");
-        const Holder next = next_runnable_after(tstate);
-        if (next == nullptr) return false;
+        if (!locked_ || holder_ != tstate || handing_to_ == nullptr) {
+            fatal("yield_turn", "the turn is not over, or this thread does not hold the GIL");
+        }
         locked_ = false;
         holder_ = nullptr;
-        next_ = next;
+        next_ = std::exchange(handing_to_, nullptr);
         cond_.notify_all();
         take_deterministic(lock, tstate);
-        return true;
     }
 
     // The eval breaker's GIL bit: what a check point reads. One relaxed
@@ -194,9 +219,10 @@ private:
         TurnState state;
     };
 
-    Turn& turn_of(Holder tstate) {
-        for (Turn& turn : rotation_) {
-            if (turn.tstate == tstate) return turn;
+    Turn& turn_of(Holder tstate) { return rotation_[index_of(tstate)]; }
+    std::size_t index_of(Holder tstate) const {
+        for (std::size_t i = 0; i < rotation_.size(); ++i) {
+            if (rotation_[i].tstate == tstate) return i;
         }
         fatal("Gil", "a thread that never registered for deterministic scheduling");
     }
@@ -219,13 +245,18 @@ private:
     // Waits until the GIL is free and it is this thread's turn (or nobody's),
     // then takes it. Caller holds mutex_ through `lock`.
     void take_deterministic(std::unique_lock<std::mutex>& lock, Holder tstate) {
-        for (Turn& turn : rotation_) {
-            if (turn.tstate == tstate) turn.state = TurnState::runnable;  // it is here and asking
+        turn_of(tstate).state = TurnState::runnable;  // it is here and asking
+        if (!started_) {                              // the very first turn is the schedule's choice
+            started_ = true;
+            const std::size_t first = schedule_.first_thread();
+            if (first < rotation_.size()) next_ = rotation_[first].tstate;
         }
         cond_.wait(lock, [&] { return !locked_ && (next_ == nullptr || next_ == tstate); });
         locked_ = true;
         holder_ = tstate;
         next_ = nullptr;
+        since_taken_ = 0;
+        schedule_.on_take();
         if (last_holder_ != tstate) {
             const std::lock_guard switch_lock{switch_mutex_};
             last_holder_ = tstate;
@@ -239,9 +270,13 @@ private:
     Holder holder_ = nullptr;  // who holds it now; null when unlocked
     std::uint64_t switch_number_ = 0;
     Interval interval_ = default_interval;
-    std::uint64_t switch_every_ = 0;  // 0: timed switching; K: deterministic
-    std::vector<Turn> rotation_;      // registered threads, in order
-    Holder next_ = nullptr;           // deterministic: the only thread that may take it; null: any
+    Schedule schedule_ = Schedule::timed();
+    std::vector<Turn> rotation_;     // registered threads, in order
+    Holder next_ = nullptr;          // deterministic: the only thread that may take it; null: any
+    Holder handing_to_ = nullptr;    // deterministic: whom turn_over chose
+    bool started_ = false;           // deterministic: the first turn was given
+    std::uint64_t steps_ = 0;        // deterministic: instructions run by every thread
+    std::uint64_t since_taken_ = 0;  // deterministic: instructions the holder ran since it took the GIL
 
     mutable std::mutex switch_mutex_;  // guards last_holder_ (FORCE_SWITCHING)
     std::condition_variable switch_cond_;

@@ -6,7 +6,10 @@
 //   cyclic collector. Constructing an Interpreter makes its heap current on
 //   this thread, so `make<T>()` allocates there, and `gc()` is the gc module.
 // - It owns the GIL (gil.hpp), the module globals (a dict, as a module's
-//   __dict__ is) and the check-point policy its threads run under.
+//   __dict__ is) and the check-point policy its threads run under (set it,
+//   and the GIL's schedule, before the threads are made).
+// - It may carry a GIL trace (trace.hpp): set it before the threads are
+//   made; they record their GIL transitions into it.
 // - `shutdown()` is Py_FinalizeEx for the heap: the globals are cleared and
 //   a last full collection frees the cycles still alive. It runs again,
 //   quietly, in the destructor.
@@ -18,6 +21,7 @@
 #include "pyconc/runtime/gil.hpp"
 #include "pyconc/runtime/heap.hpp"
 #include "pyconc/runtime/obmalloc.hpp"
+#include "pyconc/runtime/trace.hpp"
 #include "pyconc/runtime/types.hpp"
 
 namespace pyconc::runtime {
@@ -46,6 +50,9 @@ public:
     }
     [[nodiscard]] CheckPoints check_points() const noexcept { return check_points_; }
     void set_check_points(CheckPoints policy) noexcept { check_points_ = policy; }
+    // The GIL trace, or null (the default): not owned.
+    [[nodiscard]] Trace* trace() const noexcept { return trace_; }
+    void set_trace(Trace* trace) noexcept { trace_ = trace; }
 
     // The final collection; returns how many objects it found unreachable.
     std::size_t shutdown() {
@@ -61,6 +68,7 @@ private:
     Ref<Dict> globals_;
     Gil gil_;
     CheckPoints check_points_ = CheckPoints::py310;
+    Trace* trace_ = nullptr;
 };
 
 }  // namespace pyconc::runtime

@@ -14,13 +14,20 @@
 //   (ceval.c's eval_breaker handling). That is the only place a thread gives
 //   the GIL up while running Python code, so a read and a write with no
 //   check point between them can never be split.
-// - In deterministic mode (Gil::set_switch_every) the check point instead
-//   yields the turn once K instructions ran since the thread took the GIL.
+// - Under a deterministic schedule (schedule.hpp) the thread reports every
+//   instruction to the GIL instead, and at a check point hands its turn on
+//   when the schedule says so.
+// - Each thread keeps its statistics (instructions, check points, GIL
+//   acquisitions, time holding and time waiting) and, when the interpreter
+//   carries a Trace, records its GIL transitions there with the reason for
+//   each drop. An instruction hook (off by default) lets the explorer watch
+//   every instruction.
 // - `Attached` is a thread running in its interpreter: it makes the
 //   interpreter's heap current on this OS thread and holds the GIL;
 //   `AllowThreads` is Py_BEGIN/END_ALLOW_THREADS, around a blocking call.
 // - Objects are touched only while the GIL is held: the GIL is what makes
 //   their plain reference counts safe.
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -33,6 +40,7 @@
 #include "pyconc/runtime/gil.hpp"
 #include "pyconc/runtime/heap.hpp"
 #include "pyconc/runtime/interpreter.hpp"
+#include "pyconc/runtime/trace.hpp"
 #include "pyconc/runtime/types.hpp"
 
 namespace pyconc::runtime {
@@ -42,7 +50,12 @@ public:
     // Registers with the interpreter's GIL, in creation order (the order
     // deterministic scheduling takes turns in).
     ThreadState(Interpreter& interpreter, std::string name)
-        : interpreter_(interpreter), name_(std::move(name)), switch_every_(interpreter.gil().switch_every()) {
+        : interpreter_(interpreter),
+          name_(std::move(name)),
+          every_instruction_checks_(interpreter.check_points() == CheckPoints::py39),
+          deterministic_(interpreter.gil().deterministic()),
+          trace_(interpreter.trace()),
+          trace_id_(trace_ ? trace_->add_thread(name_) : 0) {
         interpreter_.gil().register_thread(this);
     }
     ThreadState(const ThreadState&) = delete;
@@ -62,9 +75,8 @@ public:
         Attached& operator=(const Attached&) = delete;
         ~Attached() {
             tstate_.clear_frame();  // its references go while the GIL is still held
-            Gil& gil = tstate_.interpreter_.gil();
-            gil.unregister_thread(&tstate_);  // done: the rotation skips it from now on
-            gil.drop(&tstate_);
+            tstate_.interpreter_.gil().unregister_thread(&tstate_);  // the rotation skips it from now on
+            tstate_.drop_gil(DropReason::exit);
         }
 
     private:
@@ -77,9 +89,8 @@ public:
     class AllowThreads {
     public:
         explicit AllowThreads(ThreadState& tstate) : tstate_(tstate) {
-            Gil& gil = tstate_.interpreter_.gil();
-            gil.mark_blocked(&tstate_);
-            gil.drop(&tstate_);
+            tstate_.interpreter_.gil().mark_blocked(&tstate_);
+            tstate_.drop_gil(DropReason::blocking_call);
         }
         AllowThreads(const AllowThreads&) = delete;
         AllowThreads& operator=(const AllowThreads&) = delete;
@@ -179,41 +190,76 @@ public:
     // the result; the model keeps one frame per thread).
     void return_value() { after(Opcode::return_value); }
 
+    // The top of the value stack (null when empty): for instruction hooks.
+    [[nodiscard]] const Object* top() const noexcept {
+        return stack_.empty() ? nullptr : stack_.back().get();
+    }
+
+    // Called after every instruction, with the GIL held, before any switch
+    // the instruction's check point makes. Off (empty) by default.
+    using InstructionHook = std::function<void(const ThreadState&, Opcode)>;
+    void set_instruction_hook(InstructionHook hook) { hook_ = std::move(hook); }
+
     // --- statistics ------------------------------------------------------------
+    using Duration = std::chrono::steady_clock::duration;
     [[nodiscard]] std::uint64_t instructions() const noexcept { return instructions_; }
     [[nodiscard]] std::uint64_t check_points() const noexcept { return check_points_; }
     [[nodiscard]] std::uint64_t gil_acquisitions() const noexcept { return acquisitions_; }
+    [[nodiscard]] Duration time_holding() const noexcept { return holding_; }
+    [[nodiscard]] Duration time_waiting() const noexcept { return waiting_; }
 
 private:
+    using Clock = std::chrono::steady_clock;
+
     [[nodiscard]] bool is_check_point(Opcode op) const noexcept {
-        if (interpreter_.check_points() == CheckPoints::py39) return true;
-        return op == Opcode::resume || op == Opcode::jump_backward || op == Opcode::call;
+        return every_instruction_checks_ || op == Opcode::resume || op == Opcode::jump_backward ||
+               op == Opcode::call;
     }
 
     // The eval breaker, after each instruction.
     void after(Opcode op) {
         ++instructions_;
-        ++since_taken_;
-        if (!is_check_point(op)) return;
-        ++check_points_;
+        const bool check_point = is_check_point(op);
+        check_points_ += check_point ? 1 : 0;
+        if (hook_) hook_(*this, op);
         Gil& gil = interpreter_.gil();
-        if (switch_every_ != 0) {
-            if (since_taken_ >= switch_every_ && gil.yield_turn(this)) {
-                ++acquisitions_;
-                since_taken_ = 0;
+        if (deterministic_) {
+            if (gil.turn_over(this, check_point)) {
+                const Clock::time_point asked = Clock::now();
+                note_drop(DropReason::turn);
+                gil.yield_turn(this);
+                note_taken(asked);
             }
             return;
         }
-        if (gil.drop_requested()) {
-            gil.drop(this);
+        if (check_point && gil.drop_requested()) {
+            drop_gil(DropReason::interval);
             take_gil();
         }
     }
 
     void take_gil() {
+        const Clock::time_point asked = Clock::now();
+        if (trace_) trace_->record(trace_id_, GilEvent::asked);
         interpreter_.gil().take(this);
+        note_taken(asked);
+    }
+    void drop_gil(DropReason reason) {
+        note_drop(reason);
+        interpreter_.gil().drop(this);
+    }
+    void note_taken(Clock::time_point asked) {
+        taken_at_ = Clock::now();
+        waiting_ += taken_at_ - asked;
         ++acquisitions_;
-        since_taken_ = 0;
+        if (trace_) trace_->record(trace_id_, GilEvent::took);
+    }
+    void note_drop(DropReason reason) {
+        holding_ += Clock::now() - taken_at_;
+        if (trace_) {
+            trace_->record(trace_id_, GilEvent::dropped, reason);
+            if (reason == DropReason::turn) trace_->record(trace_id_, GilEvent::asked);  // at once, again
+        }
     }
 
     Ref<Object> pop() {
@@ -234,13 +280,19 @@ private:
 
     Interpreter& interpreter_;
     std::string name_;
-    std::uint64_t switch_every_;      // the GIL's, read once: 0 or K
+    bool every_instruction_checks_;  // the interpreter's policy is py39
+    bool deterministic_;             // the GIL's schedule is
+    Trace* trace_;                   // or null
+    std::uint32_t trace_id_;         // this thread's number in the trace
+    InstructionHook hook_;
     std::vector<Ref<Object>> stack_;  // the value stack
     std::vector<Ref<Object>> fast_;   // local variables
     std::uint64_t instructions_ = 0;
     std::uint64_t check_points_ = 0;
     std::uint64_t acquisitions_ = 0;
-    std::uint64_t since_taken_ = 0;  // instructions since this thread took the GIL
+    Clock::time_point taken_at_{};
+    Duration holding_{};
+    Duration waiting_{};
 };
 
 }  // namespace pyconc::runtime
