@@ -8,6 +8,12 @@
 // CALL since 3.10. So the plain loop stopped losing updates in 3.10, a call
 // between the read and the write brings the race back, and a Lock makes it
 // exact either way.
+//
+// --explore runs two threads that each do one `counter += 1` under every
+// possible order of their eight instructions (70 orders), through explicit
+// schedules, and counts the orders each policy allows and the ones that
+// lose the update.
+#include <bit>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -17,7 +23,9 @@
 
 #include "pyconc/lesson/lesson.hpp"
 #include "pyconc/runtime/interpreter.hpp"
+#include "pyconc/runtime/schedule.hpp"
 #include "pyconc/runtime/thread_state.hpp"
+#include "pyconc/runtime/trace.hpp"
 #include "pyconc/threading.hpp"
 
 using namespace pyconc::runtime;
@@ -33,7 +41,29 @@ struct Settings {
     int threads = 4;
     int iterations = 200'000;
     double switch_interval_ms = 5.0;
-    std::uint64_t switch_every = 0;  // 0: CPython's timed switching
+    std::uint64_t switch_every = 0;   // 0: not this schedule
+    std::uint64_t switch_random = 0;  // 0: not this schedule
+    std::uint64_t seed = 1;
+    bool trace = false;  // --timeline or --svg
+
+    [[nodiscard]] Schedule schedule() const {
+        if (switch_every != 0) return Schedule::every(switch_every);
+        if (switch_random != 0) return Schedule::seeded(seed, switch_random);
+        return Schedule::timed();
+    }
+    [[nodiscard]] std::string describe_schedule() const {
+        if (switch_every != 0) {
+            return fmt::format("deterministic: a switch at the first check point after {} instructions",
+                               switch_every);
+        }
+        if (switch_random != 0) {
+            return fmt::format(
+                "deterministic: switches at seeded-random check points, every {} instructions "
+                "on average (seed {})",
+                switch_random, seed);
+        }
+        return fmt::format("switch interval {} ms", switch_interval_ms);
+    }
 };
 
 // def nothing(): pass
@@ -99,15 +129,18 @@ struct Outcome {
     std::int64_t expected = 0;
     std::uint64_t switches = 0;
     double seconds = 0;
+    Trace::Timeline timeline;  // with --timeline or --svg
 };
 
 // def run(target): counter = 0; start THREADS threads; join them
 Outcome run(Program target, CheckPoints policy, const Settings& settings) {
+    Trace trace;
     Interpreter interpreter;
     interpreter.set_check_points(policy);
     interpreter.gil().set_switch_interval(
         std::chrono::microseconds{static_cast<std::int64_t>(settings.switch_interval_ms * 1000.0)});
-    interpreter.gil().set_schedule(settings.switch_every != 0 ? Schedule::every(settings.switch_every) : Schedule::timed());
+    interpreter.gil().set_schedule(settings.schedule());
+    if (settings.trace) interpreter.set_trace(&trace);
     // The interpreter was made on this thread: its heap is current here.
     interpreter.globals().set("counter", Int::from(0));  // counter = 0
     Lock lock;
@@ -127,7 +160,133 @@ Outcome run(Program target, CheckPoints policy, const Settings& settings) {
     outcome.expected = static_cast<std::int64_t>(settings.threads) * settings.iterations;
     outcome.switches = interpreter.gil().switch_number();
     outcome.seconds = elapsed.count();
+    if (settings.trace) outcome.timeline = trace.timeline();
     return outcome;
+}
+
+// --- the schedule explorer ---------------------------------------------------------
+
+// One instruction as it ran, for the step-by-step listing.
+struct Step {
+    std::size_t thread;
+    std::string instruction;
+    std::string effect;
+};
+
+struct Explored {
+    std::size_t orders = 0;    // every order of the two threads' instructions
+    std::size_t possible = 0;  // orders the policy's check points allow
+    std::size_t losing = 0;    // possible orders that lose the update
+    std::vector<Step> first_losing;
+};
+
+constexpr std::size_t instructions_per_increment = 4;
+
+// Two threads run `counter += 1` once each, in the order `owners` names
+// (owners[i]: the thread that runs instruction i). Returns the steps as
+// they ran, and the counter.
+std::pair<std::vector<Step>, std::int64_t> run_order(CheckPoints policy,
+                                                     const std::vector<std::size_t>& owners) {
+    Interpreter interpreter;
+    interpreter.set_check_points(policy);
+    interpreter.gil().set_schedule(Schedule::explicit_order(owners));
+    interpreter.globals().set("counter", Int::from(0));
+    std::vector<Step> steps;
+    const auto describe = [&](std::size_t thread, ThreadState::Opcode op, const ThreadState& t) {
+        const auto top = [&] { return static_cast<const Int&>(*t.top()).value(); };
+        switch (op) {
+            case ThreadState::Opcode::load_global:
+                steps.push_back({thread, "LOAD_GLOBAL counter", fmt::format("reads {}", top())});
+                break;
+            case ThreadState::Opcode::load_const:
+                steps.push_back({thread, "LOAD_CONST 1", ""});
+                break;
+            case ThreadState::Opcode::binary_add:
+                steps.push_back({thread, "BINARY_OP +=", fmt::format("computes {}", top())});
+                break;
+            default: {
+                const auto value = static_cast<const Int&>(*interpreter.globals().get("counter")).value();
+                steps.push_back({thread, "STORE_GLOBAL counter", fmt::format("counter = {}", value)});
+            }
+        }
+    };
+    std::vector<std::unique_ptr<Thread>> threads;
+    for (std::size_t i = 0; i < 2; ++i) {
+        threads.push_back(
+            std::make_unique<Thread>(interpreter, fmt::format("Thread-{}", i + 1), [&, i](ThreadState& t) {
+                t.set_instruction_hook(
+                    [&, i](const ThreadState& self, ThreadState::Opcode op) { describe(i, op, self); });
+                t.load_global("counter");  // counter += 1
+                t.load_const(1);
+                t.binary_add();
+                t.store_global("counter");
+            }));
+    }
+    for (auto& thread : threads) thread->start();
+    for (auto& thread : threads) thread->join();
+    return {std::move(steps), static_cast<const Int&>(*interpreter.globals().get("counter")).value()};
+}
+
+// Every way to interleave two threads' four instructions: C(8, 4) = 70.
+Explored explore(CheckPoints policy) {
+    constexpr std::size_t length = 2 * instructions_per_increment;
+    Explored explored;
+    for (unsigned mask = 0; mask < (1U << length); ++mask) {
+        if (std::popcount(mask) != static_cast<int>(instructions_per_increment)) continue;
+        std::vector<std::size_t> owners(length);
+        for (std::size_t i = 0; i < length; ++i) owners[i] = (mask >> (length - 1 - i)) & 1U;
+        ++explored.orders;
+        auto [steps, counter] = run_order(policy, owners);
+        std::vector<std::size_t> ran;
+        for (const Step& step : steps) ran.push_back(step.thread);
+        if (ran != owners) continue;  // a switch the policy has no check point for
+        ++explored.possible;
+        if (counter == 2) continue;
+        ++explored.losing;
+        if (explored.first_losing.empty()) explored.first_losing = std::move(steps);
+    }
+    return explored;
+}
+
+int run_explorer(pyconc::lesson::Lesson& lesson,
+                 const std::vector<std::pair<const char*, CheckPoints>>& policies) {
+    lesson.heading("Every order of two threads' instructions for one counter += 1 each");
+    lesson.say("Each thread runs LOAD_GLOBAL counter, LOAD_CONST 1, BINARY_OP +=, STORE_GLOBAL counter.");
+    pyconc::lesson::Table table{{"check points", pyconc::lesson::Align::left},
+                                {"orders", pyconc::lesson::Align::right},
+                                {"possible", pyconc::lesson::Align::right},
+                                {"lose the update", pyconc::lesson::Align::right}};
+    std::size_t total_losing = 0;
+    std::vector<Step> example;
+    for (const auto& [name, policy] : policies) {
+        Explored explored = explore(policy);
+        total_losing += explored.losing;
+        table.row({name, fmt::format("{}", explored.orders), fmt::format("{}", explored.possible),
+                   fmt::format("{} of {}", explored.losing, explored.possible)});
+        lesson.figure(fmt::format("{}_possible", name), explored.possible);
+        lesson.figure(fmt::format("{}_losing", name), explored.losing);
+        if (example.empty()) example = std::move(explored.first_losing);
+    }
+    lesson.print(table);
+    lesson.note("py39 can switch after any instruction; py310 only at RESUME, JUMP_BACKWARD and CALL, and");
+    lesson.note(
+        "`counter += 1` has none of them: only the two orders that run one increment whole can happen.");
+    if (!example.empty()) {
+        lesson.heading("One order that loses the update, step by step");
+        pyconc::lesson::Table steps{{"step", pyconc::lesson::Align::right},
+                                    {"thread", pyconc::lesson::Align::left},
+                                    {"instruction", pyconc::lesson::Align::left},
+                                    {"what it does", pyconc::lesson::Align::left}};
+        for (std::size_t i = 0; i < example.size(); ++i) {
+            steps.row({fmt::format("{}", i + 1), fmt::format("Thread-{}", example[i].thread + 1),
+                       example[i].instruction, example[i].effect});
+        }
+        lesson.print(steps);
+    }
+    if (total_losing > 0) {
+        return lesson.finish("race", "some orders the check points allow lose the update");
+    }
+    return lesson.finish("no-race", "no order the check points allow loses the update");
 }
 
 }  // namespace
@@ -159,25 +318,42 @@ int main(int argc, char** argv) {
                     "(default: CPython's timed switching)")
         ->option_text("K")
         ->check(accepted_range<std::uint64_t>(1, 1'000'000));
+    lesson.flags()
+        .add_option("--switch-random", settings.switch_random,
+                    "Deterministic scheduling: hand the GIL on at seeded-random check points, every K "
+                    "instructions on average (--seed picks the points)")
+        ->option_text("K")
+        ->check(accepted_range<std::uint64_t>(1, 1'000'000))
+        ->excludes("--switch-every");
+    bool timeline = false;
+    std::string svg;
+    bool explore_schedules = false;
+    lesson.flag("--timeline", timeline, "Draw each run's GIL timeline in the terminal");
+    lesson.option("--svg", svg, "Write the runs' GIL timelines as an SVG picture to FILE",
+                  pyconc::lesson::accepted_output_file());
+    lesson.flag("--explore", explore_schedules,
+                "Run every order of two threads' instructions for one increment each, and count the orders "
+                "that lose it");
     if (auto exit = lesson.parse(argc, argv)) return *exit;
+    settings.seed = lesson.seed();
+    settings.trace = timeline || !svg.empty();
 
     struct Row {
         const char* name;
         Program program;
     };
     std::vector<Row> programs;
-    if (variant == "plain" || variant == "all") programs.push_back({"plain", plain});
-    if (variant == "call" || variant == "all") programs.push_back({"with_call", with_call});
-    if (variant == "locked" || variant == "all") programs.push_back({"locked", locked});
     std::vector<std::pair<const char*, CheckPoints>> policies;
     if (check_points != "py310") policies.emplace_back("py39", CheckPoints::py39);
     if (check_points != "py39") policies.emplace_back("py310", CheckPoints::py310);
+    if (explore_schedules) return run_explorer(lesson, policies);
+
+    if (variant == "plain" || variant == "all") programs.push_back({"plain", plain});
+    if (variant == "call" || variant == "all") programs.push_back({"with_call", with_call});
+    if (variant == "locked" || variant == "all") programs.push_back({"locked", locked});
 
     lesson.heading("{} threads x {} increments, {}", settings.threads, grouped(settings.iterations),
-                   settings.switch_every == 0
-                       ? fmt::format("switch interval {} ms", settings.switch_interval_ms)
-                       : fmt::format("deterministic: a switch at the first check point after {} instructions",
-                                     settings.switch_every));
+                   settings.describe_schedule());
     pyconc::lesson::Table table{
         {"variant", pyconc::lesson::Align::right},  {"check points", pyconc::lesson::Align::left},
         {"counter", pyconc::lesson::Align::right},  {"expected", pyconc::lesson::Align::right},
@@ -185,9 +361,17 @@ int main(int argc, char** argv) {
         {"switches", pyconc::lesson::Align::right}, {"verdict", pyconc::lesson::Align::left}};
     std::int64_t total_lost = 0;
     std::vector<std::int64_t> counters;
+    std::vector<pyconc::lesson::GilTimeline> timelines;
     for (const auto& [policy_name, policy] : policies) {
         for (const Row& row : programs) {
-            const Outcome outcome = run(row.program, policy, settings);
+            Outcome outcome = run(row.program, policy, settings);
+            if (settings.trace) {
+                // Timed switching: about 16 switch intervals, so that each is a few columns wide.
+                const double window_ms =
+                    settings.schedule().deterministic() ? 0 : 16 * settings.switch_interval_ms;
+                timelines.emplace_back(fmt::format("{}, {} check points", row.name, policy_name),
+                                       std::move(outcome.timeline), window_ms);
+            }
             const std::int64_t lost = outcome.expected - outcome.counter;
             total_lost += lost;
             counters.push_back(outcome.counter);
@@ -202,6 +386,13 @@ int main(int argc, char** argv) {
     lesson.note(
         "CPython 3.11 here (py310 check points, 5 ms): plain lost 0, with_call lost 124,285 of 800,000, "
         "locked lost 0.");
+    if (timeline) {
+        for (const auto& picture : timelines) {
+            lesson.say("");
+            lesson.print(picture);
+        }
+    }
+    if (!svg.empty()) lesson.write_file(svg, pyconc::lesson::timelines_svg(timelines), "the GIL timelines");
 
     lesson.figure("threads", settings.threads);
     lesson.figure("iterations", settings.iterations);

@@ -8,10 +8,13 @@
 // CLI11 puts the flag's name in front of the message.
 #include <charconv>
 #include <concepts>
+#include <filesystem>
 #include <string>
 #include <system_error>
 #include <utility>
 #include <vector>
+
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <fmt/format.h>
@@ -47,6 +50,27 @@ requires std::integral<T> || std::floating_point<T>
         return fmt::format("'{}' is not accepted: {}", text, expected);
     };
     return {check, description};
+}
+
+// Accepts a path to a file the lesson can write: its directory exists and
+// may be written. Checked before the lesson runs, so that a bad path
+// refuses the run instead of losing its picture at the end.
+[[nodiscard]] inline CLI::Validator accepted_output_file() {
+    auto check = [](std::string& text) -> std::string {
+        const std::filesystem::path path{text};
+        std::filesystem::path directory = path.parent_path();
+        if (directory.empty()) directory = ".";
+        std::error_code error;
+        const bool is_directory = std::filesystem::is_directory(directory, error);
+        if (text.empty() || path.filename().empty() || !is_directory ||
+            std::filesystem::is_directory(path, error) || ::access(directory.c_str(), W_OK) != 0) {
+            return fmt::format(
+                "'{}' is not accepted: expected a file name in a directory that exists and can be written",
+                text);
+        }
+        return {};
+    };
+    return {check, "FILE"};
 }
 
 }  // namespace pyconc::lesson

@@ -30,6 +30,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstdio>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -46,6 +47,7 @@
 #include "pyconc/lesson/numbers.hpp"
 #include "pyconc/lesson/style.hpp"
 #include "pyconc/lesson/table.hpp"
+#include "pyconc/lesson/timeline.hpp"
 #include "pyconc/runtime/fatal.hpp"
 
 namespace pyconc::lesson {
@@ -124,6 +126,19 @@ public:
     }
     void print(const BarChart& chart) {
         if (!json_) fmt::print("{}", chart.render(style_));
+    }
+    void print(const GilTimeline& timeline) {
+        if (!json_) fmt::print("{}", timeline.render(style_));
+    }
+
+    // Writes `text` to `path` (checked by accepted_output_file when the
+    // flag was parsed) and says so; a failure now is fatal.
+    void write_file(const std::string& path, std::string_view text, std::string_view what) {
+        std::ofstream out{path, std::ios::binary | std::ios::trunc};
+        out.write(text.data(), static_cast<std::streamsize>(text.size()));
+        out.close();
+        if (!out) runtime::fatal("Lesson::write_file", fmt::format("could not write {}", path));
+        say("wrote {} to {}", what, path);
     }
 
     // --- figures (printed with --json) ---------------------------------------
