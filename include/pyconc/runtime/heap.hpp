@@ -97,12 +97,18 @@ private:
     friend void detail::dealloc(Object&) noexcept;
 
     void free(Object& op) noexcept {
+        --live_;
+        if (op.is_int()) {
+            // int_dealloc: the block goes straight back. Int's destructor does
+            // nothing, so its storage may simply be reused ([basic.life]).
+            allocator_.free(&op, Object::int_size);
+            return;
+        }
         if (op.is_gc()) {
             auto& container = static_cast<Container&>(op);
             gc_.untrack(container);
             gc_.container_freed();
         }
-        --live_;
         delete &op;  // the virtual destructor, then Object::operator delete with the object's size
     }
 

@@ -128,6 +128,8 @@ public:
     // checks, a byte compare rather than a dynamic_cast.
     [[nodiscard]] bool is_int() const noexcept { return kind_ == Kind::int_object; }
     [[nodiscard]] bool is_str() const noexcept { return kind_ == Kind::str_object; }
+    // sizeof(Int) (types.hpp checks it): what int_dealloc gives back.
+    static constexpr std::size_t int_size = 24;
     [[nodiscard]] bool is_immortal() const noexcept { return refcnt_ == immortal_refcount; }
     [[nodiscard]] std::uint32_t refcount() const noexcept { return refcnt_; }
 
@@ -225,9 +227,12 @@ inline void incref(Object& op) noexcept {
 
 inline void decref(Object& op) noexcept {
     if (op.is_immortal()) return;
+#ifndef NDEBUG
+    // Py_REF_DEBUG's check: debug builds only, as in CPython.
     if (op.refcnt_ == 0) {
         fatal("Py_DECREF", "reference count of a freed or freeing object went below zero");
     }
+#endif
     if (--op.refcnt_ == 0) dealloc(op);
 }
 

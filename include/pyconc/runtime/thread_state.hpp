@@ -27,6 +27,7 @@
 //   `AllowThreads` is Py_BEGIN/END_ALLOW_THREADS, around a blocking call.
 // - Objects are touched only while the GIL is held: the GIL is what makes
 //   their plain reference counts safe.
+#include <array>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -45,6 +46,37 @@
 
 namespace pyconc::runtime {
 
+// A frame's value stack: a fixed array of owned references, as CPython's
+// frame has (co_stacksize), so a push or a pop is an index and a pointer.
+class ValueStack {
+public:
+    static constexpr std::size_t capacity = 16;
+
+    ValueStack() = default;
+    ValueStack(const ValueStack&) = delete;
+    ValueStack& operator=(const ValueStack&) = delete;
+    ~ValueStack() { clear(); }
+
+    void push(Ref<Object> value) {
+        if (depth_ == capacity) [[unlikely]]
+            fatal("ThreadState", "value stack overflow");
+        slots_[depth_++] = value.release();  // the slot owns the reference now
+    }
+    [[nodiscard]] Ref<Object> pop() {
+        if (depth_ == 0) [[unlikely]]
+            fatal("ThreadState", "pop from an empty value stack");
+        return Ref<Object>::steal(slots_[--depth_]);
+    }
+    [[nodiscard]] const Object* top() const noexcept { return depth_ == 0 ? nullptr : slots_[depth_ - 1]; }
+    void clear() noexcept {
+        while (depth_ != 0) (void)pop();
+    }
+
+private:
+    std::array<Object*, capacity> slots_{};  // [0, depth_) own a reference each (or are null)
+    std::size_t depth_ = 0;
+};
+
 class ThreadState {
 public:
     // Registers with the interpreter's GIL, in creation order (the order
@@ -53,14 +85,16 @@ public:
         : interpreter_(interpreter),
           name_(std::move(name)),
           every_instruction_checks_(interpreter.check_points() == CheckPoints::py39),
+          gil_(interpreter.gil()),
           deterministic_(interpreter.gil().deterministic()),
+          watched_(deterministic_),
           trace_(interpreter.trace()),
           trace_id_(trace_ ? trace_->add_thread(name_) : 0) {
-        interpreter_.gil().register_thread(this);
+        gil_.register_thread(this);
     }
     ThreadState(const ThreadState&) = delete;
     ThreadState& operator=(const ThreadState&) = delete;
-    ~ThreadState() { interpreter_.gil().unregister_thread(this); }
+    ~ThreadState() { gil_.unregister_thread(this); }
 
     [[nodiscard]] const std::string& name() const noexcept { return name_; }
     [[nodiscard]] Interpreter& interpreter() noexcept { return interpreter_; }
@@ -74,8 +108,8 @@ public:
         Attached(const Attached&) = delete;
         Attached& operator=(const Attached&) = delete;
         ~Attached() {
-            tstate_.clear_frame();  // its references go while the GIL is still held
-            tstate_.interpreter_.gil().unregister_thread(&tstate_);  // the rotation skips it from now on
+            tstate_.clear_frame();                     // its references go while the GIL is still held
+            tstate_.gil_.unregister_thread(&tstate_);  // the rotation skips it from now on
             tstate_.drop_gil(DropReason::exit);
         }
 
@@ -89,7 +123,7 @@ public:
     class AllowThreads {
     public:
         explicit AllowThreads(ThreadState& tstate) : tstate_(tstate) {
-            tstate_.interpreter_.gil().mark_blocked(&tstate_);
+            tstate_.gil_.mark_blocked(&tstate_);
             tstate_.drop_gil(DropReason::blocking_call);
         }
         AllowThreads(const AllowThreads&) = delete;
@@ -125,7 +159,7 @@ public:
     void load_global(std::string_view name) {
         Object* value = interpreter_.globals().get(name);
         if (!value) fatal("LOAD_GLOBAL", "name is not defined");
-        stack_.push_back(Ref<Object>::new_ref(*value));
+        stack_.push(Ref<Object>::new_ref(*value));
         after(Opcode::load_global);
     }
     // STORE_GLOBAL name: pop into the module global; the old value is released.
@@ -135,36 +169,35 @@ public:
     }
     // LOAD_CONST value (an int constant).
     void load_const(std::int64_t value) {
-        stack_.emplace_back(Int::from(value));
+        stack_.push(Int::from(value));
         after(Opcode::load_const);
     }
     void load_fast(std::size_t slot) {
-        stack_.push_back(fast_.at(slot));
+        stack_.push(Ref<Object>(local(slot)));
         after(Opcode::load_fast);
     }
     void store_fast(std::size_t slot) {
-        if (fast_.size() <= slot) fast_.resize(slot + 1);
-        fast_[slot] = pop();
+        local(slot) = pop();
         after(Opcode::store_fast);
     }
     // BINARY_OP +: a new int; the operands are released.
     void binary_add() {
         const std::int64_t right = pop_int();
         const std::int64_t left = pop_int();
-        stack_.emplace_back(Int::from(left + right));
+        stack_.push(Int::from(left + right));
         after(Opcode::binary_add);
     }
     void binary_subtract() {
         const std::int64_t right = pop_int();
         const std::int64_t left = pop_int();
-        stack_.emplace_back(Int::from(left - right));
+        stack_.push(Int::from(left - right));
         after(Opcode::binary_subtract);
     }
     // COMPARE_OP <: pushes 1 or 0 (the model has no bool).
     void compare_lt() {
         const std::int64_t right = pop_int();
         const std::int64_t left = pop_int();
-        stack_.emplace_back(Int::from(left < right ? 1 : 0));
+        stack_.push(Int::from(left < right ? 1 : 0));
         after(Opcode::compare_lt);
     }
     // POP_JUMP_IF_FALSE: returns whether the loop goes on (the jump not taken).
@@ -179,7 +212,7 @@ public:
     // check point under both policies. Pushes None (nothing).
     void call(const std::function<void(ThreadState&)>& function) {
         function(*this);
-        stack_.emplace_back();
+        stack_.push(Ref<Object>{});
         after(Opcode::call);
     }
     void pop_top() {
@@ -191,14 +224,15 @@ public:
     void return_value() { after(Opcode::return_value); }
 
     // The top of the value stack (null when empty): for instruction hooks.
-    [[nodiscard]] const Object* top() const noexcept {
-        return stack_.empty() ? nullptr : stack_.back().get();
-    }
+    [[nodiscard]] const Object* top() const noexcept { return stack_.top(); }
 
     // Called after every instruction, with the GIL held, before any switch
     // the instruction's check point makes. Off (empty) by default.
     using InstructionHook = std::function<void(const ThreadState&, Opcode)>;
-    void set_instruction_hook(InstructionHook hook) { hook_ = std::move(hook); }
+    void set_instruction_hook(InstructionHook hook) {
+        hook_ = std::move(hook);
+        watched_ = hook_ || deterministic_;
+    }
 
     // --- statistics ------------------------------------------------------------
     using Duration = std::chrono::steady_clock::duration;
@@ -216,23 +250,38 @@ private:
                op == Opcode::call;
     }
 
-    // The eval breaker, after each instruction.
+    // The eval breaker, after each instruction. The common case (no hook,
+    // CPython's timed switching, no drop request) is a count, a test of the
+    // opcode and one relaxed load, inlined into the instruction.
     void after(Opcode op) {
         ++instructions_;
+        if (watched_) [[unlikely]] {
+            watched_after(op);
+            return;
+        }
+        if (!is_check_point(op)) return;
+        ++check_points_;
+        if (gil_.drop_requested()) [[unlikely]] {
+            drop_gil(DropReason::interval);
+            take_gil();
+        }
+    }
+
+    // With an instruction hook, or under a deterministic schedule.
+    [[gnu::noinline]] void watched_after(Opcode op) {
         const bool check_point = is_check_point(op);
         check_points_ += check_point ? 1 : 0;
         if (hook_) hook_(*this, op);
-        Gil& gil = interpreter_.gil();
         if (deterministic_) {
-            if (gil.turn_over(this, check_point)) {
+            if (gil_.turn_over(this, check_point)) {
                 const Clock::time_point asked = Clock::now();
                 note_drop(DropReason::turn);
-                gil.yield_turn(this);
+                gil_.yield_turn(this);
                 note_taken(asked);
             }
             return;
         }
-        if (check_point && gil.drop_requested()) {
+        if (check_point && gil_.drop_requested()) {
             drop_gil(DropReason::interval);
             take_gil();
         }
@@ -241,12 +290,12 @@ private:
     void take_gil() {
         const Clock::time_point asked = Clock::now();
         if (trace_) trace_->record(trace_id_, GilEvent::asked);
-        interpreter_.gil().take(this);
+        gil_.take(this);
         note_taken(asked);
     }
     void drop_gil(DropReason reason) {
         note_drop(reason);
-        interpreter_.gil().drop(this);
+        gil_.drop(this);
     }
     void note_taken(Clock::time_point asked) {
         taken_at_ = Clock::now();
@@ -262,11 +311,11 @@ private:
         }
     }
 
-    Ref<Object> pop() {
-        if (stack_.empty()) fatal("ThreadState", "pop from an empty value stack");
-        Ref<Object> top = std::move(stack_.back());
-        stack_.pop_back();
-        return top;
+    Ref<Object> pop() { return stack_.pop(); }
+    Ref<Object>& local(std::size_t slot) {
+        if (slot >= fast_.size()) [[unlikely]]
+            fatal("ThreadState", "a local variable slot past the frame's");
+        return fast_[slot];
     }
     std::int64_t pop_int() {
         const Ref<Object> top = pop();
@@ -275,18 +324,20 @@ private:
     }
     void clear_frame() {
         stack_.clear();
-        fast_.clear();
+        for (Ref<Object>& slot : fast_) slot.reset();
     }
 
     Interpreter& interpreter_;
     std::string name_;
     bool every_instruction_checks_;  // the interpreter's policy is py39
+    Gil& gil_;                       // the interpreter's
     bool deterministic_;             // the GIL's schedule is
+    bool watched_;                   // deterministic, or a hook is set: after() takes the slow path
     Trace* trace_;                   // or null
     std::uint32_t trace_id_;         // this thread's number in the trace
     InstructionHook hook_;
-    std::vector<Ref<Object>> stack_;  // the value stack
-    std::vector<Ref<Object>> fast_;   // local variables
+    ValueStack stack_;
+    std::array<Ref<Object>, 8> fast_;  // local variables (co_nlocals: enough for the lessons)
     std::uint64_t instructions_ = 0;
     std::uint64_t check_points_ = 0;
     std::uint64_t acquisitions_ = 0;

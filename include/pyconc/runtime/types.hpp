@@ -24,6 +24,7 @@
 #include <memory>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -59,11 +60,10 @@ private:
     using SmallInts = std::array<Int, cache_size>;
 
     // The small-int cache, shared by every interpreter as in CPython 3.12's
-    // _PyRuntime. Its objects are immortal, in static storage, never freed.
-    static SmallInts& small_ints() {
-        static SmallInts cache = make_small_ints(std::make_index_sequence<cache_size>{});
-        return cache;
-    }
+    // _PyRuntime. Its objects are immortal, in static storage, never freed;
+    // made before main (no guard to test on every use).
+    static SmallInts& small_ints() noexcept { return small_ints_; }
+    static SmallInts small_ints_;
     template <std::size_t... I>
     static SmallInts make_small_ints(std::index_sequence<I...> /*values*/) {
         return SmallInts{Int(smallest_cached + static_cast<std::int64_t>(I), Immortal{})...};
@@ -71,6 +71,12 @@ private:
 
     std::int64_t value_;
 };
+
+static_assert(sizeof(Int) == Object::int_size, "Heap::free gives an int's block back by this size");
+static_assert(std::is_trivially_destructible_v<std::int64_t>,
+              "an Int's storage is reused without its destructor");
+
+inline Int::SmallInts Int::small_ints_ = Int::make_small_ints(std::make_index_sequence<Int::cache_size>{});
 
 // object(): the smallest object there is, a bare header (16 bytes, the
 // first size class), as advance/04_memory_arenas allocates by the million.
