@@ -190,7 +190,9 @@ inline double tick_step(double length) {
         }
         // The time axis: grid lines behind the rows, labels under them.
         const double step = detail::tick_step(length);
-        for (double tick = 0; tick <= length + 1e-9; tick += step) {
+        const auto ticks = static_cast<int>(std::floor(length / step + 1e-9));
+        for (int i = 0; i <= ticks; ++i) {
+            const double tick = step * i;
             const double x = label_width + tick * scale;
             body += fmt::format(R"(<line x1="{0:.1f}" y1="{1:.1f}" x2="{0:.1f}" y2="{2:.1f}" class="tick"/>)"
                                 R"(<text x="{0:.1f}" y="{3:.1f}" class="axis">{4:g} ms</text>)"

@@ -65,7 +65,7 @@ private:
     static SmallInts& small_ints() noexcept { return small_ints_; }
     static SmallInts small_ints_;
     template <std::size_t... I>
-    static SmallInts make_small_ints(std::index_sequence<I...> /*values*/) {
+    static SmallInts make_small_ints(std::index_sequence<I...> /*values*/) noexcept {
         return SmallInts{Int(smallest_cached + static_cast<std::int64_t>(I), Immortal{})...};
     }
 
@@ -76,6 +76,7 @@ static_assert(sizeof(Int) == Object::int_size, "Heap::free gives an int's block 
 static_assert(std::is_trivially_destructible_v<std::int64_t>,
               "an Int's storage is reused without its destructor");
 
+// NOLINTNEXTLINE(cert-err58-cpp): made by noexcept constructors
 inline Int::SmallInts Int::small_ints_ = Int::make_small_ints(std::make_index_sequence<Int::cache_size>{});
 
 // object(): the smallest object there is, a bare header (16 bytes, the

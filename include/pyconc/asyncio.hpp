@@ -1,0 +1,23 @@
+#pragma once
+// The asyncio model: an event loop on C++20 coroutines with asyncio's
+// semantics. See the "How this works" block of each header:
+//   asyncio/event_loop.hpp  the loop: ready queue, timers, self-pipe, GIL, debug mode
+//   asyncio/future.hpp      Future
+//   asyncio/task.hpp        Task<T> (async def), create_task, run_until_complete
+//   asyncio/sleep.hpp       sleep
+//   asyncio/gather.hpp      gather
+//   asyncio/wait_for.hpp    wait_for
+//   asyncio/lock.hpp, event.hpp, semaphore.hpp, queue.hpp
+//   asyncio/run.hpp         run, with Ctrl-C
+#include "pyconc/asyncio/errors.hpp"
+#include "pyconc/asyncio/event.hpp"
+#include "pyconc/asyncio/event_loop.hpp"
+#include "pyconc/asyncio/future.hpp"
+#include "pyconc/asyncio/gather.hpp"
+#include "pyconc/asyncio/lock.hpp"
+#include "pyconc/asyncio/queue.hpp"
+#include "pyconc/asyncio/run.hpp"
+#include "pyconc/asyncio/semaphore.hpp"
+#include "pyconc/asyncio/sleep.hpp"
+#include "pyconc/asyncio/task.hpp"
+#include "pyconc/asyncio/wait_for.hpp"

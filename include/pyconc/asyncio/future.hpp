@@ -1,0 +1,186 @@
+#pragma once
+// asyncio.Future: a result that is not there yet.
+//
+// How this works (Lib/asyncio/futures.py)
+// - A future is pending, then exactly once either finished (a result or an
+//   exception) or cancelled. Setting it twice raises InvalidStateError.
+// - When it becomes done, its done callbacks are *scheduled* with
+//   call_soon, in the order they were added, never called on the spot: the
+//   task that awaits a future is woken on the loop's next turn. A task that
+//   waits is registered without allocating (`add_waiter`).
+// - `result()` raises what the future holds: CancelledError if it was
+//   cancelled, InvalidStateError("Result is not set.") while pending, the
+//   exception if it failed. A future that failed and whose exception nobody
+//   asked for reports "Future exception was never retrieved" when it is
+//   destroyed, as asyncio logs it when the future is collected.
+// - Futures are shared: whoever awaits one holds a std::shared_ptr to it.
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+#include <variant>
+#include <vector>
+
+#include <fmt/format.h>
+
+#include "pyconc/asyncio/errors.hpp"
+#include "pyconc/asyncio/event_loop.hpp"
+
+namespace pyconc::asyncio {
+
+// What a Future<T> or Task<T> stores: T, or std::monostate for void.
+template <class T>
+using Stored = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
+
+class FutureBase {
+public:
+    // `kind` names it in messages ("Future", "Task"); `label` says which.
+    explicit FutureBase(EventLoop& loop, std::string kind = "Future", std::string label = "Future")
+        : loop_(&loop), kind_(std::move(kind)), label_(std::move(label)) {}
+    FutureBase(const FutureBase&) = delete;
+    FutureBase& operator=(const FutureBase&) = delete;
+    virtual ~FutureBase() {
+        if (state_ == State::finished && error_ && !retrieved_) report_never_retrieved();
+    }
+
+    [[nodiscard]] EventLoop& loop() const noexcept { return *loop_; }
+    [[nodiscard]] bool done() const noexcept { return state_ != State::pending; }
+    [[nodiscard]] bool cancelled() const noexcept { return state_ == State::cancelled; }
+
+    // Future.cancel(): false if it was done already.
+    virtual bool cancel() {
+        if (done()) return false;
+        state_ = State::cancelled;
+        schedule_callbacks();
+        return true;
+    }
+
+    void set_exception(std::exception_ptr error) {
+        if (done()) throw InvalidStateError(fmt::format("invalid state: the {} is done already", kind_));
+        error_ = std::move(error);
+        state_ = State::finished;
+        schedule_callbacks();
+    }
+
+    // Future.exception(): the exception, or null if it finished with a
+    // result. Raises CancelledError if cancelled, InvalidStateError if pending.
+    [[nodiscard]] std::exception_ptr exception() {
+        if (state_ == State::cancelled) throw CancelledError();
+        if (state_ == State::pending) throw InvalidStateError("Exception is not set.");
+        retrieved_ = true;
+        return error_;
+    }
+
+    // Scheduled on the loop when the future is done (at once if it is).
+    void add_done_callback(std::function<void()> callback) {
+        if (done()) {
+            loop_->call_soon(std::move(callback));
+            return;
+        }
+        callbacks_.push_back({nullptr, std::move(callback)});
+    }
+    // A task to wake when the future is done (its step is scheduled).
+    void add_waiter(Runnable& step) {
+        if (done()) {
+            loop_->call_soon(step);
+            return;
+        }
+        callbacks_.push_back({&step, {}});
+    }
+
+protected:
+    // Finishes with a result (the subclass stored it).
+    void finish_with_result() {
+        state_ = State::finished;
+        schedule_callbacks();
+    }
+    void finish_cancelled() {
+        state_ = State::cancelled;
+        schedule_callbacks();
+    }
+    // What result() raises, if anything.
+    void raise_unless_result() {
+        if (state_ == State::cancelled) throw CancelledError();
+        if (state_ == State::pending) throw InvalidStateError("Result is not set.");
+        retrieved_ = true;
+        if (error_) std::rethrow_exception(error_);
+    }
+    void check_settable() const {
+        if (done()) throw InvalidStateError(fmt::format("invalid state: the {} is done already", kind_));
+    }
+
+private:
+    enum class State : unsigned char { pending, finished, cancelled };
+    struct Callback {
+        Runnable* step;
+        std::function<void()> function;
+    };
+
+    void schedule_callbacks() {
+        for (Callback& callback : callbacks_) {
+            if (callback.step != nullptr) {
+                loop_->call_soon(*callback.step);
+            } else {
+                loop_->call_soon(std::move(callback.function));
+            }
+        }
+        callbacks_.clear();
+    }
+
+    void report_never_retrieved() const noexcept {
+        try {
+            std::rethrow_exception(error_);
+        } catch (const std::exception& error) {
+            report_error(fmt::format("{} exception was never retrieved\nfuture: <{} finished exception={}>",
+                                     kind_, label_, error.what()));
+        } catch (...) {
+            report_error(fmt::format("{} exception was never retrieved", kind_));
+        }
+    }
+
+    EventLoop* loop_;
+    std::string kind_;
+    std::string label_;
+    State state_ = State::pending;
+    std::exception_ptr error_;
+    bool retrieved_ = false;
+    std::vector<Callback> callbacks_;
+};
+
+template <class T>
+class Future final : public FutureBase {
+public:
+    explicit Future(EventLoop& loop) : FutureBase(loop) {}
+
+    template <class U = T>
+    requires(!std::is_void_v<U>) void set_result(U value) {
+        check_settable();
+        value_.emplace(std::move(value));
+        finish_with_result();
+    }
+    void set_result() requires std::is_void_v<T> {
+        check_settable();
+        value_.emplace();
+        finish_with_result();
+    }
+
+    // Future.result()
+    T result() {
+        raise_unless_result();
+        if constexpr (!std::is_void_v<T>) return *value_;
+    }
+
+private:
+    std::optional<Stored<T>> value_;
+};
+
+// loop.create_future()
+template <class T = void>
+[[nodiscard]] std::shared_ptr<Future<T>> make_future(EventLoop& loop) {
+    return std::make_shared<Future<T>>(loop);
+}
+
+}  // namespace pyconc::asyncio

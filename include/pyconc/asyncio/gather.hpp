@@ -1,0 +1,148 @@
+#pragma once
+// asyncio.gather(*coros): run them as tasks, concurrently, and give back
+// their results in the order of the arguments.
+//
+// How this works (Lib/asyncio/tasks.py, gather)
+// - Each coroutine becomes a task, scheduled in argument order, so they
+//   start in that order on the next turn.
+// - An outer future is done when every child is done: its result is the
+//   children's results, in argument order, whatever order they finished in.
+// - The first child to fail (or to be cancelled) fails the outer future at
+//   once with its exception; the other children go on running, as in
+//   asyncio. With `return_exceptions`, failures are results like any other.
+// - Cancelling the task that awaits gather cancels every child.
+#include <cstddef>
+#include <exception>
+#include <memory>
+#include <tuple>
+#include <type_traits>
+#include <utility>
+#include <vector>
+
+#include "pyconc/asyncio/errors.hpp"
+#include "pyconc/asyncio/event_loop.hpp"
+#include "pyconc/asyncio/future.hpp"
+#include "pyconc/asyncio/task.hpp"
+
+namespace pyconc::asyncio {
+
+// One child's outcome with return_exceptions: a value or an exception.
+template <class T>
+struct Outcome {
+    std::optional<Stored<T>> value;
+    std::exception_ptr error;  // set instead of value: what it raised (CancelledError if cancelled)
+};
+
+inline constexpr struct ReturnExceptions {
+} return_exceptions{};
+
+namespace detail {
+
+// Waits for `children` (tasks of any result type): returns when all are
+// done, or raises the first failure unless `collect_failures`.
+inline Task<void> wait_all(std::vector<std::shared_ptr<TaskBase>> children, bool collect_failures) {
+    EventLoop& loop = EventLoop::get_running_loop();
+    auto outer = make_future<void>(loop);
+    auto remaining = std::make_shared<std::size_t>(children.size());
+    if (children.empty()) outer->set_result();
+    for (const auto& child : children) {
+        child->add_done_callback([outer, remaining, child = child.get(), collect_failures] {
+            if (outer->done()) {
+                if (!child->cancelled()) (void)child->exception();  // mark it retrieved, as asyncio does
+                return;
+            }
+            if (!collect_failures) {
+                if (child->cancelled()) {
+                    outer->set_exception(std::make_exception_ptr(CancelledError()));
+                    return;
+                }
+                if (std::exception_ptr error = child->exception()) {
+                    outer->set_exception(error);
+                    return;
+                }
+            }
+            if (--*remaining == 0) outer->set_result();
+        });
+    }
+    try {
+        co_await outer;
+    } catch (const CancelledError&) {
+        if (!outer->cancelled()) throw;  // a child was cancelled: that is the failure
+        for (const auto& child : children) child->cancel();
+        throw;
+    }
+}
+
+template <class T>
+Outcome<T> outcome_of(const TaskHandle<T>& child) {
+    Outcome<T> outcome;
+    if (child.cancelled()) {
+        outcome.error = std::make_exception_ptr(CancelledError());
+    } else if (std::exception_ptr error = child.exception()) {
+        outcome.error = error;
+    } else if constexpr (std::is_void_v<T>) {
+        outcome.value.emplace();
+    } else {
+        outcome.value.emplace(child.result());
+    }
+    return outcome;
+}
+
+template <class T>
+Stored<T> result_of(const TaskHandle<T>& child) {
+    if constexpr (std::is_void_v<T>) {
+        child.result();
+        return {};
+    } else {
+        return child.result();
+    }
+}
+
+}  // namespace detail
+
+// await asyncio.gather(*coros): the results in argument order.
+template <class T>
+Task<std::vector<Stored<T>>> gather(std::vector<Task<T>> coroutines) {
+    std::vector<TaskHandle<T>> children;
+    std::vector<std::shared_ptr<TaskBase>> waiting;
+    children.reserve(coroutines.size());
+    waiting.reserve(coroutines.size());
+    for (Task<T>& coroutine : coroutines) {
+        children.push_back(create_task(std::move(coroutine)));
+        waiting.push_back(children.back().shared());
+    }
+    co_await detail::wait_all(std::move(waiting), false);
+    std::vector<Stored<T>> results;
+    results.reserve(children.size());
+    for (const auto& child : children) results.push_back(detail::result_of(child));
+    co_return results;
+}
+
+// await asyncio.gather(*coros, return_exceptions=True)
+template <class T>
+Task<std::vector<Outcome<T>>> gather(std::vector<Task<T>> coroutines, ReturnExceptions /*tag*/) {
+    std::vector<TaskHandle<T>> children;
+    std::vector<std::shared_ptr<TaskBase>> waiting;
+    for (Task<T>& coroutine : coroutines) {
+        children.push_back(create_task(std::move(coroutine)));
+        waiting.push_back(children.back().shared());
+    }
+    co_await detail::wait_all(std::move(waiting), true);
+    std::vector<Outcome<T>> outcomes;
+    outcomes.reserve(children.size());
+    for (const auto& child : children) outcomes.push_back(detail::outcome_of(child));
+    co_return outcomes;
+}
+
+// await asyncio.gather(a(), b(), c()) with results of different types: a tuple.
+template <class... T>
+Task<std::tuple<Stored<T>...>> gather(Task<T>... coroutines) {
+    std::tuple<TaskHandle<T>...> children{create_task(std::move(coroutines))...};
+    std::vector<std::shared_ptr<TaskBase>> waiting;
+    std::apply([&](const auto&... child) { (waiting.push_back(child.shared()), ...); }, children);
+    co_await detail::wait_all(std::move(waiting), false);
+    co_return std::apply([](const auto&... child) { return std::tuple{detail::result_of(child)...}; },
+                         children);
+}
+
+}  // namespace pyconc::asyncio

@@ -1,0 +1,109 @@
+#pragma once
+// asyncio.Lock: mutual exclusion between tasks of one loop, FIFO-fair.
+//
+// How this works (Lib/asyncio/locks.py, Lock in 3.11)
+// - acquire(): free and nobody waiting, it is taken at once, no yield.
+//   Otherwise the task queues a future and waits on it. Waiters are woken
+//   in the order they came ("fair": a task that arrives while others wait
+//   waits too, even if the lock happens to be free at that moment).
+// - release() marks it free and wakes the first waiter, which takes it when
+//   it runs. Releasing a lock that is not held raises RuntimeError.
+// - A waiter cancelled while queued leaves the queue; if the lock is free,
+//   the next waiter is woken in its place.
+// - `co_await lock.hold()` is `async with lock:` - the guard it returns
+//   releases the lock when it goes out of scope.
+#include <deque>
+#include <memory>
+#include <utility>
+
+#include "pyconc/asyncio/errors.hpp"
+#include "pyconc/asyncio/event_loop.hpp"
+#include "pyconc/asyncio/future.hpp"
+#include "pyconc/asyncio/task.hpp"
+
+namespace pyconc::asyncio {
+
+class Lock {
+public:
+    Lock() = default;
+    Lock(const Lock&) = delete;
+    Lock& operator=(const Lock&) = delete;
+
+    [[nodiscard]] bool locked() const noexcept { return locked_; }
+
+    Task<void> acquire() {
+        if (!locked_ && no_live_waiters()) {
+            locked_ = true;
+            co_return;
+        }
+        auto waiter = make_future<void>(EventLoop::get_running_loop());
+        waiters_.push_back(waiter);
+        bool cancelled = false;
+        try {
+            co_await waiter;
+        } catch (const CancelledError&) {
+            cancelled = true;
+        }
+        remove(waiter);
+        if (cancelled) {
+            if (!locked_) wake_up_first();
+            throw CancelledError();
+        }
+        locked_ = true;
+    }
+
+    void release() {
+        if (!locked_) throw RuntimeError("Lock is not acquired.");
+        locked_ = false;
+        wake_up_first();
+    }
+
+    // `async with lock:`
+    class [[nodiscard]] Held {
+    public:
+        explicit Held(Lock& lock) noexcept : lock_(&lock) {}
+        Held(Held&& other) noexcept : lock_(std::exchange(other.lock_, nullptr)) {}
+        Held& operator=(Held&&) = delete;
+        Held(const Held&) = delete;
+        Held& operator=(const Held&) = delete;
+        ~Held() {
+            if (lock_ != nullptr) lock_->release();
+        }
+
+    private:
+        Lock* lock_;
+    };
+    Task<Held> hold() {
+        co_await acquire();
+        co_return Held{*this};
+    }
+
+private:
+    [[nodiscard]] bool no_live_waiters() const {
+        for (const auto& waiter : waiters_) {
+            if (!waiter->cancelled()) return false;
+        }
+        return true;
+    }
+    void wake_up_first() {
+        for (const auto& waiter : waiters_) {
+            if (!waiter->done()) {
+                waiter->set_result();
+                return;
+            }
+        }
+    }
+    void remove(const std::shared_ptr<Future<void>>& waiter) {
+        for (auto it = waiters_.begin(); it != waiters_.end(); ++it) {
+            if (*it == waiter) {
+                waiters_.erase(it);
+                return;
+            }
+        }
+    }
+
+    bool locked_ = false;
+    std::deque<std::shared_ptr<Future<void>>> waiters_;
+};
+
+}  // namespace pyconc::asyncio

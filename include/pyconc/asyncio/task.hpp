@@ -1,0 +1,396 @@
+#pragma once
+// Coroutines and tasks: `async def` is a function returning Task<T>;
+// `asyncio.create_task` wraps one in a scheduled task.
+//
+// How this works (Lib/asyncio/tasks.py)
+// - `Task<T>` is a lazy coroutine: calling the function makes the frame and
+//   runs nothing. `co_await f()` runs it in the awaiting task, as `await
+//   f()` does in Python: no trip through the loop.
+// - Flat stacks (DESIGN.md, "Event loop"): awaiting a Task<T> resumes it
+//   from await_suspend, which returns bool. A child that finishes without
+//   suspending returns there, and the parent goes on without suspending
+//   at all: a loop that awaits a million such children never grows the
+//   stack, in every build and with both compilers (symmetric transfer
+//   alone needs the optimiser's tail call). A child that does suspend
+//   resumes its parent from its final suspend when it finishes, later, from
+//   the loop: the depth is the nesting of awaits, never their number.
+// - `create_task(coro)` makes a TaskState: a future whose result is the
+//   coroutine's, and a step the loop runs. Its first step is scheduled with
+//   call_soon: it starts on the loop's next turn, not inside create_task.
+//   A step resumes the coroutine where it last suspended (`resume_point_`)
+//   and runs it until it awaits a future that is not done (the future will
+//   schedule the next step: `add_waiter`), yields (`sleep(0)`: the step is
+//   scheduled again, behind everything already ready), or finishes.
+// - Cancellation (Task.cancel): a task waiting on a future cancels that
+//   future, which wakes it; otherwise its next step is marked. Either way
+//   CancelledError is raised inside the coroutine at the await where it is
+//   suspended. A coroutine may catch it; if it lets it out, the task ends
+//   cancelled. A task cancelled before it started never runs its body.
+// - A pending task keeps itself alive (`self_`), so dropping the handle of
+//   a running task does not destroy it; the loop lists the pending ones
+//   (asyncio.all_tasks) for asyncio::run to cancel at the end.
+#include <coroutine>
+#include <cstdint>
+#include <exception>
+#include <memory>
+#include <optional>
+#include <string>
+#include <type_traits>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "pyconc/asyncio/errors.hpp"
+#include "pyconc/asyncio/event_loop.hpp"
+#include "pyconc/asyncio/future.hpp"
+#include "pyconc/runtime/fatal.hpp"
+
+namespace pyconc::asyncio {
+
+template <class T = void>
+class Task;
+
+namespace detail {
+
+struct PromiseBase {
+    std::coroutine_handle<> continuation;  // the coroutine awaiting this one
+    bool awaiter_suspended = false;        // it suspended: resume it at the end
+    std::exception_ptr error;
+
+    std::suspend_always initial_suspend() noexcept { return {}; }
+
+    struct FinalAwaiter {
+        [[nodiscard]] bool await_ready() const noexcept { return false; }
+        template <class Promise>
+        std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> finished) const noexcept {
+            PromiseBase& promise = finished.promise();
+            // A parent that is still inside its await_suspend goes on by
+            // itself; one that suspended is resumed here.
+            if (promise.awaiter_suspended) return promise.continuation;
+            return std::noop_coroutine();
+        }
+        void await_resume() const noexcept {}
+    };
+    FinalAwaiter final_suspend() noexcept { return {}; }
+    void unhandled_exception() noexcept { error = std::current_exception(); }
+};
+
+template <class T>
+struct Promise : PromiseBase {
+    std::optional<T> value;
+    Task<T> get_return_object() noexcept;
+    template <class U>
+    void return_value(U&& result) {
+        value.emplace(std::forward<U>(result));
+    }
+    T take() {
+        if (error) std::rethrow_exception(error);
+        return std::move(*value);
+    }
+    const T& peek() const {
+        if (error) std::rethrow_exception(error);
+        return *value;
+    }
+};
+
+template <>
+struct Promise<void> : PromiseBase {
+    Task<void> get_return_object() noexcept;
+    void return_void() noexcept {}
+    void take() const {
+        if (error) std::rethrow_exception(error);
+    }
+    void peek() const { take(); }
+};
+
+}  // namespace detail
+
+// An `async def` function's coroutine. Await it (`co_await f()`) or hand
+// it to create_task / gather / run. It owns its frame.
+template <class T>
+class [[nodiscard]] Task {
+public:
+    using promise_type = detail::Promise<T>;
+    using Handle = std::coroutine_handle<promise_type>;
+    using value_type = T;
+
+    Task() = default;
+    explicit Task(Handle handle) noexcept : handle_(handle) {}
+    Task(Task&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
+    Task& operator=(Task&& other) noexcept {
+        if (this != &other) {
+            destroy();
+            handle_ = std::exchange(other.handle_, {});
+        }
+        return *this;
+    }
+    Task(const Task&) = delete;
+    Task& operator=(const Task&) = delete;
+    ~Task() { destroy(); }
+
+    // `await coro`: runs it in the awaiting task.
+    auto operator co_await() && noexcept {
+        struct Awaiter {
+            Handle child;
+            [[nodiscard]] bool await_ready() const noexcept { return false; }
+            bool await_suspend(std::coroutine_handle<> parent) const {
+                promise_type& promise = child.promise();
+                promise.continuation = parent;
+                child.resume();
+                if (child.done()) return false;  // finished at once: go on without suspending
+                promise.awaiter_suspended = true;
+                return true;
+            }
+            T await_resume() const { return child.promise().take(); }
+        };
+        if (!handle_) runtime::fatal("Task", "awaiting an empty coroutine (moved from?)");
+        return Awaiter{handle_};
+    }
+
+    // For TaskState: hands the frame over.
+    [[nodiscard]] Handle release() noexcept { return std::exchange(handle_, {}); }
+
+private:
+    void destroy() noexcept {
+        if (handle_) handle_.destroy();
+        handle_ = {};
+    }
+    Handle handle_;
+};
+
+namespace detail {
+template <class T>
+Task<T> Promise<T>::get_return_object() noexcept {
+    return Task<T>{std::coroutine_handle<Promise<T>>::from_promise(*this)};
+}
+inline Task<void> Promise<void>::get_return_object() noexcept {
+    return Task<void>{std::coroutine_handle<Promise<void>>::from_promise(*this)};
+}
+}  // namespace detail
+
+// A scheduled task's machinery, whatever its result type.
+class TaskBase : public FutureBase, public Runnable, public PendingTask {
+public:
+    TaskBase(EventLoop& loop, std::string name)
+        : FutureBase(loop, "Task", fmt::format("Task name='{}'", name)), name_(std::move(name)) {}
+    TaskBase(const TaskBase&) = delete;
+    TaskBase& operator=(const TaskBase&) = delete;
+    ~TaskBase() override = default;
+
+    // asyncio.current_task(): the task whose step is running, or null.
+    [[nodiscard]] static TaskBase* current() noexcept { return current_; }
+    [[nodiscard]] static TaskBase& current_or_fail(const char* what) {
+        if (current_ == nullptr) throw RuntimeError(fmt::format("{} outside a task", what));
+        return *current_;
+    }
+
+    [[nodiscard]] const std::string& get_name() const noexcept { return name_; }
+
+    // Task.cancel()
+    bool cancel() override {
+        if (done()) return false;
+        if (waiting_on_ && waiting_on_->cancel()) return true;  // waking it raises CancelledError there
+        must_cancel_ = true;                                    // its next step raises it
+        return true;
+    }
+    [[nodiscard]] bool done() const override { return FutureBase::done(); }
+    [[nodiscard]] std::string describe() const override {
+        return fmt::format("<Task {} name='{}'>", FutureBase::done() ? "finished" : "pending", name_);
+    }
+
+    // --- for awaiters (sleep, futures) ---------------------------------------------
+    // The coroutine that suspended, to resume at the next step.
+    void suspend_at(std::coroutine_handle<> where) noexcept { resume_point_ = where; }
+    void wait_on(std::shared_ptr<FutureBase> future) {
+        waiting_on_ = std::move(future);
+        waiting_on_->add_waiter(*this);
+    }
+    void stop_waiting() noexcept { waiting_on_.reset(); }
+    // sleep(0): the next step goes to the back of the ready queue.
+    void yield_turn() { loop().call_soon(*this); }
+    // Raises CancelledError if this step was marked to (every await checks).
+    void raise_if_cancelling() {
+        if (cancelling_now_) {
+            cancelling_now_ = false;
+            throw CancelledError();
+        }
+    }
+
+    // The loop runs this: one step.
+    void run() override {
+        if (FutureBase::done()) return;
+        TaskBase* const previous = std::exchange(current_, this);
+        if (must_cancel_) {
+            must_cancel_ = false;
+            if (!started_) {  // it never ran: it never will
+                current_ = previous;
+                finish(std::make_exception_ptr(CancelledError()));
+                return;
+            }
+            cancelling_now_ = true;
+        }
+        started_ = true;
+        resume_point_.resume();
+        current_ = previous;
+        if (top_done()) finish(top_error());
+    }
+
+protected:
+    void start(std::coroutine_handle<> top, std::shared_ptr<TaskBase> self) {
+        resume_point_ = top;
+        self_ = std::move(self);
+        loop().add_task(*this);
+        loop().call_soon(*this);
+    }
+
+private:
+    [[nodiscard]] virtual bool top_done() const noexcept = 0;
+    [[nodiscard]] virtual std::exception_ptr top_error() const noexcept = 0;
+
+    void finish(const std::exception_ptr& error) {
+        const std::shared_ptr<TaskBase> keep = std::move(self_);  // dies when this step returns
+        loop().remove_task(*this);
+        waiting_on_.reset();
+        if (!error) {
+            finish_with_result();
+            return;
+        }
+        try {
+            std::rethrow_exception(error);
+        } catch (const CancelledError&) {
+            finish_cancelled();
+        } catch (...) {
+            set_exception(error);
+        }
+    }
+
+    std::string name_;
+    std::coroutine_handle<> resume_point_;
+    std::shared_ptr<FutureBase> waiting_on_;  // _fut_waiter
+    std::shared_ptr<TaskBase> self_;          // while pending
+    bool started_ = false;
+    bool must_cancel_ = false;
+    bool cancelling_now_ = false;
+    static inline thread_local TaskBase* current_ = nullptr;
+};
+
+template <class T>
+class TaskState final : public TaskBase {
+public:
+    TaskState(EventLoop& loop, Task<T> coroutine, std::string name)
+        : TaskBase(loop, std::move(name)), top_(coroutine.release()) {}
+    ~TaskState() override {
+        if (top_) top_.destroy();
+    }
+
+    void start(const std::shared_ptr<TaskState>& self) { TaskBase::start(top_, self); }
+
+    // Task.result()
+    decltype(auto) result() {
+        raise_unless_result();
+        return top_.promise().peek();
+    }
+
+private:
+    [[nodiscard]] bool top_done() const noexcept override { return top_.done(); }
+    [[nodiscard]] std::exception_ptr top_error() const noexcept override { return top_.promise().error; }
+
+    typename Task<T>::Handle top_;
+};
+
+namespace detail {
+inline std::string next_task_name() {
+    static std::uint64_t counter = 0;  // the loop's thread; names only
+    return fmt::format("Task-{}", ++counter);
+}
+
+// `await future`: a done future gives its result at once; otherwise the
+// task waits on it and is woken when it is done.
+template <class F>
+struct FutureAwaiter {
+    std::shared_ptr<F> future;
+    TaskBase* task = nullptr;
+
+    [[nodiscard]] bool await_ready() const noexcept { return future->done(); }
+    void await_suspend(std::coroutine_handle<> suspended) {
+        task = &TaskBase::current_or_fail("await");
+        if (&future->loop() != &task->loop()) {
+            throw RuntimeError(
+                fmt::format("Task {} got Future attached to a different loop", task->get_name()));
+        }
+        task->suspend_at(suspended);
+        task->wait_on(future);
+    }
+    decltype(auto) await_resume() {
+        if (task != nullptr) {
+            task->stop_waiting();
+            task->raise_if_cancelling();
+        }
+        return future->result();
+    }
+};
+}  // namespace detail
+
+// `await future`
+template <class T>
+auto operator co_await(std::shared_ptr<Future<T>> future) {
+    return detail::FutureAwaiter<Future<T>>{std::move(future)};
+}
+
+// What create_task returns: asyncio.Task's interface.
+template <class T>
+class TaskHandle {
+public:
+    TaskHandle() = default;
+    explicit TaskHandle(std::shared_ptr<TaskState<T>> state) : state_(std::move(state)) {}
+
+    [[nodiscard]] bool done() const { return state().done(); }
+    [[nodiscard]] bool cancelled() const { return state().cancelled(); }
+    bool cancel() const { return state().cancel(); }
+    // The result; raises what the task raised, CancelledError, or
+    // InvalidStateError("Result is not set.") while it is pending.
+    decltype(auto) result() const { return state().result(); }
+    [[nodiscard]] std::exception_ptr exception() const { return state().exception(); }
+    [[nodiscard]] const std::string& get_name() const { return state().get_name(); }
+    void add_done_callback(std::function<void()> callback) const {
+        state().add_done_callback(std::move(callback));
+    }
+    [[nodiscard]] const std::shared_ptr<TaskState<T>>& shared() const noexcept { return state_; }
+
+    auto operator co_await() const { return detail::FutureAwaiter<TaskState<T>>{state_}; }
+
+private:
+    TaskState<T>& state() const {
+        if (!state_) runtime::fatal("TaskHandle", "an empty task handle");
+        return *state_;
+    }
+    std::shared_ptr<TaskState<T>> state_;
+};
+
+// loop.create_task(coro): scheduled for the loop's next turn.
+template <class T>
+TaskHandle<T> create_task(EventLoop& loop, Task<T> coroutine, std::string name = {}) {
+    if (name.empty()) name = detail::next_task_name();
+    auto state = std::make_shared<TaskState<T>>(loop, std::move(coroutine), std::move(name));
+    state->start(state);
+    return TaskHandle<T>{std::move(state)};
+}
+// asyncio.create_task(coro): on the running loop.
+template <class T>
+TaskHandle<T> create_task(Task<T> coroutine, std::string name = {}) {
+    return create_task(EventLoop::get_running_loop(), std::move(coroutine), std::move(name));
+}
+
+// loop.run_until_complete(coro)
+template <class T>
+T run_until_complete(EventLoop& loop, Task<T> coroutine) {
+    TaskHandle<T> task = create_task(loop, std::move(coroutine));
+    loop.run_until([&] { return task.done(); });
+    if constexpr (std::is_void_v<T>) {
+        task.result();
+    } else {
+        return T(task.result());
+    }
+}
+
+}  // namespace pyconc::asyncio
