@@ -46,7 +46,9 @@ inline Task<void> wait_all(std::vector<std::shared_ptr<TaskBase>> children, bool
     auto remaining = std::make_shared<std::size_t>(children.size());
     if (children.empty()) outer->set_result();
     for (const auto& child : children) {
-        child->add_done_callback([outer, remaining, child = child.get(), collect_failures] {
+        // The callback holds the child: it may run after gather's frame (and
+        // its handles) are gone, when gather has failed already.
+        child->add_done_callback([outer, remaining, child, collect_failures] {
             if (outer->done()) {
                 if (!child->cancelled()) (void)child->exception();  // mark it retrieved, as asyncio does
                 return;
