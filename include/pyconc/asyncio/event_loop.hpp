@@ -30,6 +30,7 @@
 #include <atomic>
 #include <cerrno>
 #include <chrono>
+#include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <deque>
@@ -101,7 +102,11 @@ protected:
     PendingTask() = default;
     PendingTask(const PendingTask&) = default;
     PendingTask& operator=(const PendingTask&) = default;
-    ~PendingTask() = default;
+    virtual ~PendingTask() = default;
+
+private:
+    friend class EventLoop;
+    std::size_t slot_ = 0;  // its index in the loop's list: removal is O(1)
 };
 
 // A timer that can be cancelled before it is due (asyncio.TimerHandle).
@@ -199,15 +204,16 @@ public:
     }
 
     // --- pending tasks --------------------------------------------------------------
-    void add_task(PendingTask& task) { tasks_.push_back(&task); }
+    void add_task(PendingTask& task) {
+        task.slot_ = tasks_.size();
+        tasks_.push_back(&task);
+    }
     void remove_task(PendingTask& task) {
-        for (auto& slot : tasks_) {
-            if (slot == &task) {
-                slot = tasks_.back();
-                tasks_.pop_back();
-                return;
-            }
-        }
+        if (task.slot_ >= tasks_.size() || tasks_[task.slot_] != &task) return;  // not listed
+        PendingTask* const last = tasks_.back();
+        tasks_[task.slot_] = last;
+        last->slot_ = task.slot_;
+        tasks_.pop_back();
     }
     // asyncio.all_tasks(): the tasks not done yet.
     [[nodiscard]] std::vector<PendingTask*> all_tasks() const { return tasks_; }

@@ -37,14 +37,11 @@ using Stored = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
 
 class FutureBase {
 public:
-    // `kind` names it in messages ("Future", "Task"); `label` says which.
-    explicit FutureBase(EventLoop& loop, std::string kind = "Future", std::string label = "Future")
-        : loop_(&loop), kind_(std::move(kind)), label_(std::move(label)) {}
+    // `kind` names it in messages: "Future" or "Task".
+    explicit FutureBase(EventLoop& loop, const char* kind = "Future") noexcept : loop_(&loop), kind_(kind) {}
     FutureBase(const FutureBase&) = delete;
     FutureBase& operator=(const FutureBase&) = delete;
-    virtual ~FutureBase() {
-        if (state_ == State::finished && error_ && !retrieved_) report_never_retrieved();
-    }
+    virtual ~FutureBase() = default;
 
     [[nodiscard]] EventLoop& loop() const noexcept { return *loop_; }
     [[nodiscard]] bool done() const noexcept { return state_ != State::pending; }
@@ -59,7 +56,7 @@ public:
     }
 
     void set_exception(std::exception_ptr error) {
-        if (done()) throw InvalidStateError(fmt::format("invalid state: the {} is done already", kind_));
+        check_settable();
         error_ = std::move(error);
         state_ = State::finished;
         schedule_callbacks();
@@ -80,7 +77,7 @@ public:
             loop_->call_soon(std::move(callback));
             return;
         }
-        callbacks_.push_back({nullptr, std::move(callback)});
+        add({nullptr, std::move(callback)});
     }
     // A task to wake when the future is done (its step is scheduled).
     void add_waiter(Runnable& step) {
@@ -88,7 +85,7 @@ public:
             loop_->call_soon(step);
             return;
         }
-        callbacks_.push_back({&step, {}});
+        add({&step, {}});
     }
 
 protected:
@@ -112,6 +109,22 @@ protected:
         if (done()) throw InvalidStateError(fmt::format("invalid state: the {} is done already", kind_));
     }
 
+    // What names it in messages, e.g. "Task name='Task-3'".
+    [[nodiscard]] virtual std::string label() const { return kind_; }
+
+    // The destructor of each final class calls this (label() is still its own there).
+    void report_if_never_retrieved() const noexcept {
+        if (state_ != State::finished || !error_ || retrieved_) return;
+        try {
+            std::rethrow_exception(error_);
+        } catch (const std::exception& error) {
+            report_error(fmt::format("{} exception was never retrieved\nfuture: <{} finished exception={}>",
+                                     kind_, label(), error.what()));
+        } catch (...) {
+            report_error(fmt::format("{} exception was never retrieved", kind_));
+        }
+    }
+
 private:
     enum class State : unsigned char { pending, finished, cancelled };
     struct Callback {
@@ -119,41 +132,47 @@ private:
         std::function<void()> function;
     };
 
-    void schedule_callbacks() {
-        for (Callback& callback : callbacks_) {
-            if (callback.step != nullptr) {
-                loop_->call_soon(*callback.step);
-            } else {
-                loop_->call_soon(std::move(callback.function));
-            }
+    // Most futures have one waiter: it is kept inline, the rest in a vector.
+    void add(Callback callback) {
+        if (!has_first_) {
+            first_ = std::move(callback);
+            has_first_ = true;
+        } else {
+            more_.push_back(std::move(callback));
         }
-        callbacks_.clear();
     }
-
-    void report_never_retrieved() const noexcept {
-        try {
-            std::rethrow_exception(error_);
-        } catch (const std::exception& error) {
-            report_error(fmt::format("{} exception was never retrieved\nfuture: <{} finished exception={}>",
-                                     kind_, label_, error.what()));
-        } catch (...) {
-            report_error(fmt::format("{} exception was never retrieved", kind_));
+    void schedule_callbacks() {
+        if (!has_first_) return;
+        has_first_ = false;
+        schedule(first_);
+        for (Callback& callback : more_) schedule(callback);
+        more_.clear();
+    }
+    void schedule(Callback& callback) {
+        if (callback.step != nullptr) {
+            loop_->call_soon(*callback.step);
+        } else {
+            loop_->call_soon(std::move(callback.function));
         }
     }
 
     EventLoop* loop_;
-    std::string kind_;
-    std::string label_;
+    const char* kind_;
     State state_ = State::pending;
     std::exception_ptr error_;
     bool retrieved_ = false;
-    std::vector<Callback> callbacks_;
+    bool has_first_ = false;
+    Callback first_{nullptr, {}};
+    std::vector<Callback> more_;
 };
 
 template <class T>
 class Future final : public FutureBase {
 public:
     explicit Future(EventLoop& loop) : FutureBase(loop) {}
+    Future(const Future&) = delete;
+    Future& operator=(const Future&) = delete;
+    ~Future() override { report_if_never_retrieved(); }
 
     template <class U = T>
     requires(!std::is_void_v<U>) void set_result(U value) {

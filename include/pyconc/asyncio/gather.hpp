@@ -38,39 +38,89 @@ inline constexpr struct ReturnExceptions {
 
 namespace detail {
 
+// The shared state of one gather: the outer future, and one waiter per
+// child, woken like a task when that child is done (no allocation per
+// child). It keeps itself alive until every child has reported, since
+// children may finish after gather itself has failed and gone.
+class Gathering {
+public:
+    Gathering(EventLoop& loop, std::vector<std::shared_ptr<TaskBase>> children, bool collect_failures)
+        : children_(std::move(children)),
+          outer_(make_future<void>(loop)),
+          remaining_(children_.size()),
+          unreported_(children_.size()),
+          collect_failures_(collect_failures) {
+        waiters_.reserve(children_.size());
+        for (std::size_t i = 0; i < children_.size(); ++i) waiters_.push_back(ChildDone{this, i});
+    }
+    Gathering(const Gathering&) = delete;
+    Gathering& operator=(const Gathering&) = delete;
+    ~Gathering() = default;
+
+    static std::shared_ptr<Gathering> start(EventLoop& loop, std::vector<std::shared_ptr<TaskBase>> children,
+                                            bool collect_failures) {
+        auto gathering = std::make_shared<Gathering>(loop, std::move(children), collect_failures);
+        if (gathering->children_.empty()) {
+            gathering->outer_->set_result();
+            return gathering;
+        }
+        gathering->keep_ = gathering;
+        for (std::size_t i = 0; i < gathering->children_.size(); ++i) {
+            gathering->children_[i]->add_waiter(gathering->waiters_[i]);
+        }
+        return gathering;
+    }
+
+    [[nodiscard]] const std::shared_ptr<Future<void>>& outer() const noexcept { return outer_; }
+    void cancel_children() const {
+        for (const auto& child : children_) child->cancel();
+    }
+
+private:
+    struct ChildDone final : Runnable {
+        ChildDone(Gathering* gathering, std::size_t index) : gathering(gathering), index(index) {}
+        void run() override { gathering->child_done(index); }
+        [[nodiscard]] std::string describe() const override { return "<gather: a child is done>"; }
+        Gathering* gathering;
+        std::size_t index;
+    };
+
+    // _done_callback in asyncio's gather.
+    void child_done(std::size_t index) {
+        TaskBase& child = *children_[index];
+        if (outer_->done()) {
+            if (!child.cancelled()) (void)child.exception();  // mark it retrieved, as asyncio does
+        } else if (!collect_failures_ && child.cancelled()) {
+            outer_->set_exception(std::make_exception_ptr(CancelledError()));
+        } else if (std::exception_ptr error =
+                       collect_failures_ || child.cancelled() ? nullptr : child.exception();
+                   error) {
+            outer_->set_exception(error);
+        } else if (--remaining_ == 0) {
+            outer_->set_result();
+        }
+        if (--unreported_ == 0) keep_.reset();  // may destroy this: the last thing done
+    }
+
+    std::vector<std::shared_ptr<TaskBase>> children_;
+    std::vector<ChildDone> waiters_;
+    std::shared_ptr<Future<void>> outer_;
+    std::size_t remaining_;
+    std::size_t unreported_;
+    bool collect_failures_;
+    std::shared_ptr<Gathering> keep_;
+};
+
 // Waits for `children` (tasks of any result type): returns when all are
 // done, or raises the first failure unless `collect_failures`.
 inline Task<void> wait_all(std::vector<std::shared_ptr<TaskBase>> children, bool collect_failures) {
-    EventLoop& loop = EventLoop::get_running_loop();
-    auto outer = make_future<void>(loop);
-    auto remaining = std::make_shared<std::size_t>(children.size());
-    if (children.empty()) outer->set_result();
-    for (const auto& child : children) {
-        // The callback holds the child: it may run after gather's frame (and
-        // its handles) are gone, when gather has failed already.
-        child->add_done_callback([outer, remaining, child, collect_failures] {
-            if (outer->done()) {
-                if (!child->cancelled()) (void)child->exception();  // mark it retrieved, as asyncio does
-                return;
-            }
-            if (!collect_failures) {
-                if (child->cancelled()) {
-                    outer->set_exception(std::make_exception_ptr(CancelledError()));
-                    return;
-                }
-                if (std::exception_ptr error = child->exception()) {
-                    outer->set_exception(error);
-                    return;
-                }
-            }
-            if (--*remaining == 0) outer->set_result();
-        });
-    }
+    const auto gathering =
+        Gathering::start(EventLoop::get_running_loop(), std::move(children), collect_failures);
     try {
-        co_await outer;
+        co_await gathering->outer();
     } catch (const CancelledError&) {
-        if (!outer->cancelled()) throw;  // a child was cancelled: that is the failure
-        for (const auto& child : children) child->cancel();
+        if (!gathering->outer()->cancelled()) throw;  // a child was cancelled: that is the failure
+        gathering->cancel_children();
         throw;
     }
 }

@@ -171,11 +171,12 @@ inline Task<void> Promise<void>::get_return_object() noexcept {
 // A scheduled task's machinery, whatever its result type.
 class TaskBase : public FutureBase, public Runnable, public PendingTask {
 public:
+    // An empty name: "Task-N", numbered in creation order (formatted only when asked).
     TaskBase(EventLoop& loop, std::string name)
-        : FutureBase(loop, "Task", fmt::format("Task name='{}'", name)), name_(std::move(name)) {}
+        : FutureBase(loop, "Task"), name_(std::move(name)), number_(name_.empty() ? ++tasks_made_ : 0) {}
     TaskBase(const TaskBase&) = delete;
     TaskBase& operator=(const TaskBase&) = delete;
-    ~TaskBase() override = default;
+    ~TaskBase() override { report_if_never_retrieved(); }
 
     // asyncio.current_task(): the task whose step is running, or null.
     [[nodiscard]] static TaskBase* current() noexcept { return current_; }
@@ -184,7 +185,9 @@ public:
         return *current_;
     }
 
-    [[nodiscard]] const std::string& get_name() const noexcept { return name_; }
+    [[nodiscard]] std::string get_name() const {
+        return name_.empty() ? fmt::format("Task-{}", number_) : name_;
+    }
 
     // Task.cancel()
     bool cancel() override {
@@ -195,7 +198,7 @@ public:
     }
     [[nodiscard]] bool done() const override { return FutureBase::done(); }
     [[nodiscard]] std::string describe() const override {
-        return fmt::format("<Task {} name='{}'>", FutureBase::done() ? "finished" : "pending", name_);
+        return fmt::format("<Task {} name='{}'>", FutureBase::done() ? "finished" : "pending", get_name());
     }
 
     // --- for awaiters (sleep, futures) ---------------------------------------------
@@ -264,7 +267,10 @@ private:
         }
     }
 
+    [[nodiscard]] std::string label() const override { return fmt::format("Task name='{}'", get_name()); }
+
     std::string name_;
+    std::uint64_t number_;
     std::coroutine_handle<> resume_point_;
     std::shared_ptr<FutureBase> waiting_on_;  // _fut_waiter
     std::shared_ptr<TaskBase> self_;          // while pending
@@ -272,6 +278,7 @@ private:
     bool must_cancel_ = false;
     bool cancelling_now_ = false;
     static inline thread_local TaskBase* current_ = nullptr;
+    static inline thread_local std::uint64_t tasks_made_ = 0;  // names only
 };
 
 template <class T>
@@ -299,11 +306,6 @@ private:
 };
 
 namespace detail {
-inline std::string next_task_name() {
-    static std::uint64_t counter = 0;  // the loop's thread; names only
-    return fmt::format("Task-{}", ++counter);
-}
-
 // `await future`: a done future gives its result at once; otherwise the
 // task waits on it and is woken when it is done.
 template <class F>
@@ -351,7 +353,7 @@ public:
     // InvalidStateError("Result is not set.") while it is pending.
     decltype(auto) result() const { return state().result(); }
     [[nodiscard]] std::exception_ptr exception() const { return state().exception(); }
-    [[nodiscard]] const std::string& get_name() const { return state().get_name(); }
+    [[nodiscard]] std::string get_name() const { return state().get_name(); }
     void add_done_callback(std::function<void()> callback) const {
         state().add_done_callback(std::move(callback));
     }
@@ -370,7 +372,6 @@ private:
 // loop.create_task(coro): scheduled for the loop's next turn.
 template <class T>
 TaskHandle<T> create_task(EventLoop& loop, Task<T> coroutine, std::string name = {}) {
-    if (name.empty()) name = detail::next_task_name();
     auto state = std::make_shared<TaskState<T>>(loop, std::move(coroutine), std::move(name));
     state->start(state);
     return TaskHandle<T>{std::move(state)};
