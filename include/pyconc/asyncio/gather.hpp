@@ -78,7 +78,7 @@ public:
 
 private:
     struct ChildDone final : Runnable {
-        ChildDone(Gathering* gathering, std::size_t index) : gathering(gathering), index(index) {}
+        ChildDone(Gathering* owner, std::size_t child) : gathering(owner), index(child) {}
         void run() override { gathering->child_done(index); }
         [[nodiscard]] std::string describe() const override { return "<gather: a child is done>"; }
         Gathering* gathering;
