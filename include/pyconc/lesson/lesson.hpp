@@ -174,6 +174,14 @@ public:
         return matched ? exit_ok : exit_verdict_mismatch;
     }
 
+    // Ctrl-C stopped the lesson (asyncio::run raised KeyboardInterrupt):
+    // says so and returns 130.
+    [[nodiscard]] int interrupted() {
+        std::fflush(stdout);
+        fmt::print(stderr, "\ninterrupted (Ctrl-C): every task was cancelled\n");
+        return exit_interrupted;
+    }
+
 private:
     void add_common_flags() {
         app_.add_flag("--json", json_, "Print the measured figures as one JSON object, and nothing else");
