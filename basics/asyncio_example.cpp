@@ -43,6 +43,7 @@ Task<std::string> worker(pyconc::lesson::Lesson& lesson, std::string name, int t
 Task<double> amain(pyconc::lesson::Lesson& lesson, int tasks, int steps, double delay) {
     const auto started = Clock::now();
     std::vector<Task<std::string>> workers;
+    workers.reserve(static_cast<std::size_t>(tasks));
     for (int i = 0; i < tasks; ++i)
         workers.push_back(worker(lesson, std::string(1, char('A' + i)), steps, delay));
     const std::vector<std::string> results = co_await asyncio::gather(std::move(workers));

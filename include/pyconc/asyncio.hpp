@@ -9,9 +9,11 @@
 //   asyncio/wait_for.hpp    wait_for
 //   asyncio/lock.hpp, event.hpp, semaphore.hpp, queue.hpp
 //   asyncio/run.hpp         run, with Ctrl-C
+//   asyncio/executor.hpp    run_in_executor, to_thread (the bridge to concurrent.futures)
 #include "pyconc/asyncio/errors.hpp"
 #include "pyconc/asyncio/event.hpp"
 #include "pyconc/asyncio/event_loop.hpp"
+#include "pyconc/asyncio/executor.hpp"
 #include "pyconc/asyncio/future.hpp"
 #include "pyconc/asyncio/gather.hpp"
 #include "pyconc/asyncio/lock.hpp"

@@ -123,6 +123,22 @@ private:
     std::shared_ptr<bool> cancelled_;
 };
 
+class EventLoop;
+
+// The loop as other threads may hold it: safe to use after the loop is
+// gone (the call is then dropped). Work running in executors wakes the loop
+// through it.
+class ThreadsafeHandle {
+public:
+    // loop.call_soon_threadsafe(callback); false if the loop is gone.
+    bool call_soon_threadsafe(std::function<void()> callback);
+
+private:
+    friend class EventLoop;
+    std::mutex mutex_;
+    EventLoop* loop_ = nullptr;  // guarded by mutex_
+};
+
 class EventLoop {
 public:
     using Clock = std::chrono::steady_clock;
@@ -130,7 +146,9 @@ public:
 
     // A loop on this OS thread; with a thread state, a model thread that
     // holds the GIL while it runs callbacks.
-    explicit EventLoop(runtime::ThreadState* thread = nullptr) : thread_(thread) {
+    explicit EventLoop(runtime::ThreadState* thread = nullptr)
+        : thread_(thread), handle_(std::make_shared<ThreadsafeHandle>()) {
+        handle_->loop_ = this;
         int fds[2];
         if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) {
             throw RuntimeError(fmt::format("cannot make the event loop's self-pipe: errno {}", errno));
@@ -141,9 +159,20 @@ public:
     EventLoop(const EventLoop&) = delete;
     EventLoop& operator=(const EventLoop&) = delete;
     ~EventLoop() {
+        default_executor_.reset();  // shutdown_default_executor(): its workers finish first
+        {
+            const std::lock_guard lock{handle_->mutex_};
+            handle_->loop_ = nullptr;
+        }
         ::close(wakeup_read_);
         ::close(wakeup_write_);
     }
+
+    // For other threads: a handle that outlives the loop safely.
+    [[nodiscard]] std::shared_ptr<ThreadsafeHandle> threadsafe_handle() const { return handle_; }
+    // The default executor (asyncio/executor.hpp makes it on first use and
+    // knows its type); destroyed, and so shut down, first when the loop is.
+    [[nodiscard]] std::shared_ptr<void>& default_executor_slot() noexcept { return default_executor_; }
 
     // asyncio.get_running_loop(): the loop running on this thread, or null.
     [[nodiscard]] static EventLoop* running() noexcept { return running_; }
@@ -368,7 +397,16 @@ private:
     double slow_callback_duration_ = default_slow_callback_duration;
     std::function<void(const std::string&, double)> slow_reporter_;
     bool running_here_ = false;
+    std::shared_ptr<ThreadsafeHandle> handle_;
+    std::shared_ptr<void> default_executor_;
     static inline thread_local EventLoop* running_ = nullptr;
 };
+
+inline bool ThreadsafeHandle::call_soon_threadsafe(std::function<void()> callback) {
+    const std::lock_guard lock{mutex_};
+    if (loop_ == nullptr) return false;
+    loop_->call_soon_threadsafe(std::move(callback));
+    return true;
+}
 
 }  // namespace pyconc::asyncio

@@ -51,7 +51,7 @@ public:
           unreported_(children_.size()),
           collect_failures_(collect_failures) {
         waiters_.reserve(children_.size());
-        for (std::size_t i = 0; i < children_.size(); ++i) waiters_.push_back(ChildDone{this, i});
+        for (std::size_t i = 0; i < children_.size(); ++i) waiters_.emplace_back(this, i);
     }
     Gathering(const Gathering&) = delete;
     Gathering& operator=(const Gathering&) = delete;

@@ -62,7 +62,8 @@ struct PromiseBase {
     struct FinalAwaiter {
         [[nodiscard]] bool await_ready() const noexcept { return false; }
         template <class Promise>
-        std::coroutine_handle<> await_suspend(std::coroutine_handle<Promise> finished) const noexcept {
+        [[nodiscard]] std::coroutine_handle<> await_suspend(
+            std::coroutine_handle<Promise> finished) const noexcept {
             PromiseBase& promise = finished.promise();
             // A parent that is still inside its await_suspend goes on by
             // itself; one that suspended is resumed here.
@@ -87,7 +88,7 @@ struct Promise : PromiseBase {
         if (error) std::rethrow_exception(error);
         return std::move(*value);
     }
-    const T& peek() const {
+    [[nodiscard]] const T& peek() const {
         if (error) std::rethrow_exception(error);
         return *value;
     }
@@ -133,7 +134,7 @@ public:
         struct Awaiter {
             Handle child;
             [[nodiscard]] bool await_ready() const noexcept { return false; }
-            bool await_suspend(std::coroutine_handle<> parent) const {
+            [[nodiscard]] bool await_suspend(std::coroutine_handle<> parent) const {
                 promise_type& promise = child.promise();
                 promise.continuation = parent;
                 child.resume();
@@ -141,7 +142,9 @@ public:
                 promise.awaiter_suspended = true;
                 return true;
             }
-            T await_resume() const { return child.promise().take(); }
+            T await_resume() const {
+                return child.promise().take();
+            }  // NOLINT(modernize-use-nodiscard): T may be void
         };
         if (!handle_) runtime::fatal("Task", "awaiting an empty coroutine (moved from?)");
         return Awaiter{handle_};
@@ -348,10 +351,14 @@ public:
 
     [[nodiscard]] bool done() const { return state().done(); }
     [[nodiscard]] bool cancelled() const { return state().cancelled(); }
-    bool cancel() const { return state().cancel(); }
+    bool cancel() const {
+        return state().cancel();
+    }  // NOLINT(modernize-use-nodiscard): called for its effect
     // The result; raises what the task raised, CancelledError, or
     // InvalidStateError("Result is not set.") while it is pending.
-    decltype(auto) result() const { return state().result(); }
+    decltype(auto) result() const {
+        return state().result();
+    }  // NOLINT(modernize-use-nodiscard): may be void
     [[nodiscard]] std::exception_ptr exception() const { return state().exception(); }
     [[nodiscard]] std::string get_name() const { return state().get_name(); }
     void add_done_callback(std::function<void()> callback) const {
@@ -362,7 +369,7 @@ public:
     auto operator co_await() const { return detail::FutureAwaiter<TaskState<T>>{state_}; }
 
 private:
-    TaskState<T>& state() const {
+    [[nodiscard]] TaskState<T>& state() const {
         if (!state_) runtime::fatal("TaskHandle", "an empty task handle");
         return *state_;
     }

@@ -1,0 +1,146 @@
+// concurrent.futures on model threads, and the bridge from the event loop.
+#include "pyconc/concurrent/futures/thread_pool.hpp"
+
+#include <atomic>
+#include <chrono>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "pyconc/asyncio.hpp"
+#include "pyconc/runtime/interpreter.hpp"
+#include "pyconc/runtime/thread_state.hpp"
+
+namespace asyncio = pyconc::asyncio;
+namespace futures = pyconc::concurrent::futures;
+using pyconc::runtime::Interpreter;
+using pyconc::runtime::ThreadState;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+void blocking_sleep(ThreadState& t, std::chrono::milliseconds how_long) {
+    const ThreadState::AllowThreads released{t};  // time.sleep releases the GIL
+    std::this_thread::sleep_for(how_long);
+}
+}  // namespace
+
+TEST(Future, CancelSucceedsOnlyWhilePending) {
+    futures::Future<int> pending;
+    EXPECT_TRUE(pending.cancel());
+    EXPECT_THROW((void)pending.result(), futures::CancelledError);
+    futures::Future<int> running;
+    EXPECT_TRUE(running.set_running_or_notify_cancel());
+    EXPECT_FALSE(running.cancel());
+    running.set_result(3);
+    EXPECT_EQ(running.result(), 3);
+}
+
+TEST(Future, ResultTimesOut) {
+    futures::Future<int> never;
+    EXPECT_THROW((void)never.result(0.01), futures::TimeoutError);
+}
+
+TEST(ThreadPool, DefaultWorkersAreMin32CpusPlus4) {
+    Interpreter interpreter;
+    const futures::ThreadPoolExecutor pool{interpreter};
+    EXPECT_EQ(pool.max_workers(), std::min<std::size_t>(32, std::thread::hardware_concurrency() + 4));
+}
+
+TEST(ThreadPool, MapGivesResultsInOrderAndSubmitDeliversExceptions) {
+    Interpreter interpreter;
+    futures::ThreadPoolExecutor pool{interpreter, 4};
+    const std::vector<int> items{5, 1, 4, 2, 3};
+    const auto squares = pool.map(
+        [](ThreadState& t, int n) {
+            blocking_sleep(t, std::chrono::milliseconds{n * 2});
+            return n * n;
+        },
+        items);
+    EXPECT_EQ(squares, (std::vector<int>{25, 1, 16, 4, 9}));
+    auto failing = pool.submit([](ThreadState&) -> int { throw std::runtime_error("in the worker"); });
+    EXPECT_THROW((void)failing->result(), std::runtime_error);
+}
+
+TEST(ThreadPool, BlockingWorkOverlapsBecauseSleepReleasesTheGil) {
+    Interpreter interpreter;
+    futures::ThreadPoolExecutor pool{interpreter, 8};
+    const auto started = Clock::now();
+    std::vector<std::shared_ptr<futures::Future<void>>> done;
+    for (int i = 0; i < 8; ++i) {
+        done.push_back(
+            pool.submit([](ThreadState& t) { blocking_sleep(t, std::chrono::milliseconds{100}); }));
+    }
+    for (auto& future : done) future->result();
+    EXPECT_LT(Clock::now() - started, std::chrono::milliseconds{700});  // 8 x 100 ms would be 800
+}
+
+TEST(ThreadPool, ShutdownRefusesNewWorkAndCancelFuturesCancelsTheQueue) {
+    Interpreter interpreter;
+    futures::ThreadPoolExecutor pool{interpreter, 1};
+    std::atomic<bool> release{false};
+    auto busy = pool.submit([&](ThreadState& t) {
+        const ThreadState::AllowThreads released{t};
+        while (!release) std::this_thread::sleep_for(std::chrono::milliseconds{1});
+    });
+    while (!busy->running()) std::this_thread::sleep_for(std::chrono::milliseconds{1});
+    auto queued = pool.submit([](ThreadState&) { return 1; });  // waits behind busy: the only worker
+    pool.shutdown(false, true);
+    EXPECT_TRUE(queued->cancelled());
+    try {
+        (void)pool.submit([](ThreadState&) { return 2; });
+        FAIL();
+    } catch (const asyncio::RuntimeError& error) {
+        EXPECT_STREQ(error.what(), "cannot schedule new futures after shutdown");
+    }
+    release = true;
+    busy->result();
+}
+
+TEST(Bridge, RunInExecutorKeepsTheLoopFreeWhileTheWorkBlocks) {
+    Interpreter interpreter;
+    ThreadState loop_thread{interpreter, "loop"};
+    int ticks = 0;
+    const int result = asyncio::run(
+        [&]() -> asyncio::Task<int> {
+            futures::ThreadPoolExecutor pool{interpreter, 2};
+            auto ticker = [&]() -> asyncio::Task<void> {
+                for (int i = 0; i < 5; ++i) {
+                    ++ticks;
+                    co_await asyncio::sleep(0.01);
+                }
+            };
+            auto beat = asyncio::create_task(ticker());
+            const int got = co_await asyncio::run_in_executor(pool, [](ThreadState& t) {
+                blocking_sleep(t, std::chrono::milliseconds{100});
+                return 42;
+            });
+            co_await beat;
+            pool.shutdown(true, false, &loop_thread);
+            co_return got;
+        }(),
+        {.thread = &loop_thread});
+    EXPECT_EQ(result, 42);
+    EXPECT_EQ(ticks, 5);
+}
+
+TEST(Bridge, ToThreadUsesTheDefaultExecutorAndCarriesExceptions) {
+    Interpreter interpreter;
+    ThreadState loop_thread{interpreter, "loop"};
+    asyncio::run(
+        []() -> asyncio::Task<void> {
+            EXPECT_EQ(co_await asyncio::to_thread([](ThreadState&) { return 7; }), 7);
+            EXPECT_THROW(
+                co_await asyncio::to_thread([](ThreadState&) -> int { throw std::logic_error("x"); }),
+                std::logic_error);
+        }(),
+        {.thread = &loop_thread});
+}
+
+TEST(Bridge, ToThreadNeedsALoopOnAModelThread) {
+    asyncio::run([]() -> asyncio::Task<void> {
+        EXPECT_THROW((void)asyncio::to_thread([](ThreadState&) { return 1; }), asyncio::RuntimeError);
+        co_return;
+    }());
+}
