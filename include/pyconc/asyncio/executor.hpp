@@ -23,6 +23,7 @@
 #include "pyconc/asyncio/event_loop.hpp"
 #include "pyconc/asyncio/future.hpp"
 #include "pyconc/asyncio/task.hpp"
+#include "pyconc/concurrent/futures/process_pool.hpp"
 #include "pyconc/concurrent/futures/thread_pool.hpp"
 
 namespace pyconc::asyncio {
@@ -67,6 +68,14 @@ template <class Executor, class F>
 auto run_in_executor(Executor& executor, F fn) {
     using R = std::invoke_result_t<F&, runtime::ThreadState&>;
     return detail::await_work<R>(executor.submit(std::move(fn)));
+}
+
+// await loop.run_in_executor(process_pool, f, args...): f(args...) in a
+// worker process (f crosses by name, its arguments pickled).
+template <auto F, class... Args>
+auto run_in_executor(concurrent::futures::ProcessPoolExecutor& executor, Args&&... args) {
+    using R = typename multiprocessing::Function<F>::Result;
+    return detail::await_work<R>(executor.submit<F>(std::forward<Args>(args)...));
 }
 
 // The loop's default executor, made on first use.

@@ -15,10 +15,9 @@
 // - Called while a loop runs on this thread, it raises RuntimeError with
 //   asyncio's message.
 #include <atomic>
+#include <csignal>
 #include <type_traits>
 #include <utility>
-
-#include <signal.h>
 
 #include "pyconc/asyncio/errors.hpp"
 #include "pyconc/asyncio/event_loop.hpp"

@@ -142,9 +142,8 @@ public:
                 promise.awaiter_suspended = true;
                 return true;
             }
-            T await_resume() const {
-                return child.promise().take();
-            }  // NOLINT(modernize-use-nodiscard): T may be void
+            // NOLINTNEXTLINE(modernize-use-nodiscard): T may be void
+            T await_resume() const { return child.promise().take(); }
         };
         if (!handle_) runtime::fatal("Task", "awaiting an empty coroutine (moved from?)");
         return Awaiter{handle_};
@@ -351,14 +350,12 @@ public:
 
     [[nodiscard]] bool done() const { return state().done(); }
     [[nodiscard]] bool cancelled() const { return state().cancelled(); }
-    bool cancel() const {
-        return state().cancel();
-    }  // NOLINT(modernize-use-nodiscard): called for its effect
+    // NOLINTNEXTLINE(modernize-use-nodiscard): called for its effect, as in Python
+    bool cancel() const { return state().cancel(); }
     // The result; raises what the task raised, CancelledError, or
     // InvalidStateError("Result is not set.") while it is pending.
-    decltype(auto) result() const {
-        return state().result();
-    }  // NOLINT(modernize-use-nodiscard): may be void
+    // NOLINTNEXTLINE(modernize-use-nodiscard): void for Task<void>
+    decltype(auto) result() const { return state().result(); }
     [[nodiscard]] std::exception_ptr exception() const { return state().exception(); }
     [[nodiscard]] std::string get_name() const { return state().get_name(); }
     void add_done_callback(std::function<void()> callback) const {

@@ -1,0 +1,190 @@
+#pragma once
+// multiprocessing.Process: a real child process.
+//
+// How this works (Lib/multiprocessing/process.py, popen_fork.py, popen_spawn_posix.py)
+// - Start method `fork` (CPython's default on Linux through 3.13): the
+//   child is a copy of the parent at the moment of start(): its memory, its
+//   globals, but only the thread that called fork. It runs the target (any
+//   callable) and exits with 0, or 1 if the target raised. Changes it makes
+//   to its copy of the parent's memory stay in the child. A lock another
+//   thread held at the fork stays locked in the child forever: CPython 3.12
+//   warns about forking a process with threads, and 3.14 stopped defaulting
+//   to fork on Linux for that reason. A model thread in the child needs an
+//   Interpreter of its own (as CPython re-initialises the GIL after fork).
+// - Start method `spawn`: a fresh run of this program (spawn.hpp), which
+//   calls a registered function with pickled arguments. Safe from a parent
+//   with threads.
+// - join(timeout) reaps the child; exitcode is its status, or minus the
+//   signal that killed it (-15 after terminate(), -9 after kill()), as in
+//   Python. A Process destroyed while its child runs terminates and reaps
+//   it: no zombie, and no child left behind.
+#include <cerrno>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <exception>
+#include <functional>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <utility>
+
+#include <signal.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <fmt/format.h>
+
+#include "pyconc/multiprocessing/connection.hpp"
+#include "pyconc/multiprocessing/pickle.hpp"
+#include "pyconc/multiprocessing/spawn.hpp"
+
+namespace pyconc::multiprocessing {
+
+enum class StartMethod : unsigned char { fork, spawn };
+
+class Process {
+public:
+    // fork: the child runs `target` in a copy of this process.
+    explicit Process(std::function<void()> target, std::string name = {})
+        : method_(StartMethod::fork), target_(std::move(target)), name_(std::move(name)) {
+        if (name_.empty()) name_ = fmt::format("Process-{}", ++made_);
+    }
+
+    // spawn: the child, a fresh run of this program, calls F(args...).
+    template <auto F, class... Args>
+    [[nodiscard]] static Process spawn(Args&&... args) {
+        (void)Function<F>::registered;
+        Process process{StartMethod::spawn};
+        process.function_ = Function<F>::name();
+        process.arguments_ = dumps(typename Function<F>::Arguments{std::forward<Args>(args)...});
+        return process;
+    }
+
+    Process(Process&& other) noexcept
+        : method_(other.method_),
+          target_(std::move(other.target_)),
+          name_(std::move(other.name_)),
+          function_(std::move(other.function_)),
+          arguments_(std::move(other.arguments_)),
+          pid_(std::exchange(other.pid_, -1)),
+          exitcode_(other.exitcode_) {}
+    Process& operator=(Process&&) = delete;
+    Process(const Process&) = delete;
+    Process& operator=(const Process&) = delete;
+    ~Process() {
+        if (pid_ > 0 && !exitcode_) {
+            terminate();
+            join();
+        }
+    }
+
+    [[nodiscard]] StartMethod start_method() const noexcept { return method_; }
+    [[nodiscard]] pid_t pid() const noexcept { return pid_; }
+
+    void start() {
+        if (pid_ > 0) throw std::logic_error("cannot start a process twice");
+        if (method_ == StartMethod::fork) {
+            start_fork();
+        } else {
+            start_spawn();
+        }
+    }
+
+    // Waits for the child (at most `timeout` seconds) and reaps it.
+    void join(std::optional<double> timeout_seconds = std::nullopt) {
+        if (pid_ <= 0) throw std::logic_error("can only join a started process");
+        if (exitcode_) return;
+        if (!timeout_seconds) {
+            reap(0);
+            return;
+        }
+        const auto deadline =
+            std::chrono::steady_clock::now() + std::chrono::duration<double>(*timeout_seconds);
+        while (!reap(WNOHANG) && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(std::chrono::milliseconds{1});
+        }
+    }
+    [[nodiscard]] bool is_alive() {
+        if (pid_ <= 0 || exitcode_) return false;
+        return !reap(WNOHANG);
+    }
+    // None while it runs; its exit status; minus the signal that killed it.
+    [[nodiscard]] std::optional<int> exitcode() {
+        if (pid_ > 0 && !exitcode_) (void)reap(WNOHANG);
+        return exitcode_;
+    }
+    void terminate() const { signal(SIGTERM); }
+    void kill() const { signal(SIGKILL); }
+
+private:
+    explicit Process(StartMethod method) : method_(method) {}
+
+    void start_fork() {
+        std::fflush(stdout);  // or the child would print the parent's buffered output again
+        std::fflush(stderr);
+        const pid_t parent = ::getpid();
+        const pid_t pid = ::fork();
+        if (pid < 0) throw std::runtime_error(fmt::format("fork failed: errno {}", errno));
+        if (pid == 0) {
+            die_with_parent(parent);
+            int status = 0;
+            try {
+                target_();
+            } catch (const std::exception& error) {
+                fmt::print(stderr, "Process {}: {}\n", name_, error.what());
+                status = 1;
+            }
+            std::fflush(stdout);
+            std::fflush(stderr);
+            ::_exit(status);  // not exit(): the parent's atexit handlers and statics are not the child's
+        }
+        pid_ = pid;
+    }
+
+    void start_spawn() {
+        auto [mine, childs] = Pipe();
+        pid_ = spawn_child("process", childs);
+        childs.close();
+        mine.send(std::pair{function_, arguments_});
+    }
+
+    void signal(int number) const {
+        if (pid_ > 0 && !exitcode_) ::kill(pid_, number);
+    }
+
+    // waitpid; true once the child is reaped.
+    bool reap(int options) {
+        int status = 0;
+        pid_t reaped = 0;
+        do {
+            reaped = ::waitpid(pid_, &status, options);
+        } while (reaped < 0 && errno == EINTR);
+        if (reaped != pid_) return false;
+        exitcode_ = WIFSIGNALED(status) ? -WTERMSIG(status) : WEXITSTATUS(status);
+        return true;
+    }
+
+    StartMethod method_;
+    std::function<void()> target_;
+    std::string name_;
+    std::string function_;   // spawn: the registered function's name
+    std::string arguments_;  // spawn: its pickled arguments
+    pid_t pid_ = -1;
+    std::optional<int> exitcode_;
+    static inline int made_ = 0;  // for names only
+};
+
+namespace detail {
+// A spawned Process: call the function its parent named, then exit.
+inline int spawned_process_main(Connection& parent) {
+    const auto [function, arguments] = parent.recv<std::pair<std::string, std::string>>();
+    (void)find_function(function)(arguments);
+    return 0;
+}
+inline const bool spawned_process_registered = register_child_main("process", spawned_process_main);
+}  // namespace detail
+
+}  // namespace pyconc::multiprocessing

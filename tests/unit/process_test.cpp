@@ -1,0 +1,203 @@
+// Real processes: pickling, pipes, fork and spawn, shared Values, the
+// process pool and its faults, and that no child is left behind.
+#include "pyconc/multiprocessing/process.hpp"
+
+#include <cerrno>
+#include <chrono>
+#include <csignal>
+#include <numeric>
+#include <cstdlib>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include "pyconc/asyncio.hpp"
+#include "pyconc/concurrent/futures/process_pool.hpp"
+#include "pyconc/multiprocessing/connection.hpp"
+#include "pyconc/multiprocessing/pickle.hpp"
+#include "pyconc/multiprocessing/value.hpp"
+
+namespace mp = pyconc::multiprocessing;
+namespace futures = pyconc::concurrent::futures;
+namespace asyncio = pyconc::asyncio;
+
+namespace {
+
+struct Job {
+    int id = 0;
+    std::string name;
+    std::vector<double> weights;
+    static constexpr auto pickle_fields = std::tuple{&Job::id, &Job::name, &Job::weights};
+};
+
+int square(int n) {
+    return n * n;
+}
+std::string shout(std::string text, int times) {
+    std::string out;
+    for (int i = 0; i < times; ++i) out += text + "!";
+    return out;
+}
+int fails(int) {
+    throw std::runtime_error("raised in the worker");
+}
+int sleeps_then_returns(int milliseconds) {
+    std::this_thread::sleep_for(std::chrono::milliseconds{milliseconds});
+    return milliseconds;
+}
+void exit_with(int status) {
+    std::_Exit(status);
+}
+
+int touched = 0;
+
+// No children at all, alive or zombie.
+bool no_children() {
+    return ::waitpid(-1, nullptr, WNOHANG) == -1 && errno == ECHILD;
+}
+
+}  // namespace
+
+TEST(Pickle, RoundTripsNumbersStringsVectorsTuplesAndOptedInStructs) {
+    const Job job{7, "seven", {0.5, 1.5}};
+    const Job back = mp::loads<Job>(mp::dumps(job));
+    EXPECT_EQ(back.id, 7);
+    EXPECT_EQ(back.name, "seven");
+    EXPECT_EQ(back.weights, (std::vector<double>{0.5, 1.5}));
+    const auto tuple =
+        mp::loads<std::tuple<int, std::string, bool>>(mp::dumps(std::tuple{1, std::string{"x"}, true}));
+    EXPECT_EQ(std::get<1>(tuple), "x");
+    EXPECT_FALSE(mp::picklable<int*>());
+    EXPECT_FALSE(mp::picklable<std::thread>());
+}
+
+TEST(Pickle, TruncatedBytesRaise) {
+    const std::string bytes = mp::dumps(std::string{"hello"});
+    EXPECT_THROW((void)mp::loads<std::string>(bytes.substr(0, bytes.size() - 1)), mp::PickleError);
+    EXPECT_THROW((void)mp::loads<int>(bytes), mp::PickleError);
+}
+
+TEST(Pipe, CarriesMessagesBetweenProcessesAndEndsInEof) {
+    auto [parent_end, child_end] = mp::Pipe();
+    mp::Process child{[&] {
+        parent_end.close();
+        const auto got = child_end.recv<std::vector<int>>();
+        child_end.send(std::accumulate(got.begin(), got.end(), 0));
+    }};
+    child.start();
+    child_end.close();
+    parent_end.send(std::vector<int>{1, 2, 3, 4});
+    EXPECT_EQ(parent_end.recv<int>(), 10);
+    child.join();
+    EXPECT_EQ(child.exitcode(), 0);
+    EXPECT_THROW((void)parent_end.recv<int>(), mp::EOFError);  // the child's end is closed: it exited
+}
+
+TEST(Process, ForkRunsTheTargetInACopyThatTheParentNeverSees) {
+    touched = 0;
+    mp::Process child{[] {
+        touched += 1;
+        if (touched != 1) std::_Exit(3);
+    }};
+    child.start();
+    child.join();
+    EXPECT_EQ(child.exitcode(), 0);
+    EXPECT_EQ(touched, 0);
+}
+
+TEST(Process, ExitCodesFollowPython) {
+    mp::Process raising{[] { throw std::runtime_error("boom"); }};
+    raising.start();
+    raising.join();
+    EXPECT_EQ(raising.exitcode(), 1);
+    mp::Process sleeper{[] { std::this_thread::sleep_for(std::chrono::seconds{30}); }};
+    sleeper.start();
+    EXPECT_TRUE(sleeper.is_alive());
+    sleeper.join(0.01);
+    EXPECT_FALSE(sleeper.exitcode().has_value());  // the timeout passed; still running
+    sleeper.terminate();
+    sleeper.join();
+    EXPECT_EQ(sleeper.exitcode(), -SIGTERM);
+    EXPECT_TRUE(no_children());
+}
+
+TEST(Process, SpawnRunsARegisteredFunctionInAFreshProgram) {
+    auto child = mp::Process::spawn<exit_with>(42);
+    child.start();
+    child.join();
+    EXPECT_EQ(child.exitcode(), 42);
+    EXPECT_TRUE(no_children());
+}
+
+TEST(Value, WithItsLockEveryIncrementLands) {
+    mp::Value<long> counter{0};
+    std::vector<mp::Process> children;
+    for (int i = 0; i < 4; ++i) {
+        children.emplace_back([&counter] {
+            for (int n = 0; n < 2000; ++n) {
+                const mp::Value<long>::Lock::Held held{counter.get_lock()};
+                counter.add_unlocked(1);
+            }
+        });
+    }
+    for (auto& child : children) child.start();
+    for (auto& child : children) child.join();
+    EXPECT_EQ(counter.value(), 8000);
+}
+
+TEST(ProcessPool, MapKeepsOrderAndExceptionsComeBackThroughTheFuture) {
+    futures::ProcessPoolExecutor pool{2};
+    EXPECT_EQ(pool.map<square>(std::vector<int>{1, 2, 3, 4, 5}), (std::vector<int>{1, 4, 9, 16, 25}));
+    EXPECT_EQ(pool.submit<shout>(std::string{"hey"}, 2)->result(), "hey!hey!");
+    auto failing = pool.submit<fails>(1);
+    try {
+        (void)failing->result();
+        FAIL();
+    } catch (const std::runtime_error& error) {
+        EXPECT_STREQ(error.what(), "raised in the worker");
+    }
+}
+
+TEST(ProcessPool, AKilledWorkerBreaksThePoolAndFailsEveryPendingFuture) {
+    futures::ProcessPoolExecutor pool{1};
+    auto running = pool.submit<sleeps_then_returns>(20'000);
+    auto queued = pool.submit<square>(3);
+    std::this_thread::sleep_for(std::chrono::milliseconds{100});
+    ASSERT_EQ(pool.worker_pids().size(), 1U);
+    ::kill(pool.worker_pids()[0], SIGKILL);
+    EXPECT_THROW((void)running->result(), futures::BrokenExecutor);
+    EXPECT_THROW((void)queued->result(), futures::BrokenExecutor);
+    EXPECT_THROW((void)pool.submit<square>(4), futures::BrokenExecutor);
+    pool.shutdown();
+    EXPECT_TRUE(no_children());
+}
+
+TEST(ProcessPool, ShutdownReapsEveryWorker) {
+    {
+        futures::ProcessPoolExecutor pool{2};
+        EXPECT_EQ(pool.submit<square>(9)->result(), 81);
+    }
+    EXPECT_TRUE(no_children());
+}
+
+TEST(ProcessPool, TheBridgeAwaitsAWorkerFromTheLoop) {
+    futures::ProcessPoolExecutor pool{2};
+    const int result = asyncio::run([&]() -> asyncio::Task<int> {
+        const auto both = co_await asyncio::gather(asyncio::run_in_executor<square>(pool, 6),
+                                                   asyncio::run_in_executor<square>(pool, 7));
+        co_return std::get<0>(both) + std::get<1>(both);
+    }());
+    EXPECT_EQ(result, 36 + 49);
+}
+
+int main(int argc, char** argv) {
+    mp::freeze_support(argc, argv);  // a spawned child does its work here and exits
+    ::testing::InitGoogleTest(&argc, argv);
+    return RUN_ALL_TESTS();
+}
