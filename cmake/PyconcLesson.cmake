@@ -5,7 +5,10 @@
 #                           # increasing STEP (the hand-out's order: memory, GIL, ...)
 #       LABELS label...     # the subsystems it teaches: memory, gc, gil, asyncio,
 #                           # threading, multiprocessing ... (every test of it gets them)
-#       WATCH "text")       # one line: what to watch for; the tour prints it
+#       WATCH "text"        # one line: what to watch for; the tour prints it
+#       QUICK flag...)      # optional: flags that make it quick (smaller sizes), which
+#                           # `tour --quick` passes: ctest runs the whole tour that way,
+#                           # in Debug and under the sanitizers too
 #
 # builds NAME.cpp, in the folder that calls it (basics/ or advance/), as the
 # executable NAME and registers it with the workshop tour at its STEP. It
@@ -31,7 +34,7 @@ include_guard(GLOBAL)
 set(PYCONC_RUN_LESSON_SCRIPT "${CMAKE_CURRENT_LIST_DIR}/PyconcRunLesson.cmake")
 
 function(pyconc_add_lesson name)
-    cmake_parse_arguments(PARSE_ARGV 1 arg "" "WATCH;STEP" "LABELS")
+    cmake_parse_arguments(PARSE_ARGV 1 arg "" "WATCH;STEP" "LABELS;QUICK")
     if(NOT arg_STEP MATCHES "^[0-9]+$")
         message(FATAL_ERROR "pyconc_add_lesson(${name}): STEP n is required (the tour runs lessons by STEP)")
     endif()
@@ -51,6 +54,7 @@ function(pyconc_add_lesson name)
     set_property(GLOBAL PROPERTY PYCONC_LESSON_${name}_FOLDER "${folder}")
     set_property(GLOBAL PROPERTY PYCONC_LESSON_${name}_WATCH "${arg_WATCH}")
     set_property(GLOBAL PROPERTY PYCONC_LESSON_${name}_LABELS "${arg_LABELS}")
+    set_property(GLOBAL PROPERTY PYCONC_LESSON_${name}_QUICK "${arg_QUICK}")
 
     if(PYCONC_BUILD_TESTS)
         pyconc_lesson_test(${name} help ARGS --help OUTPUT "Usage:" "--expect" "--json")

@@ -10,7 +10,7 @@
 #include <thread>
 #include <vector>
 
-#include <signal.h>
+#include <csignal>
 
 #include <gtest/gtest.h>
 

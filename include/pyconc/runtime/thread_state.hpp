@@ -144,6 +144,8 @@ public:
         store_fast,
         binary_add,
         binary_subtract,
+        binary_multiply,
+        binary_modulo,
         compare_lt,
         pop_jump_if_false,
         jump_backward,
@@ -193,6 +195,22 @@ public:
         stack_.push(Int::from(left - right));
         after(Opcode::binary_subtract);
     }
+    void binary_multiply() {
+        const std::int64_t right = pop_int();
+        const std::int64_t left = pop_int();
+        stack_.push(Int::from(left * right));
+        after(Opcode::binary_multiply);
+    }
+    // BINARY_OP %: Python's modulo takes the sign of the divisor.
+    void binary_modulo() {
+        const std::int64_t right = pop_int();
+        const std::int64_t left = pop_int();
+        if (right == 0) fatal("BINARY_OP %", "integer modulo by zero");
+        std::int64_t result = left % right;
+        if (result != 0 && ((result < 0) != (right < 0))) result += right;
+        stack_.push(Int::from(result));
+        after(Opcode::binary_modulo);
+    }
     // COMPARE_OP <: pushes 1 or 0 (the model has no bool).
     void compare_lt() {
         const std::int64_t right = pop_int();
@@ -222,6 +240,13 @@ public:
     // RETURN_VALUE at the end of a model function (its caller's CALL pushes
     // the result; the model keeps one frame per thread).
     void return_value() { after(Opcode::return_value); }
+    // RETURN_VALUE of an int to C++: pops it and hands it over (what a C
+    // caller of a Python function gets back).
+    [[nodiscard]] std::int64_t return_int() {
+        const std::int64_t value = pop_int();
+        after(Opcode::return_value);
+        return value;
+    }
 
     // The top of the value stack (null when empty): for instruction hooks.
     [[nodiscard]] const Object* top() const noexcept { return stack_.top(); }

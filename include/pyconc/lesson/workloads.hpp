@@ -1,0 +1,62 @@
+#pragma once
+// The workloads several lessons share, written as the Python they model.
+#include <cstdint>
+
+#include "pyconc/runtime/interpreter.hpp"
+#include "pyconc/runtime/thread_state.hpp"
+
+namespace pyconc::lesson {
+
+// def cpu_job(n):
+//     total = 0
+//     for i in range(n):
+//         total += i * i % 7
+//     return total
+inline std::int64_t cpu_job(runtime::ThreadState& t, std::int64_t n) {
+    constexpr std::size_t total = 0;
+    constexpr std::size_t i = 1;
+    t.resume();
+    t.load_const(0);
+    t.store_fast(total);
+    t.load_const(0);
+    t.store_fast(i);
+    while (true) {
+        t.load_fast(i);  // for i in range(n)
+        t.load_const(n);
+        t.compare_lt();
+        if (!t.pop_jump_if_false()) break;
+        t.load_fast(total);  // total += i * i % 7
+        t.load_fast(i);
+        t.load_fast(i);
+        t.binary_multiply();
+        t.load_const(7);
+        t.binary_modulo();
+        t.binary_add();
+        t.store_fast(total);
+        t.load_fast(i);
+        t.load_const(1);
+        t.binary_add();
+        t.store_fast(i);
+        t.jump_backward();
+    }
+    t.load_fast(total);
+    return t.return_int();
+}
+
+// cpu_job in a process of its own: a fresh interpreter with one thread
+// (what a process pool's worker runs).
+inline std::int64_t cpu_job_in_this_process(std::int64_t n) {
+    runtime::Interpreter interpreter;
+    runtime::ThreadState main_thread{interpreter, "MainThread"};
+    const runtime::ThreadState::Attached attached{main_thread};
+    return cpu_job(main_thread, n);
+}
+
+// The answer cpu_job must give, computed without the model.
+[[nodiscard]] constexpr std::int64_t cpu_job_expected(std::int64_t n) noexcept {
+    std::int64_t total = 0;
+    for (std::int64_t i = 0; i < n; ++i) total += i * i % 7;
+    return total;
+}
+
+}  // namespace pyconc::lesson
