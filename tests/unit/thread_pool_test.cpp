@@ -10,6 +10,7 @@
 #include <gtest/gtest.h>
 
 #include "pyconc/asyncio.hpp"
+#include "pyconc/concurrent/futures/wait.hpp"
 #include "pyconc/runtime/interpreter.hpp"
 #include "pyconc/runtime/thread_state.hpp"
 
@@ -143,4 +144,38 @@ TEST(Bridge, ToThreadNeedsALoopOnAModelThread) {
         EXPECT_THROW((void)asyncio::to_thread([](ThreadState&) { return 1; }), asyncio::RuntimeError);
         co_return;
     }());
+}
+
+TEST(Wait, AsCompletedGivesFuturesInTheOrderTheyFinish) {
+    Interpreter interpreter;
+    futures::ThreadPoolExecutor pool{interpreter, 3};
+    std::vector<std::shared_ptr<futures::Future<int>>> submitted;
+    for (const int ms : {60, 10, 35}) {
+        submitted.push_back(pool.submit([ms](ThreadState& t) {
+            blocking_sleep(t, std::chrono::milliseconds{ms});
+            return ms;
+        }));
+    }
+    std::vector<int> order;
+    for (const auto& future : futures::as_completed(submitted)) order.push_back(future->result());
+    EXPECT_EQ(order, (std::vector<int>{10, 35, 60}));
+}
+
+TEST(Wait, FirstCompletedReturnsBeforeTheRest) {
+    Interpreter interpreter;
+    futures::ThreadPoolExecutor pool{interpreter, 2};
+    std::atomic<bool> release{false};
+    auto quick = pool.submit([](ThreadState&) { return 1; });
+    auto slow = pool.submit([&](ThreadState& t) {
+        const ThreadState::AllowThreads released{t};
+        while (!release) std::this_thread::sleep_for(std::chrono::milliseconds{1});
+        return 2;
+    });
+    const auto [done, not_done] =
+        futures::wait<int>({quick, slow}, std::nullopt, futures::ReturnWhen::first_completed);
+    EXPECT_EQ(done.size(), 1U);
+    EXPECT_EQ(not_done.size(), 1U);
+    EXPECT_THROW((void)futures::as_completed<int>({slow}, 0.01).next(), futures::TimeoutError);
+    release = true;
+    EXPECT_EQ(slow->result(), 2);
 }
