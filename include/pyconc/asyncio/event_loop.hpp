@@ -183,6 +183,8 @@ public:
     }
 
     [[nodiscard]] bool is_running() const noexcept { return running_here_; }
+    // Callbacks waiting for the next turn.
+    [[nodiscard]] bool has_ready() const noexcept { return !ready_.empty(); }
     [[nodiscard]] runtime::ThreadState* thread_state() const noexcept { return thread_; }
 
     // loop.time(): seconds on the monotonic clock.

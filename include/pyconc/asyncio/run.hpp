@@ -73,12 +73,15 @@ private:
     struct sigaction previous_ {};
 };
 
-// Runner._cancel_all_tasks
+// Runner._cancel_all_tasks, then the callbacks the last steps scheduled
+// (done callbacks, gather's bookkeeping) get their turn, a bounded number
+// of turns, before the loop closes: what they hold is released.
 inline void cancel_all_tasks(EventLoop& loop) {
-    std::vector<PendingTask*> pending = loop.all_tasks();
-    if (pending.empty()) return;
+    const std::vector<PendingTask*> pending = loop.all_tasks();
     for (PendingTask* task : pending) task->cancel();
-    loop.run_until([&] { return loop.all_tasks().empty(); });
+    if (!pending.empty()) loop.run_until([&] { return loop.all_tasks().empty(); });
+    int turns = 0;
+    loop.run_until([&] { return !loop.has_ready() || ++turns > 100; });
 }
 
 }  // namespace detail
