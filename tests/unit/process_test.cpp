@@ -5,8 +5,8 @@
 #include <cerrno>
 #include <chrono>
 #include <csignal>
-#include <numeric>
 #include <cstdlib>
+#include <numeric>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -21,6 +21,8 @@
 #include "pyconc/concurrent/futures/process_pool.hpp"
 #include "pyconc/multiprocessing/connection.hpp"
 #include "pyconc/multiprocessing/pickle.hpp"
+#include "pyconc/multiprocessing/pool.hpp"
+#include "pyconc/multiprocessing/queue.hpp"
 #include "pyconc/multiprocessing/value.hpp"
 
 namespace mp = pyconc::multiprocessing;
@@ -194,6 +196,42 @@ TEST(ProcessPool, TheBridgeAwaitsAWorkerFromTheLoop) {
         co_return std::get<0>(both) + std::get<1>(both);
     }());
     EXPECT_EQ(result, 36 + 49);
+}
+
+TEST(Queue, CarriesItemsFromSeveralChildren) {
+    mp::Queue<std::pair<int, std::string>> queue;
+    std::vector<mp::Process> children;
+    for (int id = 0; id < 3; ++id) {
+        children.emplace_back([&queue, id] {
+            for (int k = 0; k < 50; ++k) queue.put({id, std::string(100, static_cast<char>('a' + id))});
+        });
+    }
+    for (auto& child : children) child.start();
+    int counts[3] = {0, 0, 0};
+    for (int i = 0; i < 150; ++i) {
+        const auto [id, text] = queue.get(10.0);
+        ASSERT_EQ(text, std::string(100, static_cast<char>('a' + id)));  // whole messages, never interleaved
+        ++counts[id];
+    }
+    for (auto& child : children) child.join();
+    EXPECT_EQ(counts[0] + counts[1] + counts[2], 150);
+    EXPECT_THROW((void)queue.get(0.01), mp::Empty);
+}
+
+TEST(Pool, MapAndImapGiveResultsInOrderWhateverTheChunkSize) {
+    mp::Pool pool{2};
+    std::vector<int> items(100);
+    std::iota(items.begin(), items.end(), 0);
+    std::vector<int> squares;
+    for (const int i : items) squares.push_back(i * i);
+    EXPECT_EQ(pool.map<square>(items), squares);
+    EXPECT_EQ(pool.map<square>(items, 7), squares);
+    std::vector<int> streamed;
+    for (const int result : pool.imap<square>(items, 3)) streamed.push_back(result);
+    EXPECT_EQ(streamed, squares);
+    pool.close();
+    pool.join();
+    EXPECT_TRUE(no_children());
 }
 
 int main(int argc, char** argv) {
