@@ -103,6 +103,7 @@ Task<Outcome> amain(ThreadPoolExecutor& threads, ProcessPoolExecutor& processes,
     outcome.rows.push_back(co_await measure("8 blocking calls, threads", std::move(blocking), 28));
 
     std::vector<Task<std::int64_t>> cpu_in_threads;
+    cpu_in_threads.reserve(static_cast<std::size_t>(jobs));
     for (int i = 0; i < jobs; ++i) {
         cpu_in_threads.push_back(
             asyncio::run_in_executor(threads, [n](ThreadState& t) { return pyconc::lesson::cpu_job(t, n); }));
@@ -111,6 +112,7 @@ Task<Outcome> amain(ThreadPoolExecutor& threads, ProcessPoolExecutor& processes,
                                             std::move(cpu_in_threads), job_result * jobs));
 
     std::vector<Task<std::int64_t>> cpu_in_processes;
+    cpu_in_processes.reserve(static_cast<std::size_t>(jobs));
     for (int i = 0; i < jobs; ++i) {
         cpu_in_processes.push_back(asyncio::run_in_executor<cpu_bound_in_worker>(processes, n));
     }

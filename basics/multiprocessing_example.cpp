@@ -142,6 +142,7 @@ int main(int argc, char** argv) {
     for (const bool with_lock : {false, true}) {
         mp::Value<long> counter{0};
         std::vector<mp::Process> children;
+        children.reserve(static_cast<std::size_t>(workers));
         for (int i = 0; i < workers; ++i) {
             children.emplace_back([&counter, with_lock, increments] {
                 for (int k = 0; k < increments; ++k) {

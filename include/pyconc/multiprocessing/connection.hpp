@@ -118,7 +118,8 @@ private:
     int fd_ = -1;
 };
 
-// multiprocessing.Pipe(): two connected ends.
+// multiprocessing.Pipe(): two connected ends (named as Python names it).
+// NOLINTNEXTLINE(readability-identifier-naming)
 [[nodiscard]] inline std::pair<Connection, Connection> Pipe() {
     int fds[2];
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {

@@ -38,15 +38,15 @@ public:
 };
 
 template <class T>
-struct is_vector : std::false_type {};
+struct IsVector : std::false_type {};
 template <class T>
-struct is_vector<std::vector<T>> : std::true_type {};
+struct IsVector<std::vector<T>> : std::true_type {};
 template <class T>
-struct is_pair_or_tuple : std::false_type {};
+struct IsPairOrTuple : std::false_type {};
 template <class A, class B>
-struct is_pair_or_tuple<std::pair<A, B>> : std::true_type {};
+struct IsPairOrTuple<std::pair<A, B>> : std::true_type {};
 template <class... T>
-struct is_pair_or_tuple<std::tuple<T...>> : std::true_type {};
+struct IsPairOrTuple<std::tuple<T...>> : std::true_type {};
 
 template <class T>
 concept HasPickleFields = requires {
@@ -58,9 +58,9 @@ constexpr bool picklable() {
     using U = std::remove_cvref_t<T>;
     if constexpr (std::is_arithmetic_v<U> || std::is_enum_v<U> || std::is_same_v<U, std::string>) {
         return true;
-    } else if constexpr (is_vector<U>::value) {
+    } else if constexpr (IsVector<U>::value) {
         return picklable<typename U::value_type>();
-    } else if constexpr (is_pair_or_tuple<U>::value) {
+    } else if constexpr (IsPairOrTuple<U>::value) {
         return []<std::size_t... I>(std::index_sequence<I...>) {
             return (picklable<std::tuple_element_t<I, U>>() && ...);
         }
@@ -83,11 +83,11 @@ public:
         } else if constexpr (std::is_same_v<T, std::string>) {
             dump(static_cast<std::uint64_t>(value.size()));
             raw(value.data(), value.size());
-        } else if constexpr (is_vector<T>::value) {
+        } else if constexpr (IsVector<T>::value) {
             dump(static_cast<std::uint64_t>(value.size()));
             for (const auto& item : value) dump(item);
-        } else if constexpr (is_pair_or_tuple<T>::value) {
-            std::apply([this](const auto&... items) { (dump(items), ...); }, value);
+        } else if constexpr (IsPairOrTuple<T>::value) {
+            std::apply([&](const auto&... items) { (dump(items), ...); }, value);
         } else {
             std::apply([&](auto... field) { (dump(value.*field), ...); }, T::pickle_fields);
         }
@@ -116,14 +116,14 @@ public:
             std::string value{bytes_.substr(0, size)};
             bytes_.remove_prefix(size);
             return value;
-        } else if constexpr (is_vector<T>::value) {
+        } else if constexpr (IsVector<T>::value) {
             const auto size = load<std::uint64_t>();
             if (size > bytes_.size()) throw PickleError("pickle data was truncated");
             T value;
             value.reserve(size);
             for (std::uint64_t i = 0; i < size; ++i) value.push_back(load<typename T::value_type>());
             return value;
-        } else if constexpr (is_pair_or_tuple<T>::value) {
+        } else if constexpr (IsPairOrTuple<T>::value) {
             return load_tuple<T>(std::make_index_sequence<std::tuple_size_v<T>>{});
         } else {
             T value{};
@@ -142,7 +142,7 @@ private:
     T load_tuple(std::index_sequence<I...> /*indices*/) {
         std::tuple<std::tuple_element_t<I, T>...> items;
         ((std::get<I>(items) = load<std::tuple_element_t<I, T>>()), ...);  // in order
-        return T{std::get<I>(std::move(items))...};
+        return T{std::move(std::get<I>(items))...};
     }
     void raw(void* data, std::size_t size) {
         if (size > bytes_.size()) throw PickleError("pickle data was truncated");

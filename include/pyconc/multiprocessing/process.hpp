@@ -20,6 +20,7 @@
 //   it: no zombie, and no child left behind.
 #include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -30,7 +31,6 @@
 #include <thread>
 #include <utility>
 
-#include <signal.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -184,6 +184,7 @@ inline int spawned_process_main(Connection& parent) {
     (void)find_function(function)(arguments);
     return 0;
 }
+// NOLINTNEXTLINE(cert-err58-cpp): a program that cannot register at start-up should stop there
 inline const bool spawned_process_registered = register_child_main("process", spawned_process_main);
 }  // namespace detail
 

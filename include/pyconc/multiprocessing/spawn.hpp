@@ -19,6 +19,7 @@
 //   connection to FD 3 and execs. So no child outlives its parent, even
 //   one killed with SIGKILL.
 #include <cerrno>
+#include <csignal>
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
@@ -32,7 +33,6 @@
 #include <utility>
 
 #include <fcntl.h>
-#include <signal.h>
 #include <sys/prctl.h>
 #include <sys/types.h>
 #include <unistd.h>
@@ -81,7 +81,7 @@ struct Function {
                   "a function's result must be picklable to cross");
 
     static std::string invoke(std::string_view pickled) {
-        Arguments arguments = loads<Arguments>(pickled);
+        auto arguments = loads<Arguments>(pickled);
         if constexpr (std::is_void_v<Result>) {
             std::apply(F, std::move(arguments));
             return {};
@@ -91,6 +91,7 @@ struct Function {
     }
     static const char* name() { return detail::function_key<F>(); }
     // Registered at start-up in every process of this program, once used.
+    // NOLINTNEXTLINE(cert-err58-cpp): a program that cannot register at start-up should stop there
     static inline const bool registered = [] {
         detail::registry().emplace(name(), &invoke);
         return true;

@@ -23,6 +23,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <condition_variable>
+#include <csignal>
 #include <cstdint>
 #include <deque>
 #include <exception>
@@ -40,7 +41,6 @@
 #include <vector>
 
 #include <poll.h>
-#include <signal.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -82,6 +82,7 @@ inline int process_worker_main(multiprocessing::Connection& parent) {
         parent.send(result);
     }
 }
+// NOLINTNEXTLINE(cert-err58-cpp): a program that cannot register at start-up should stop there
 inline const bool process_worker_registered =
     multiprocessing::register_child_main("pool", process_worker_main);
 }  // namespace detail
