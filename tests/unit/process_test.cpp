@@ -41,7 +41,7 @@ struct Job {
 int square(int n) {
     return n * n;
 }
-std::string shout(std::string text, int times) {
+std::string shout(const std::string& text, int times) {
     std::string out;
     for (int i = 0; i < times; ++i) out += text + "!";
     return out;
@@ -86,7 +86,9 @@ TEST(Pickle, TruncatedBytesRaise) {
 }
 
 TEST(Pipe, CarriesMessagesBetweenProcessesAndEndsInEof) {
-    auto [parent_end, child_end] = mp::Pipe();
+    auto ends = mp::Pipe();  // (clang 14 cannot capture structured bindings)
+    mp::Connection& parent_end = ends.first;
+    mp::Connection& child_end = ends.second;
     mp::Process child{[&] {
         parent_end.close();
         const auto got = child_end.recv<std::vector<int>>();

@@ -149,7 +149,7 @@ public:
     explicit EventLoop(runtime::ThreadState* thread = nullptr)
         : thread_(thread), handle_(std::make_shared<ThreadsafeHandle>()) {
         handle_->loop_ = this;
-        int fds[2];
+        int fds[2] = {-1, -1};
         if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) {
             throw RuntimeError(fmt::format("cannot make the event loop's self-pipe: errno {}", errno));
         }

@@ -121,7 +121,7 @@ private:
 // multiprocessing.Pipe(): two connected ends (named as Python names it).
 // NOLINTNEXTLINE(readability-identifier-naming)
 [[nodiscard]] inline std::pair<Connection, Connection> Pipe() {
-    int fds[2];
+    int fds[2] = {-1, -1};
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
         throw std::runtime_error(fmt::format("socketpair failed: errno {}", errno));
     }

@@ -77,7 +77,7 @@ public:
         explicit Results(std::vector<std::shared_ptr<concurrent::futures::Future<std::vector<R>>>> chunks)
             : chunks_(std::move(chunks)) {}
 
-        class iterator {
+        class iterator {  // NOLINT(readability-identifier-naming): the name range-for and <iterator> use
         public:
             using iterator_category = std::input_iterator_tag;
             using value_type = R;

@@ -15,6 +15,7 @@
 #include <new>
 #include <optional>
 #include <stdexcept>
+#include <utility>
 
 #include <pthread.h>
 #include <sys/mman.h>
@@ -33,10 +34,11 @@ public:
 template <class T>
 class Queue {
 public:
-    Queue() {
-        auto [reader, writer] = Pipe();
-        reader_ = std::move(reader);
-        writer_ = std::move(writer);
+    Queue() : Queue(Pipe()) {}
+
+private:
+    explicit Queue(std::pair<Connection, Connection> ends)
+        : reader_(std::move(ends.first)), writer_(std::move(ends.second)) {
         void* memory =
             ::mmap(nullptr, sizeof(Locks), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
         if (memory == MAP_FAILED) throw std::runtime_error(fmt::format("mmap failed: errno {}", errno));
@@ -48,6 +50,8 @@ public:
         pthread_mutex_init(&locks_->writers, &attributes);
         pthread_mutexattr_destroy(&attributes);
     }
+
+public:
     Queue(const Queue&) = delete;
     Queue& operator=(const Queue&) = delete;
     ~Queue() {

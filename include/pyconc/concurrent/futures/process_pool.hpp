@@ -96,7 +96,7 @@ public:
     explicit ProcessPoolExecutor(std::optional<std::size_t> max_workers = {})
         : max_workers_(max_workers.value_or(default_max_workers())) {
         if (max_workers_ == 0) throw std::invalid_argument("max_workers must be greater than 0");
-        int fds[2];
+        int fds[2] = {-1, -1};
         if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) throw std::runtime_error("pipe2 failed");
         wakeup_read_ = fds[0];
         wakeup_write_ = fds[1];

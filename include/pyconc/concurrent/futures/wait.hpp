@@ -108,7 +108,7 @@ public:
         return futures_[waiter_->order[given_++]];
     }
 
-    class iterator {
+    class iterator {  // NOLINT(readability-identifier-naming): the name range-for and <iterator> use
     public:
         using iterator_category = std::input_iterator_tag;
         using value_type = std::shared_ptr<Future<T>>;
