@@ -148,7 +148,7 @@ int main(int argc, char** argv) {
                                   "needs; a blocking call on the "
                                   "loop itself freezes it.",
                                   {"blocking-call-freezes", "no-freeze"}};
-    std::int64_t n = 3'000'000;
+    std::int64_t n = 1'000'000;
     int jobs = 4;
     lesson.option("--n", n, "Each CPU job's loop count (cpu_job(n))",
                   accepted_range<std::int64_t>(1, 100'000'000));
