@@ -6,6 +6,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <fstream>
 #include <numeric>
 #include <stdexcept>
 #include <string>
@@ -180,6 +181,45 @@ TEST(ProcessPool, AKilledWorkerBreaksThePoolAndFailsEveryPendingFuture) {
     EXPECT_THROW((void)pool.submit<square>(4), futures::BrokenExecutor);
     pool.shutdown();
     EXPECT_TRUE(no_children());
+}
+
+namespace {
+// Gone, or a zombie waiting for whoever adopted it.
+bool dead(pid_t pid) {
+    if (::kill(pid, 0) != 0) return true;
+    std::ifstream stat{fmt::format("/proc/{}/stat", pid)};
+    std::string pid_field;
+    std::string name;
+    char state = '?';
+    stat >> pid_field >> name >> state;
+    return state == 'Z' || state == 'X';
+}
+}  // namespace
+
+TEST(ProcessPool, WorkersDieWithTheirParentEvenWhenItIsKilled) {
+    auto ends = mp::Pipe();
+    mp::Connection& here = ends.first;
+    mp::Connection& there = ends.second;
+    mp::Process parent{[&] {
+        futures::ProcessPoolExecutor pool{2};
+        (void)pool.map<square>(std::vector<int>{1, 2});
+        std::vector<int> pids;
+        for (const pid_t pid : pool.worker_pids()) pids.push_back(pid);
+        there.send(pids);
+        std::this_thread::sleep_for(std::chrono::seconds{30});  // until killed
+    }};
+    parent.start();
+    const auto workers = here.recv<std::vector<int>>();
+    ASSERT_EQ(workers.size(), 2U);
+    parent.kill();  // SIGKILL: no destructor, no shutdown
+    parent.join();
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{5};
+    for (const int pid : workers) {
+        while (!dead(pid) && std::chrono::steady_clock::now() < deadline) {
+            std::this_thread::sleep_for(std::chrono::milliseconds{5});
+        }
+        EXPECT_TRUE(dead(pid)) << "worker " << pid << " outlived its parent";
+    }
 }
 
 TEST(ProcessPool, ShutdownReapsEveryWorker) {
