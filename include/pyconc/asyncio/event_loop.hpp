@@ -42,6 +42,7 @@
 #include <queue>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -214,6 +215,7 @@ public:
         {
             const std::lock_guard lock{threadsafe_mutex_};
             threadsafe_.push_back(std::move(callback));
+            threadsafe_pending_.store(true, std::memory_order_release);
         }
         wake();
     }
@@ -317,9 +319,21 @@ private:
         } else {
             std::optional<runtime::ThreadState::AllowThreads> released;
             if (thread_ != nullptr) released.emplace(*thread_);
-            ready = ::poll(&wakeup, 1, timeout_ms);
+            if (!threadsafe_soon()) ready = ::poll(&wakeup, 1, timeout_ms);
         }
         if (ready > 0) drain_wakeups();
+    }
+
+    // Work handed to an executor often comes back within microseconds: the
+    // loop watches for a thread-safe callback for a moment (about 20 us,
+    // yielding the core) before it sleeps in poll(), and saves the wake-up.
+    [[nodiscard]] bool threadsafe_soon() const {
+        const auto until = Clock::now() + std::chrono::microseconds{20};
+        while (!threadsafe_pending_.load(std::memory_order_acquire)) {
+            if (Clock::now() >= until) return false;
+            std::this_thread::yield();
+        }
+        return true;
     }
 
     void drain_wakeups() const {
@@ -330,6 +344,7 @@ private:
 
     void take_threadsafe_callbacks() {
         const std::lock_guard lock{threadsafe_mutex_};
+        threadsafe_pending_.store(false, std::memory_order_relaxed);
         while (!threadsafe_.empty()) {
             ready_.push_back({nullptr, std::move(threadsafe_.front())});
             threadsafe_.pop_front();
@@ -394,6 +409,7 @@ private:
     std::uint64_t next_timer_ = 0;
     std::mutex threadsafe_mutex_;
     std::deque<std::function<void()>> threadsafe_;  // guarded by threadsafe_mutex_
+    std::atomic<bool> threadsafe_pending_{false};   // threadsafe_ is not empty (set under the mutex)
     std::vector<PendingTask*> tasks_;
     bool debug_ = false;
     double slow_callback_duration_ = default_slow_callback_duration;
