@@ -7,7 +7,7 @@
 //   asyncio/sleep.hpp       sleep
 //   asyncio/gather.hpp      gather
 //   asyncio/wait_for.hpp    wait_for
-//   asyncio/lock.hpp, event.hpp, semaphore.hpp, queue.hpp
+//   asyncio/lock.hpp, event.hpp, semaphore.hpp, queue.hpp (on waiters.hpp)
 //   asyncio/run.hpp         run, with Ctrl-C
 //   asyncio/executor.hpp    run_in_executor, to_thread (the bridge to concurrent.futures)
 #include "pyconc/asyncio/errors.hpp"
@@ -23,3 +23,4 @@
 #include "pyconc/asyncio/sleep.hpp"
 #include "pyconc/asyncio/task.hpp"
 #include "pyconc/asyncio/wait_for.hpp"
+#include "pyconc/asyncio/waiters.hpp"

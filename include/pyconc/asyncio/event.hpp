@@ -5,12 +5,12 @@
 // - wait() returns at once if the flag is set; otherwise the task waits on
 //   a future. set() sets the flag and wakes every waiter; clear() resets
 //   the flag for later waits.
-#include <memory>
-#include <vector>
 
+#include "pyconc/asyncio/errors.hpp"
 #include "pyconc/asyncio/event_loop.hpp"
 #include "pyconc/asyncio/future.hpp"
 #include "pyconc/asyncio/task.hpp"
+#include "pyconc/asyncio/waiters.hpp"
 
 namespace pyconc::asyncio {
 
@@ -25,23 +25,19 @@ public:
     void set() {
         if (set_) return;
         set_ = true;
-        for (const auto& waiter : waiters_) {
-            if (!waiter->done()) waiter->set_result();
-        }
-        waiters_.clear();
+        waiters_.wake_all();
     }
     void clear() noexcept { set_ = false; }
 
     Task<void> wait() {
         if (set_) co_return;
-        auto waiter = make_future<void>(EventLoop::get_running_loop());
-        waiters_.push_back(waiter);
-        co_await waiter;
+        const Waiters::Outcome outcome = co_await waiters_.wait();
+        if (outcome != Waiters::Outcome::woken) throw CancelledError();
     }
 
 private:
     bool set_ = false;
-    std::vector<std::shared_ptr<Future<void>>> waiters_;
+    Waiters waiters_;
 };
 
 }  // namespace pyconc::asyncio

@@ -12,14 +12,13 @@
 //   the next waiter is woken in its place.
 // - `co_await lock.hold()` is `async with lock:` - the guard it returns
 //   releases the lock when it goes out of scope.
-#include <deque>
-#include <memory>
 #include <utility>
 
 #include "pyconc/asyncio/errors.hpp"
 #include "pyconc/asyncio/event_loop.hpp"
 #include "pyconc/asyncio/future.hpp"
 #include "pyconc/asyncio/task.hpp"
+#include "pyconc/asyncio/waiters.hpp"
 
 namespace pyconc::asyncio {
 
@@ -32,21 +31,13 @@ public:
     [[nodiscard]] bool locked() const noexcept { return locked_; }
 
     Task<void> acquire() {
-        if (!locked_ && no_live_waiters()) {
+        if (!locked_ && waiters_.none_live()) {
             locked_ = true;
             co_return;
         }
-        auto waiter = make_future<void>(EventLoop::get_running_loop());
-        waiters_.push_back(waiter);
-        bool cancelled = false;
-        try {
-            co_await waiter;
-        } catch (const CancelledError&) {
-            cancelled = true;
-        }
-        remove(waiter);
-        if (cancelled) {
-            if (!locked_) wake_up_first();
+        const Waiters::Outcome outcome = co_await waiters_.wait();
+        if (outcome != Waiters::Outcome::woken) {
+            if (!locked_) waiters_.wake_first();  // a free lock goes to the next in line
             throw CancelledError();
         }
         locked_ = true;
@@ -55,7 +46,7 @@ public:
     void release() {
         if (!locked_) throw RuntimeError("Lock is not acquired.");
         locked_ = false;
-        wake_up_first();
+        waiters_.wake_first();
     }
 
     // `async with lock:`
@@ -79,31 +70,8 @@ public:
     }
 
 private:
-    [[nodiscard]] bool no_live_waiters() const {
-        for (const auto& waiter : waiters_) {
-            if (!waiter->cancelled()) return false;
-        }
-        return true;
-    }
-    void wake_up_first() {
-        for (const auto& waiter : waiters_) {
-            if (!waiter->done()) {
-                waiter->set_result();
-                return;
-            }
-        }
-    }
-    void remove(const std::shared_ptr<Future<void>>& waiter) {
-        for (auto it = waiters_.begin(); it != waiters_.end(); ++it) {
-            if (*it == waiter) {
-                waiters_.erase(it);
-                return;
-            }
-        }
-    }
-
     bool locked_ = false;
-    std::deque<std::shared_ptr<Future<void>>> waiters_;
+    Waiters waiters_;
 };
 
 }  // namespace pyconc::asyncio

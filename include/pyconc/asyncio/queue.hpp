@@ -11,7 +11,6 @@
 //   join() waits until none is unfinished.
 #include <cstddef>
 #include <deque>
-#include <memory>
 #include <stdexcept>
 #include <utility>
 
@@ -20,6 +19,7 @@
 #include "pyconc/asyncio/event_loop.hpp"
 #include "pyconc/asyncio/future.hpp"
 #include "pyconc/asyncio/task.hpp"
+#include "pyconc/asyncio/waiters.hpp"
 
 namespace pyconc::asyncio {
 
@@ -45,7 +45,7 @@ public:
     [[nodiscard]] bool full() const noexcept { return maxsize_ > 0 && items_.size() >= maxsize_; }
 
     Task<void> put(T item) {
-        while (full()) co_await wait_in(putters_);
+        while (full()) co_await wait_in(putters_);  // until a get makes room
         put_nowait(std::move(item));
     }
     void put_nowait(T item) {
@@ -53,7 +53,7 @@ public:
         items_.push_back(std::move(item));
         ++unfinished_;
         finished_.clear();
-        wake_first(getters_);
+        getters_.wake_first();
     }
 
     Task<T> get() {
@@ -64,7 +64,7 @@ public:
         if (empty()) throw QueueEmpty();
         T item = std::move(items_.front());
         items_.pop_front();
-        wake_first(putters_);
+        putters_.wake_first();
         return item;
     }
 
@@ -75,35 +75,12 @@ public:
     Task<void> join() { co_await finished_.wait(); }
 
 private:
-    using Waiters = std::deque<std::shared_ptr<Future<void>>>;
-
-    // Waits to be woken from `waiters`; a cancelled waiter passes its wakeup on.
-    Task<void> wait_in(Waiters& waiters) {
-        auto waiter = make_future<void>(EventLoop::get_running_loop());
-        waiters.push_back(waiter);
-        bool cancelled = false;
-        try {
-            co_await waiter;
-        } catch (const CancelledError&) {
-            cancelled = true;
-        }
-        for (auto it = waiters.begin(); it != waiters.end(); ++it) {
-            if (*it == waiter) {
-                waiters.erase(it);
-                break;
-            }
-        }
-        if (cancelled) {
-            wake_first(waiters);
+    // Waits to be woken; a waiter cancelled after its wake-up passes it on.
+    static Task<void> wait_in(Waiters& waiters) {
+        const Waiters::Outcome outcome = co_await waiters.wait();
+        if (outcome != Waiters::Outcome::woken) {
+            waiters.wake_first();
             throw CancelledError();
-        }
-    }
-    static void wake_first(Waiters& waiters) {
-        for (const auto& waiter : waiters) {
-            if (!waiter->done()) {
-                waiter->set_result();
-                return;
-            }
         }
     }
 

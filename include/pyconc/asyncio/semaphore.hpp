@@ -6,14 +6,13 @@
 //   otherwise the task queues a future. release() gives a unit back and
 //   wakes the first waiter, which takes it when it runs.
 #include <cstddef>
-#include <deque>
-#include <memory>
 #include <stdexcept>
 
 #include "pyconc/asyncio/errors.hpp"
 #include "pyconc/asyncio/event_loop.hpp"
 #include "pyconc/asyncio/future.hpp"
 #include "pyconc/asyncio/task.hpp"
+#include "pyconc/asyncio/waiters.hpp"
 
 namespace pyconc::asyncio {
 
@@ -31,22 +30,9 @@ public:
             --value_;
             co_return;
         }
-        auto waiter = make_future<void>(EventLoop::get_running_loop());
-        waiters_.push_back(waiter);
-        bool cancelled = false;
-        try {
-            co_await waiter;
-        } catch (const CancelledError&) {
-            cancelled = true;
-        }
-        for (auto it = waiters_.begin(); it != waiters_.end(); ++it) {
-            if (*it == waiter) {
-                waiters_.erase(it);
-                break;
-            }
-        }
-        if (cancelled) {
-            if (waiter->done() && !waiter->cancelled()) ++value_;  // woken, then cancelled: give the unit on
+        const Waiters::Outcome outcome = co_await waiters_.wait();
+        if (outcome != Waiters::Outcome::woken) {
+            if (outcome == Waiters::Outcome::cancelled_after_wakeup) ++value_;  // the unit it was woken for
             wake_up_next();
             throw CancelledError();
         }
@@ -60,17 +46,11 @@ public:
 private:
     // A woken waiter owns the unit it was woken for.
     void wake_up_next() {
-        for (const auto& waiter : waiters_) {
-            if (value_ == 0) return;
-            if (!waiter->done()) {
-                --value_;
-                waiter->set_result();
-            }
-        }
+        while (value_ > 0 && waiters_.wake_first()) --value_;
     }
 
     std::size_t value_;
-    std::deque<std::shared_ptr<Future<void>>> waiters_;
+    Waiters waiters_;
 };
 
 }  // namespace pyconc::asyncio

@@ -1,0 +1,83 @@
+#pragma once
+// The tasks waiting their turn at a Lock, Semaphore, Event or Queue: a FIFO
+// of futures, as asyncio's primitives keep in their `_waiters` deque.
+//
+// How this works (Lib/asyncio/locks.py, queues.py)
+// - wait() queues a future and awaits it; wake_first() sets the first one
+//   not done yet, so tasks are woken in the order they came; wake_all()
+//   sets every one.
+// - A waiter always leaves the queue, however its wait ended, and says how:
+//   woken; cancelled while waiting; or cancelled after it was woken but
+//   before it ran (then it owes its wake-up to the next in line: a lock
+//   that is free again, a semaphore unit). The primitive decides what to
+//   pass on, and then raises CancelledError.
+// - Keep the outcome in a variable before testing it: with g++ 12,
+//   `if (co_await waiters_.wait() != Outcome::woken)` compiled to a
+//   coroutine that never resumed its caller (seen here; clang 14 was fine).
+#include <deque>
+#include <memory>
+
+#include "pyconc/asyncio/errors.hpp"
+#include "pyconc/asyncio/event_loop.hpp"
+#include "pyconc/asyncio/future.hpp"
+#include "pyconc/asyncio/task.hpp"
+
+namespace pyconc::asyncio {
+
+class Waiters {
+public:
+    enum class Outcome : unsigned char { woken, cancelled, cancelled_after_wakeup };
+
+    Task<Outcome> wait() {
+        auto waiter = make_future<void>(EventLoop::get_running_loop());
+        waiters_.push_back(waiter);
+        Outcome outcome = Outcome::woken;
+        try {
+            co_await waiter;
+        } catch (const CancelledError&) {
+            outcome =
+                waiter->done() && !waiter->cancelled() ? Outcome::cancelled_after_wakeup : Outcome::cancelled;
+        }
+        remove(waiter);
+        co_return outcome;
+    }
+
+    // Wakes the first waiter not woken yet; false if there is none.
+    bool wake_first() {
+        for (const auto& waiter : waiters_) {
+            if (!waiter->done()) {
+                waiter->set_result();
+                return true;
+            }
+        }
+        return false;
+    }
+    void wake_all() {
+        for (const auto& waiter : waiters_) {
+            if (!waiter->done()) waiter->set_result();
+        }
+    }
+
+    [[nodiscard]] bool empty() const noexcept { return waiters_.empty(); }
+    // Nobody is waiting who has not given up (asyncio.Lock's fast-path test).
+    [[nodiscard]] bool none_live() const {
+        for (const auto& waiter : waiters_) {
+            if (!waiter->cancelled()) return false;
+        }
+        return true;
+    }
+
+private:
+    void remove(const std::shared_ptr<Future<void>>& waiter) {
+        for (auto it = waiters_.begin(); it != waiters_.end(); ++it) {
+            if (*it == waiter) {
+                waiters_.erase(it);
+                return;
+            }
+        }
+    }
+
+    std::deque<std::shared_ptr<Future<void>>> waiters_;
+};
+
+}  // namespace pyconc::asyncio
