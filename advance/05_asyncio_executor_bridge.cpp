@@ -35,18 +35,11 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-double blocking_ms = 200;  // --blocking-ms
-
 // def blocking_io(i): time.sleep(0.2); return i     (the sleep releases the GIL)
-std::int64_t blocking_io(ThreadState& t, std::int64_t i) {
+std::int64_t blocking_io(ThreadState& t, std::int64_t i, double milliseconds) {
     const ThreadState::AllowThreads blocking{t};
-    std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(blocking_ms));
+    std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(milliseconds));
     return i;
-}
-
-// def cpu_bound(n): ...   (in a worker process: its own interpreter)
-std::int64_t cpu_bound_in_worker(std::int64_t n) {
-    return pyconc::lesson::cpu_job_in_this_process(n);
 }
 
 struct Row {
@@ -91,14 +84,15 @@ struct Outcome {
     int ticks_while_frozen = 0;
 };
 
-Task<Outcome> amain(ThreadPoolExecutor& threads, ProcessPoolExecutor& processes, std::int64_t n, int jobs) {
+Task<Outcome> amain(ThreadPoolExecutor& threads, ProcessPoolExecutor& processes, std::int64_t n, int jobs,
+                    double blocking_ms) {
     Outcome outcome;
     const std::int64_t job_result = pyconc::lesson::cpu_job_expected(n);
 
     std::vector<Task<std::int64_t>> blocking;
     for (std::int64_t i = 0; i < 8; ++i) {
-        blocking.push_back(
-            asyncio::run_in_executor(threads, [i](ThreadState& t) { return blocking_io(t, i); }));
+        blocking.push_back(asyncio::run_in_executor(
+            threads, [i, blocking_ms](ThreadState& t) { return blocking_io(t, i, blocking_ms); }));
     }
     outcome.rows.push_back(co_await measure("8 blocking calls, threads", std::move(blocking), 28));
 
@@ -114,7 +108,8 @@ Task<Outcome> amain(ThreadPoolExecutor& threads, ProcessPoolExecutor& processes,
     std::vector<Task<std::int64_t>> cpu_in_processes;
     cpu_in_processes.reserve(static_cast<std::size_t>(jobs));
     for (int i = 0; i < jobs; ++i) {
-        cpu_in_processes.push_back(asyncio::run_in_executor<cpu_bound_in_worker>(processes, n));
+        cpu_in_processes.push_back(
+            asyncio::run_in_executor<pyconc::lesson::cpu_job_in_this_process>(processes, n));
     }
     outcome.rows.push_back(co_await measure(fmt::format("{} CPU jobs, processes", jobs),
                                             std::move(cpu_in_processes), job_result * jobs));
@@ -126,7 +121,7 @@ Task<Outcome> amain(ThreadPoolExecutor& threads, ProcessPoolExecutor& processes,
     auto beat = asyncio::create_task(heartbeat(stop, gaps, ticks));
     co_await asyncio::sleep(0.05);  // the heartbeat is ticking
     const auto froze = Clock::now();
-    (void)blocking_io(*asyncio::EventLoop::get_running_loop().thread_state(), 0);
+    (void)blocking_io(*asyncio::EventLoop::get_running_loop().thread_state(), 0, blocking_ms);
     const auto thawed = Clock::now();
     outcome.frozen_ms = std::chrono::duration<double, std::milli>(thawed - froze).count();
     outcome.ticks_while_frozen = static_cast<int>(std::count_if(
@@ -150,6 +145,7 @@ int main(int argc, char** argv) {
                                   {"blocking-call-freezes", "no-freeze"}};
     std::int64_t n = 1'000'000;
     int jobs = 4;
+    double blocking_ms = 200;
     lesson.option("--n", n, "Each CPU job's loop count (cpu_job(n))",
                   accepted_range<std::int64_t>(1, 100'000'000));
     lesson.option("--jobs", jobs, "How many CPU jobs", accepted_range(1, 64));
@@ -164,7 +160,7 @@ int main(int argc, char** argv) {
         // with ThreadPoolExecutor(8) as threads, ProcessPoolExecutor(2) as procs:
         ThreadPoolExecutor threads{interpreter, 8};
         ProcessPoolExecutor processes{2};
-        outcome = asyncio::run(amain(threads, processes, n, jobs), {.thread = &main_thread});
+        outcome = asyncio::run(amain(threads, processes, n, jobs, blocking_ms), {.thread = &main_thread});
     } catch (const asyncio::KeyboardInterrupt&) {
         return lesson.interrupted();
     }

@@ -34,11 +34,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// The process pool's job: cpu_job in the worker's own interpreter.
-std::int64_t cpu_job_in_worker(std::int64_t n) {
-    return pyconc::lesson::cpu_job_in_this_process(n);
-}
-
 // A job that does nothing: to see every worker up.
 int ready(int x) {
     return x;
@@ -112,8 +107,8 @@ int main(int argc, char** argv) {
         // Every worker is up before the clock starts.
         (void)pool.map<ready>(std::vector<int>(static_cast<std::size_t>(workers), 0));
         started = Clock::now();
-        from_processes =
-            pool.map<cpu_job_in_worker>(std::vector<std::int64_t>(static_cast<std::size_t>(jobs), n));
+        from_processes = pool.map<pyconc::lesson::cpu_job_in_this_process>(
+            std::vector<std::int64_t>(static_cast<std::size_t>(jobs), n));
         processes = seconds_since(started);
         children_saw = pool.map<touch>(std::vector<int>{0, 1, 2, 3});
     }

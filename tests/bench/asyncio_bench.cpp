@@ -1,9 +1,8 @@
 // The event loop's costs: a task switch (await sleep(0)), creating and
 // running a task through gather, and the memory of a pending task.
 // CPython's side: ../shared/reference/bench/asyncio_costs.py.
-#include <malloc.h>
-
 #include <cstddef>
+#include <malloc.h>
 #include <vector>
 
 #include <benchmark/benchmark.h>
@@ -26,7 +25,9 @@ Task<void> switches(int tasks, int n) {
     co_await asyncio::gather(std::move(spinners));
 }
 
-Task<void> nop() { co_return; }
+Task<void> nop() {
+    co_return;
+}
 
 Task<void> creations(int tasks) {
     std::vector<Task<void>> nops;
@@ -35,7 +36,9 @@ Task<void> creations(int tasks) {
     co_await asyncio::gather(std::move(nops));
 }
 
-Task<void> wait_for_event(asyncio::Event& event) { co_await event.wait(); }
+Task<void> wait_for_event(asyncio::Event& event) {
+    co_await event.wait();
+}
 
 }  // namespace
 
@@ -44,8 +47,9 @@ static void BM_TaskSwitchSleepZero(benchmark::State& state) {
     constexpr int tasks = 1000;
     constexpr int n = 200;
     for (auto _ : state) asyncio::run(switches(tasks, n), {.handle_interrupt = false});
-    state.counters["ns_per_switch"] = benchmark::Counter(static_cast<double>(state.iterations()) * tasks * n,
-                                                         benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+    state.counters["ns_per_switch"] =
+        benchmark::Counter(static_cast<double>(state.iterations()) * tasks * n,
+                           benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_TaskSwitchSleepZero)->Unit(benchmark::kMillisecond);
 
@@ -53,8 +57,9 @@ BENCHMARK(BM_TaskSwitchSleepZero)->Unit(benchmark::kMillisecond);
 static void BM_CreateAndRunTaskViaGather(benchmark::State& state) {
     constexpr int tasks = 100'000;
     for (auto _ : state) asyncio::run(creations(tasks), {.handle_interrupt = false});
-    state.counters["ns_per_task"] = benchmark::Counter(static_cast<double>(state.iterations()) * tasks,
-                                                       benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+    state.counters["ns_per_task"] =
+        benchmark::Counter(static_cast<double>(state.iterations()) * tasks,
+                           benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_CreateAndRunTaskViaGather)->Unit(benchmark::kMillisecond);
 
@@ -70,7 +75,8 @@ static void BM_MemoryPerPendingTask(benchmark::State& state) {
                 std::vector<asyncio::TaskHandle<void>> handles;
                 handles.reserve(tasks);
                 const std::size_t before = mallinfo2().uordblks;
-                for (int i = 0; i < tasks; ++i) handles.push_back(asyncio::create_task(wait_for_event(event)));
+                for (int i = 0; i < tasks; ++i)
+                    handles.push_back(asyncio::create_task(wait_for_event(event)));
                 co_await asyncio::sleep(0);  // every task has started and waits
                 const std::size_t after = mallinfo2().uordblks;
                 bytes_per_task = static_cast<double>(after - before) / tasks;

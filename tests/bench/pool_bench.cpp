@@ -28,9 +28,6 @@ constexpr std::int64_t cpu_job_n = 1'000'000;
 int nop(int x) {
     return x;
 }
-std::int64_t cpu_job_in_worker(std::int64_t n) {
-    return pyconc::lesson::cpu_job_in_this_process(n);
-}
 }  // namespace
 
 // ex.submit(nop, i).result(), 2 worker threads.
@@ -94,7 +91,8 @@ static void BM_CpuJobsProcessPool(benchmark::State& state) {
     futures::ProcessPoolExecutor pool{2};
     (void)pool.submit<nop>(0)->result();
     for (auto _ : state) {
-        benchmark::DoNotOptimize(pool.map<cpu_job_in_worker>(std::vector<std::int64_t>(4, cpu_job_n)));
+        benchmark::DoNotOptimize(
+            pool.map<pyconc::lesson::cpu_job_in_this_process>(std::vector<std::int64_t>(4, cpu_job_n)));
     }
 }
 BENCHMARK(BM_CpuJobsProcessPool)->Unit(benchmark::kMillisecond)->UseRealTime();

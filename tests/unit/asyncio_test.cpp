@@ -5,12 +5,11 @@
 
 #include <atomic>
 #include <chrono>
+#include <csignal>
 #include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
-
-#include <csignal>
 
 #include <gtest/gtest.h>
 

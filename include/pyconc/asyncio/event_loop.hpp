@@ -366,7 +366,7 @@ private:
 
     // Exactly the callbacks ready now; what they schedule waits a turn.
     void run_ready() {
-        for (std::size_t todo = ready_.size(); todo != 0; --todo) {
+        for (std::size_t ready_now = ready_.size(); ready_now != 0; --ready_now) {
             Callback callback = std::move(ready_.front());
             ready_.pop_front();
             if (debug_) {

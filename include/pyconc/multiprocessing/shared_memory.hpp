@@ -1,0 +1,77 @@
+#pragma once
+// Memory and locks that processes share: what Value and Queue stand on.
+//
+// How this works
+// - `Shared<T>` places a T in an anonymous shared mapping (mmap
+//   MAP_SHARED): the process that makes it and every child it forks
+//   afterwards see the same bytes.
+// - `ProcessSharedMutex` is a pthread mutex made PTHREAD_PROCESS_SHARED, to
+//   live inside such a T; `ProcessSharedMutex::Held` holds it for a scope.
+#include <cerrno>
+#include <new>
+#include <stdexcept>
+#include <utility>
+
+#include <pthread.h>
+#include <sys/mman.h>
+
+#include <fmt/format.h>
+
+namespace pyconc::multiprocessing {
+
+class ProcessSharedMutex {
+public:
+    ProcessSharedMutex() {
+        pthread_mutexattr_t attributes;
+        pthread_mutexattr_init(&attributes);
+        pthread_mutexattr_setpshared(&attributes, PTHREAD_PROCESS_SHARED);
+        pthread_mutex_init(&mutex_, &attributes);
+        pthread_mutexattr_destroy(&attributes);
+    }
+    ProcessSharedMutex(const ProcessSharedMutex&) = delete;
+    ProcessSharedMutex& operator=(const ProcessSharedMutex&) = delete;
+    ~ProcessSharedMutex() { pthread_mutex_destroy(&mutex_); }
+
+    void lock() { pthread_mutex_lock(&mutex_); }
+    void unlock() { pthread_mutex_unlock(&mutex_); }
+
+    class [[nodiscard]] Held {
+    public:
+        explicit Held(ProcessSharedMutex& mutex) : mutex_(mutex) { mutex_.lock(); }
+        Held(const Held&) = delete;
+        Held& operator=(const Held&) = delete;
+        ~Held() { mutex_.unlock(); }
+
+    private:
+        ProcessSharedMutex& mutex_;
+    };
+
+private:
+    pthread_mutex_t mutex_{};
+};
+
+// A T in memory shared with the children forked after it was made.
+template <class T>
+class Shared {
+public:
+    template <class... Args>
+    explicit Shared(Args&&... args) {
+        void* memory = ::mmap(nullptr, sizeof(T), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+        if (memory == MAP_FAILED) throw std::runtime_error(fmt::format("mmap failed: errno {}", errno));
+        object_ = new (memory) T(std::forward<Args>(args)...);
+    }
+    Shared(const Shared&) = delete;
+    Shared& operator=(const Shared&) = delete;
+    ~Shared() {
+        object_->~T();
+        ::munmap(object_, sizeof(T));
+    }
+
+    T& operator*() const noexcept { return *object_; }
+    T* operator->() const noexcept { return object_; }
+
+private:
+    T* object_ = nullptr;
+};
+
+}  // namespace pyconc::multiprocessing
