@@ -170,5 +170,25 @@ TEST(Heap, ObjectsAreAllocatedFromObmallocInTheirSizeClass) {
     EXPECT_EQ(sizeof(PlainObject), 16U);  // object(): the 16-byte size class
     big.reset();
     list.reset();
-    EXPECT_EQ(interpreter.allocator().stats().blocks_in_use, blocks_before);
+    // The list's block went back; the int's is kept on the ints' freelist.
+    EXPECT_EQ(interpreter.allocator().stats().blocks_in_use, blocks_before + 1);
+}
+
+TEST(Heap, FreedIntsAreKeptOnAFreelistOfAHundred) {
+    Interpreter interpreter;
+    Ref<Int> first = Int::from(1'000'000);
+    const Int* block = first.get();
+    first.reset();
+    EXPECT_EQ(Heap::current().ints_kept(), 1U);
+    const Ref<Int> next = Int::from(2'000'000);  // born in the block the last one left
+    EXPECT_EQ(next.get(), block);
+    EXPECT_EQ(next->value(), 2'000'000);
+    EXPECT_EQ(Heap::current().ints_kept(), 0U);
+
+    std::vector<Ref<Int>> many;
+    for (int i = 0; i < 150; ++i) many.push_back(Int::from(1'000 + i));
+    const std::size_t blocks_with_all = interpreter.allocator().stats().blocks_in_use;
+    many.clear();
+    EXPECT_EQ(Heap::current().ints_kept(), 100U);  // Py_ints_MAXFREELIST
+    EXPECT_EQ(interpreter.allocator().stats().blocks_in_use, blocks_with_all - 50);
 }

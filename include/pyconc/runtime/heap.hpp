@@ -10,6 +10,8 @@
 //   tells the collector (which may run an automatic collection), then
 //   allocates the object through Object::operator new, from obmalloc, and
 //   tracks it in generation 0 (a dict waits for its first container value).
+//   An int is made in a block from the ints' freelist when one is kept
+//   there, and its dealloc keeps the block (freelist.hpp, CPython 3.14).
 // - `detail::dealloc` is what a decref to 0 calls (tp_dealloc): run the
 //   finalizer once with the object alive again for the call
 //   (PyObject_CallFinalizerFromDealloc); if the finalizer resurrected it,
@@ -18,17 +20,21 @@
 // - `shutdown()` is Py_FinalizeEx's last collection: gc.unfreeze(), then a
 //   full collection frees whatever cycles are left.
 #include <cstddef>
+#include <new>
 #include <type_traits>
 #include <utility>
 
 #include <fmt/core.h>
 
 #include "pyconc/runtime/fatal.hpp"
+#include "pyconc/runtime/freelist.hpp"
 #include "pyconc/runtime/gc.hpp"
 #include "pyconc/runtime/object.hpp"
 #include "pyconc/runtime/obmalloc.hpp"
 
 namespace pyconc::runtime {
+
+class Int;  // types.hpp
 
 class Heap {
 public:
@@ -36,6 +42,7 @@ public:
     Heap(const Heap&) = delete;
     Heap& operator=(const Heap&) = delete;
     ~Heap() {
+        ints_.drain(allocator_);
         if (live_ != 0) {
             fatal("~Heap",
                   fmt::format("{} object(s) outlived their interpreter: a Ref was kept past shutdown()",
@@ -72,7 +79,12 @@ public:
     [[nodiscard]] Ref<T> make(Args&&... args) {
         static_assert(std::is_base_of_v<Object, T>, "make<T> makes model objects");
         if constexpr (std::is_base_of_v<Container, T>) gc_.container_allocated();
-        T* op = new T(std::forward<Args>(args)...);
+        T* op = nullptr;
+        if constexpr (std::is_same_v<T, Int>) {
+            static_assert(sizeof(T) == Object::int_size);
+            if (void* block = ints_.pop()) op = ::new (block) T(std::forward<Args>(args)...);
+        }
+        if (!op) op = new T(std::forward<Args>(args)...);
         ++live_;
         if constexpr (std::is_base_of_v<Container, T>) {
             if (T::tracked_at_birth) gc_.track(*op);
@@ -82,6 +94,9 @@ public:
 
     // Objects allocated and not yet freed (immortal ones are not counted).
     [[nodiscard]] std::size_t live_objects() const noexcept { return live_; }
+
+    // Freed ints whose blocks wait on the freelist for the next ones.
+    [[nodiscard]] std::size_t ints_kept() const noexcept { return ints_.size(); }
 
     [[nodiscard]] Gc& gc() noexcept { return gc_; }
     [[nodiscard]] Obmalloc& allocator() noexcept { return allocator_; }
@@ -99,9 +114,10 @@ private:
     void free(Object& op) noexcept {
         --live_;
         if (op.is_int()) {
-            // int_dealloc: the block goes straight back. Int's destructor does
-            // nothing, so its storage may simply be reused ([basic.life]).
-            allocator_.free(&op, Object::int_size);
+            // int_dealloc: onto the ints' freelist, or straight back to
+            // pymalloc when that is full. Int's destructor does nothing, so
+            // its storage may simply be reused ([basic.life]).
+            if (!ints_.push(&op)) allocator_.free(&op, Object::int_size);
             return;
         }
         if (op.is_gc()) {
@@ -115,6 +131,8 @@ private:
     // Declared before gc_, so destroyed after it: blocks outlive the lists.
     Obmalloc allocator_;
     Gc gc_;
+    // Py_ints_MAXFREELIST: the blocks of up to 100 freed ints (CPython 3.14).
+    Freelist<Object::int_size, 100> ints_;
     std::size_t live_ = 0;
     Heap* previous_;  // the heap that was current before this one, restored at its end
     static inline thread_local Heap* current_ = nullptr;
