@@ -53,6 +53,7 @@
 #include <fmt/format.h>
 
 #include "pyconc/asyncio/errors.hpp"
+#include "pyconc/runtime/brief_watch.hpp"
 #include "pyconc/runtime/fatal.hpp"
 #include "pyconc/runtime/thread_state.hpp"
 
@@ -325,15 +326,10 @@ private:
     }
 
     // Work handed to an executor often comes back within microseconds: the
-    // loop watches for a thread-safe callback for a moment (about 20 us,
-    // yielding the core) before it sleeps in poll(), and saves the wake-up.
+    // loop watches for a thread-safe callback for a moment (brief_watch.hpp)
+    // before it sleeps in poll(), and saves the wake-up.
     [[nodiscard]] bool threadsafe_soon() const {
-        const auto until = Clock::now() + std::chrono::microseconds{20};
-        while (!threadsafe_pending_.load(std::memory_order_acquire)) {
-            if (Clock::now() >= until) return false;
-            std::this_thread::yield();
-        }
-        return true;
+        return runtime::watch_briefly([this] { return threadsafe_pending_.load(std::memory_order_acquire); });
     }
 
     void drain_wakeups() const {

@@ -37,7 +37,8 @@ public:
     // Keeps `dead`'s block. False when the list is full.
     [[nodiscard]] bool push(Object* dead) noexcept {
         if (size_ == Limit) return false;
-        auto* link = reinterpret_cast<Link*>(dead);  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast): the dead object's storage
+        auto* link = reinterpret_cast<Link*>(
+            dead);  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast): the dead object's storage
         link->next = head_;
         head_ = link;
         ++size_;
@@ -71,7 +72,9 @@ public:
         size_ = 0;
     }
 
-    [[nodiscard]] std::size_t size() const noexcept { return size_; }
+    [[nodiscard]] std::size_t size() const noexcept {
+        return size_;
+    }
 
 private:
     struct Link {
@@ -82,7 +85,8 @@ private:
     // As pymalloc marks a freed block: past the link, dead bytes in debug
     // builds (an Int's refcount then reads as dead_refcount), poison under ASan.
     static void mark_dead(Link* link) noexcept {
-        std::byte* rest = reinterpret_cast<std::byte*>(link) + sizeof(Link);  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast)
+        std::byte* rest = reinterpret_cast<std::byte*>(link) +
+                          sizeof(Link);  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast)
 #ifndef NDEBUG
         std::memset(rest, dead_byte, BlockSize - sizeof(Link));
 #endif

@@ -42,6 +42,7 @@
 #include <utility>
 #include <vector>
 
+#include "pyconc/runtime/brief_watch.hpp"
 #include "pyconc/runtime/fatal.hpp"
 #include "pyconc/runtime/schedule.hpp"
 
@@ -77,6 +78,7 @@ public:
             take_deterministic(lock, tstate);
             return;
         }
+        if (locked_) watch_for_release(lock);
         while (locked_) {
             const std::uint64_t saved_switch_number = switch_number_;
             const bool timed_out = cond_.wait_for(lock, interval_) == std::cv_status::timeout;
@@ -90,7 +92,7 @@ public:
         {
             // switch_mutex_ before last_holder_ changes: see drop().
             const std::lock_guard switch_lock{switch_mutex_};
-            locked_ = true;
+            set_locked(true);
             holder_ = tstate;
             if (last_holder_ != tstate) {
                 last_holder_ = tstate;
@@ -107,7 +109,7 @@ public:
         {
             const std::lock_guard lock{mutex_};
             if (!locked_ || holder_ != tstate) fatal("drop_gil", "this thread does not hold the GIL");
-            locked_ = false;
+            set_locked(false);
             holder_ = nullptr;
             if (schedule_.deterministic()) {
                 next_ = next_runnable_after(tstate);
@@ -186,7 +188,7 @@ public:
         if (!locked_ || holder_ != tstate || handing_to_ == nullptr) {
             fatal("yield_turn", "the turn is not over, or this thread does not hold the GIL");
         }
-        locked_ = false;
+        set_locked(false);
         holder_ = nullptr;
         next_ = std::exchange(handing_to_, nullptr);
         cond_.notify_all();
@@ -244,6 +246,22 @@ private:
 
     // Waits until the GIL is free and it is this thread's turn (or nobody's),
     // then takes it. Caller holds mutex_ through `lock`.
+    void set_locked(bool locked) noexcept {
+        locked_ = locked;
+        released_.store(!locked, std::memory_order_relaxed);
+    }
+
+    // Our own, beside CPython's algorithm (brief_watch.hpp): a thread that
+    // finds the GIL held watches for its release for a moment before it
+    // sleeps on cond_. Between the event loop and a pool worker the GIL is
+    // usually let go within microseconds. Who gets it is still decided under
+    // mutex_, and the interval's timed wait starts after the watch.
+    void watch_for_release(std::unique_lock<std::mutex>& lock) {
+        lock.unlock();
+        watch_briefly([this] { return released_.load(std::memory_order_relaxed); });
+        lock.lock();
+    }
+
     void take_deterministic(std::unique_lock<std::mutex>& lock, Holder tstate) {
         turn_of(tstate).state = TurnState::runnable;  // it is here and asking
         if (!started_) {                              // the very first turn is the schedule's choice
@@ -252,7 +270,7 @@ private:
             if (first < rotation_.size()) next_ = rotation_[first].tstate;
         }
         cond_.wait(lock, [&] { return !locked_ && (next_ == nullptr || next_ == tstate); });
-        locked_ = true;
+        set_locked(true);
         holder_ = tstate;
         next_ = nullptr;
         since_taken_ = 0;
@@ -283,6 +301,7 @@ private:
     Holder last_holder_ = nullptr;
 
     std::atomic<bool> drop_request_{false};  // gil_drop_request
+    std::atomic<bool> released_{true};       // !locked_, for watch_for_release to poll without mutex_
 };
 
 }  // namespace pyconc::runtime

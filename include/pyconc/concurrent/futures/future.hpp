@@ -30,6 +30,7 @@
 #include <fmt/format.h>
 
 #include "pyconc/asyncio/errors.hpp"
+#include "pyconc/runtime/brief_watch.hpp"
 
 namespace pyconc::concurrent::futures {
 
@@ -150,6 +151,13 @@ private:
     void wait(std::unique_lock<std::mutex>& lock, std::optional<double> timeout_seconds) {
         const auto is_done = [&] { return state_ == State::finished || state_ == State::cancelled; };
         if (!timeout_seconds) {
+            // A trivial task's result comes within microseconds: watch for it
+            // before sleeping (brief_watch.hpp).
+            if (!is_done()) {
+                lock.unlock();
+                runtime::watch_briefly([this] { return done(); });
+                lock.lock();
+            }
             changed_.wait(lock, is_done);
             return;
         }

@@ -52,6 +52,7 @@
 #include "pyconc/multiprocessing/connection.hpp"
 #include "pyconc/multiprocessing/pickle.hpp"
 #include "pyconc/multiprocessing/spawn.hpp"
+#include "pyconc/runtime/brief_watch.hpp"
 
 namespace pyconc::concurrent::futures {
 
@@ -65,6 +66,8 @@ using ResultMessage = std::tuple<std::uint64_t, bool, std::string>;
 inline int process_worker_main(multiprocessing::Connection& parent) {
     while (true) {
         TaskMessage task;
+        // The next task often follows the last result at once (brief_watch.hpp).
+        runtime::watch_briefly([&parent] { return parent.poll(); });
         try {
             task = parent.recv<TaskMessage>();
         } catch (const multiprocessing::EOFError&) {
@@ -258,10 +261,17 @@ private:
         std::vector<pollfd> fds;
         fds.push_back({wakeup_read_, POLLIN, 0});
         for (const Worker& worker : workers_) fds.push_back({worker.connection.fileno(), POLLIN, 0});
+        // A result or a submission often comes within microseconds of the
+        // last one: look without sleeping for a moment first (brief_watch.hpp).
         int ready = 0;
-        do {
+        runtime::watch_briefly([&] {
+            ready = ::poll(fds.data(), fds.size(), 0);
+            return ready > 0;
+        });
+        while (ready <= 0) {
             ready = ::poll(fds.data(), fds.size(), -1);
-        } while (ready < 0 && errno == EINTR);
+            if (ready < 0 && errno != EINTR) break;
+        }
         if (fds[0].revents != 0) {
             char buffer[256];
             while (::read(wakeup_read_, buffer, sizeof buffer) > 0) {

@@ -39,6 +39,7 @@
 
 #include "pyconc/asyncio/errors.hpp"
 #include "pyconc/concurrent/futures/future.hpp"
+#include "pyconc/runtime/brief_watch.hpp"
 #include "pyconc/runtime/interpreter.hpp"
 #include "pyconc/runtime/thread_state.hpp"
 #include "pyconc/threading.hpp"
@@ -170,13 +171,10 @@ private:
     }
 
     // Before it sleeps, a worker that just finished watches the queue for a
-    // moment (about 20 us, yielding the core): work submitted right after a
+    // moment (brief_watch.hpp): work submitted right after a
     // result then finds it awake, and a round trip costs no wake-up.
     void await_work_briefly() const {
-        const auto until = std::chrono::steady_clock::now() + std::chrono::microseconds{20};
-        while (queued_.load(std::memory_order_acquire) == 0 && std::chrono::steady_clock::now() < until) {
-            std::this_thread::yield();
-        }
+        runtime::watch_briefly([this] { return queued_.load(std::memory_order_acquire) != 0; });
     }
 
     runtime::Interpreter& interpreter_;
