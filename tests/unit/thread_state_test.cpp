@@ -100,3 +100,33 @@ TEST(ThreadState, TimedSwitchingRunsEveryThreadToTheEnd) {
     // ran all its instructions, and plain py310 loses nothing.
     EXPECT_EQ(run(CheckPoints::py310, Variant::plain, 0, 2, 200'000), 400'000);
 }
+
+TEST(ThreadState, GlobalsAreFoundAgainAfterTheModuleGainsAndLosesNames) {
+    // LOAD_GLOBAL's inline cache keeps an index while the dict's keys stay
+    // the same; a new key or a cleared dict must not make it read the wrong entry.
+    Interpreter interpreter;
+    ThreadState t{interpreter, "main"};
+    const ThreadState::Attached attached{t};
+    t.load_const(1000);
+    t.store_global("a");  // a new global, through the slow path
+    t.load_global("a");   // cached from here on
+    EXPECT_EQ(t.return_int(), 1000);
+
+    interpreter.globals().set("before_a", Int::from(7));  // the keys change
+    t.load_const(2000);
+    t.store_global("b");
+    t.load_global("a");
+    EXPECT_EQ(t.return_int(), 1000);
+    t.load_global("b");
+    EXPECT_EQ(t.return_int(), 2000);
+    t.load_global("before_a");
+    EXPECT_EQ(t.return_int(), 7);
+
+    interpreter.globals().clear();  // every key gone: a new dict's worth of names
+    interpreter.globals().set("b", Int::from(3));
+    interpreter.globals().set("a", Int::from(4));  // at another index than before
+    t.load_global("a");
+    EXPECT_EQ(t.return_int(), 4);
+    t.load_global("b");
+    EXPECT_EQ(t.return_int(), 3);
+}

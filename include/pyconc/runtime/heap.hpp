@@ -111,15 +111,21 @@ public:
 private:
     friend void detail::dealloc(Object&) noexcept;
 
-    void free(Object& op) noexcept {
+    // int_dealloc: onto the ints' freelist, or straight back to pymalloc
+    // when that is full. Int's destructor does nothing, so its storage may
+    // simply be reused ([basic.life]). Small enough to inline into a decref.
+    void free_int(Object& op) noexcept {
         --live_;
+        if (!ints_.push(&op)) [[unlikely]]
+            allocator_.free(&op, Object::int_size);
+    }
+
+    [[gnu::noinline]] void free(Object& op) noexcept {
         if (op.is_int()) {
-            // int_dealloc: onto the ints' freelist, or straight back to
-            // pymalloc when that is full. Int's destructor does nothing, so
-            // its storage may simply be reused ([basic.life]).
-            if (!ints_.push(&op)) allocator_.free(&op, Object::int_size);
+            free_int(op);
             return;
         }
+        --live_;
         if (op.is_gc()) {
             auto& container = static_cast<Container&>(op);
             gc_.untrack(container);
@@ -141,6 +147,10 @@ private:
 namespace detail {
 
 inline void dealloc(Object& op) noexcept {
+    if (op.is_int()) {  // the eval loop's common case, inlined
+        Heap::current().free_int(op);
+        return;
+    }
     if (op.is_gc()) {
         auto& container = static_cast<Container&>(op);
         if (container.has_finalizer() && !container.is_finalized()) {

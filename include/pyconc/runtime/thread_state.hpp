@@ -41,10 +41,40 @@
 #include "pyconc/runtime/gil.hpp"
 #include "pyconc/runtime/heap.hpp"
 #include "pyconc/runtime/interpreter.hpp"
+#include "pyconc/runtime/name.hpp"
 #include "pyconc/runtime/trace.hpp"
 #include "pyconc/runtime/types.hpp"
 
 namespace pyconc::runtime {
+
+// LOAD_GLOBAL_MODULE's inline cache (PEP 659), kept per thread for the
+// names it has met: the name's identity (name.hpp), the dict's keys version
+// and the entry's index. A hit reads the entry without comparing a
+// character; a new key in the dict is a miss that looks the name up again.
+class GlobalsCache {
+public:
+    // The index of `name` in `globals`, or Dict::not_found.
+    [[nodiscard]] std::size_t index_of(const Dict& globals, Name name) noexcept {
+        Entry& entry = entries_[slot_of(name)];
+        if (entry.name == name.identity() && entry.keys_version == globals.keys_version()) return entry.index;
+        const std::size_t index = globals.index_of(name.text());
+        if (index != Dict::not_found) entry = {name.identity(), globals.keys_version(), index};
+        return index;
+    }
+
+private:
+    struct Entry {
+        const void* name = nullptr;
+        std::uint64_t keys_version = 0;  // versions start at 1: an empty entry never hits
+        std::size_t index = 0;
+    };
+    static constexpr std::size_t size = 4;
+    static std::size_t slot_of(Name name) noexcept {
+        return (reinterpret_cast<std::uintptr_t>(name.identity()) >> 3U) %
+               size;  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast): a hash of the address
+    }
+    std::array<Entry, size> entries_{};
+};
 
 // A frame's value stack: a fixed array of owned references, as CPython's
 // frame has (co_stacksize), so a push or a pop is an index and a pointer.
@@ -158,15 +188,22 @@ public:
     void resume() { after(Opcode::resume); }
 
     // LOAD_GLOBAL name: push the module global (a new reference).
-    void load_global(std::string_view name) {
-        Object* value = interpreter_.globals().get(name);
-        if (!value) fatal("LOAD_GLOBAL", "name is not defined");
-        stack_.push(Ref<Object>::new_ref(*value));
+    void load_global(Name name) {
+        const Dict& globals = interpreter_.globals();
+        const std::size_t index = globals_cache_.index_of(globals, name);
+        if (index == Dict::not_found) fatal("LOAD_GLOBAL", "name is not defined");
+        stack_.push(Ref<Object>::new_ref(*globals.value_at(index)));
         after(Opcode::load_global);
     }
     // STORE_GLOBAL name: pop into the module global; the old value is released.
-    void store_global(std::string_view name) {
-        interpreter_.globals().set(name, pop());
+    void store_global(Name name) {
+        Dict& globals = interpreter_.globals();
+        const std::size_t index = globals_cache_.index_of(globals, name);
+        if (index == Dict::not_found) {
+            globals.set(name.text(), pop());  // a new global
+        } else {
+            globals.set_value_at(index, pop());
+        }
         after(Opcode::store_global);
     }
     // LOAD_CONST value (an int constant).
@@ -361,6 +398,7 @@ private:
     Trace* trace_;                   // or null
     std::uint32_t trace_id_;         // this thread's number in the trace
     InstructionHook hook_;
+    GlobalsCache globals_cache_;
     ValueStack stack_;
     std::array<Ref<Object>, 8> fast_;  // local variables (co_nlocals: enough for the lessons)
     std::uint64_t instructions_ = 0;

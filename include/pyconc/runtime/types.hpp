@@ -18,6 +18,7 @@
 //   both in the 32-byte size class; a list is 64 bytes with its GC links,
 //   as CPython's 56 are in the 64-byte class.
 #include <array>
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
@@ -211,6 +212,7 @@ public:
             }
         }
         entries_.emplace_back(key, std::move(value));
+        keys_version_ = new_keys_version();
     }
     // d[name] = value and d.get(name) for a str key, without making a str to
     // look it up: what LOAD_GLOBAL and STORE_GLOBAL do with a module's dict.
@@ -225,6 +227,26 @@ public:
         }
         set(make<Str>(std::string(name)), std::move(value));
     }
+    // dk_version: changes whenever a key is added or removed, so that an
+    // index found once (LOAD_GLOBAL's inline cache, PEP 659) stays right
+    // while the version is the same. Versions come from one counter, as
+    // CPython's do, so no two dicts' versions are ever equal.
+    [[nodiscard]] std::uint64_t keys_version() const noexcept { return keys_version_; }
+    static constexpr std::size_t not_found = static_cast<std::size_t>(-1);
+    [[nodiscard]] std::size_t index_of(std::string_view name) const noexcept {
+        for (std::size_t i = 0; i < entries_.size(); ++i) {
+            if (is_str(*entries_[i].first, name)) return i;
+        }
+        return not_found;
+    }
+    // The value at an index that index_of gave under the current keys_version.
+    [[nodiscard]] Object* value_at(std::size_t index) const noexcept { return entries_[index].second.get(); }
+    void set_value_at(std::size_t index, Ref<Object> value) {
+        maintain_tracking(nullptr, value.get());
+        holding(value.get());
+        entries_[index].second = std::move(value);
+    }
+
     [[nodiscard]] Object* get(std::string_view name) const noexcept {
         for (const auto& [existing, slot] : entries_) {
             if (is_str(*existing, name)) return slot.get();
@@ -251,6 +273,7 @@ public:
         holds_no_containers();
         auto entries = std::move(entries_);
         entries_.clear();
+        keys_version_ = new_keys_version();
     }
     [[nodiscard]] bool may_untrack(bool full_collection) const noexcept override {
         if (!full_collection) return false;
@@ -283,6 +306,12 @@ private:
     }
 
     std::vector<std::pair<Ref<Object>, Ref<Object>>> entries_;
+    static std::uint64_t new_keys_version() noexcept {
+        static std::atomic<std::uint64_t> next{1};
+        return next.fetch_add(1, std::memory_order_relaxed);
+    }
+
+    std::uint64_t keys_version_ = new_keys_version();
 };
 
 class Instance;
