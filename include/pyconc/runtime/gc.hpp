@@ -44,6 +44,9 @@
 //   thresholds say (clox's DEBUG_STRESS_GC), to shake out a missing
 //   reference or traverse.
 // - Not thread-safe: like CPython's collector, it runs with the GIL held.
+//   In the free-threaded mode (`set_world`) every collection first stops
+//   the world (world.hpp), as CPython 3.13t's does, and the heap keeps the
+//   lists and counts under its mutex between collections.
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -60,6 +63,7 @@
 
 #include "pyconc/runtime/fatal.hpp"
 #include "pyconc/runtime/object.hpp"
+#include "pyconc/runtime/world.hpp"
 
 namespace pyconc::runtime {
 
@@ -119,6 +123,22 @@ private:
 
 }  // namespace detail
 
+// Stops the world for its life, when there is one to stop.
+class StopTheWorld {
+public:
+    explicit StopTheWorld(World* world) : world_(world) {
+        if (world_ != nullptr) world_->stop();
+    }
+    StopTheWorld(const StopTheWorld&) = delete;
+    StopTheWorld& operator=(const StopTheWorld&) = delete;
+    ~StopTheWorld() {
+        if (world_ != nullptr) world_->start();
+    }
+
+private:
+    World* world_;
+};
+
 class Gc {
 public:
     static constexpr int generations = 3;  // NUM_GENERATIONS
@@ -156,6 +176,7 @@ public:
         if (generation < 0 || generation >= generations) {
             fatal("gc.collect", "invalid generation: expected 0, 1 or 2");
         }
+        const StopTheWorld stopped{world_};
         if (collecting_) return 0;
         collecting_ = true;
         const std::size_t found = collect_with_callback(generation);
@@ -222,21 +243,37 @@ public:
 
     // _PyObject_GC_Link: a container is being allocated. May collect.
     void container_allocated() {
+        if (note_container_allocated()) collect_automatically();
+    }
+    // Its two halves, for a heap that counts under a lock and collects
+    // outside it: the count, and whether the thresholds now ask for a
+    // collection ...
+    [[nodiscard]] bool note_container_allocated() noexcept {
         generations_[0].count += 1;
 #ifdef PYCONC_GC_STRESS
-        if (!collecting_) {
-            collecting_ = true;
-            collect_with_callback(0);
-            collecting_ = false;
-        }
-        return;
+        return true;
 #endif
-        if (generations_[0].count > static_cast<std::size_t>(std::max(generations_[0].threshold, 0)) &&
-            enabled_ && generations_[0].threshold != 0 && !collecting_) {
-            collecting_ = true;
-            collect_generations();
-            collecting_ = false;
-        }
+        return generations_[0].count > static_cast<std::size_t>(std::max(generations_[0].threshold, 0)) &&
+               enabled_ && generations_[0].threshold != 0;
+    }
+    // ... and the automatic collection (gc_collect_generations).
+    void collect_automatically() {
+        const StopTheWorld stopped{world_};
+        if (collecting_) return;
+        collecting_ = true;
+#ifdef PYCONC_GC_STRESS
+        collect_with_callback(0);
+#else
+        collect_generations();
+#endif
+        collecting_ = false;
+    }
+
+    // The free-threaded mode's: every collection stops the world first
+    // (world.hpp), so that no other thread runs while counts are read and
+    // references cleared. Null (the default): the GIL is enough.
+    void set_world(World* world) noexcept {
+        world_ = world;
     }
 
     // PyObject_GC_Del: a container is being freed.
@@ -427,7 +464,7 @@ private:
     // trip through memory for every object) is not needed.
     static void start_counting(GcHead& gc, const Container& op) noexcept {
         if (op.refcount() == 0) fatal("update_refs", "a tracked object has a reference count of 0");
-        gc.gc_refs = op.refcount();
+        gc.gc_refs = static_cast<std::uint32_t>(op.refcount());
         gc.collecting = true;
     }
     struct SubtractInternalReferenceFull final : Visitor {
@@ -579,6 +616,7 @@ private:
     std::size_t long_lived_pending_ = 0;  // survivors of middle collections since then
     bool enabled_ = true;
     bool collecting_ = false;
+    World* world_ = nullptr;  // the free-threaded mode's
 };
 
 }  // namespace pyconc::runtime

@@ -197,6 +197,7 @@ public:
 
     // The eval breaker's GIL bit: what a check point reads. One relaxed
     // load; it may be a moment stale, which only delays the drop.
+    [[nodiscard]] const std::atomic<bool>& eval_breaker() const noexcept { return drop_request_; }
     [[nodiscard]] bool drop_requested() const noexcept {
         return drop_request_.load(std::memory_order_relaxed);
     }

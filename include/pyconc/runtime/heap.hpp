@@ -19,13 +19,23 @@
 //   references it held and whose operator delete gives the block back.
 // - `shutdown()` is Py_FinalizeEx's last collection: gc.unfreeze(), then a
 //   full collection frees whatever cycles are left.
+// - Free-threaded mode (`set_free_threaded`, before any thread runs): many
+//   threads allocate at once. The allocator and the collector's lists are
+//   then used under the heap's mutex (CPython 3.13t gives each thread its
+//   own mimalloc heap instead), each thread frees ints onto its own
+//   freelist (`ThreadCache`, as 3.13t's freelists are per thread), and a
+//   new object is owned by the thread that made it (biased_refcount.hpp).
+#include <atomic>
 #include <cstddef>
+#include <functional>
+#include <mutex>
 #include <new>
 #include <type_traits>
 #include <utility>
 
 #include <fmt/core.h>
 
+#include "pyconc/runtime/biased_refcount.hpp"
 #include "pyconc/runtime/fatal.hpp"
 #include "pyconc/runtime/freelist.hpp"
 #include "pyconc/runtime/gc.hpp"
@@ -38,15 +48,18 @@ class Int;  // types.hpp
 
 class Heap {
 public:
+    // Py_ints_MAXFREELIST: the blocks of up to 100 freed ints (CPython 3.14).
+    using IntFreelist = Freelist<Object::int_size, 100>;
+
     Heap() noexcept : previous_(current_) { current_ = this; }
     Heap(const Heap&) = delete;
     Heap& operator=(const Heap&) = delete;
     ~Heap() {
         ints_.drain(allocator_);
-        if (live_ != 0) {
+        if (live_objects() != 0) {
             fatal("~Heap",
                   fmt::format("{} object(s) outlived their interpreter: a Ref was kept past shutdown()",
-                              live_));
+                              live_objects()));
         }
         current_ = previous_;
     }
@@ -64,6 +77,39 @@ public:
         Heap* saved_;
     };
 
+    // The free-threaded mode's per-thread state: this thread's ints
+    // freelist and its owner id for biased counting. A model thread holds
+    // one while it runs free-threaded; the freelist goes back at its end.
+    class ThreadCache {
+    public:
+        ThreadCache(Heap& heap, std::atomic<bool>& eval_breaker)
+            : heap_(heap),
+              owner_(BiasedRefcounts::instance().register_owner(eval_breaker)),
+              saved_ints_(std::exchange(thread_ints_, &ints_)),
+              saved_owner_(std::exchange(detail::this_thread_owner, owner_)) {}
+        ThreadCache(const ThreadCache&) = delete;
+        ThreadCache& operator=(const ThreadCache&) = delete;
+        ~ThreadCache() {
+            BiasedRefcounts::instance().unregister_owner(owner_);
+            detail::this_thread_owner = saved_owner_;
+            thread_ints_ = saved_ints_;
+            const std::lock_guard lock{heap_.mutex_};
+            ints_.drain(heap_.allocator_);
+        }
+        [[nodiscard]] detail::OwnerId owner() const noexcept { return owner_; }
+
+    private:
+        Heap& heap_;
+        detail::OwnerId owner_;
+        IntFreelist ints_;
+        IntFreelist* saved_ints_;
+        detail::OwnerId saved_owner_;
+    };
+
+    // Before any model thread runs: from now on, many threads may allocate.
+    void set_free_threaded() noexcept { free_threaded_ = true; }
+    [[nodiscard]] bool free_threaded() const noexcept { return free_threaded_; }
+
     // The heap of the interpreter this thread runs in.
     [[nodiscard]] static Heap& current() {
         if (!current_) {
@@ -78,25 +124,44 @@ public:
     template <class T, class... Args>
     [[nodiscard]] Ref<T> make(Args&&... args) {
         static_assert(std::is_base_of_v<Object, T>, "make<T> makes model objects");
-        if constexpr (std::is_base_of_v<Container, T>) gc_.container_allocated();
+        if constexpr (std::is_base_of_v<Container, T>) {
+            // Counted under the lock; a collection it calls for runs outside it.
+            if (locked([&] { return gc_.note_container_allocated(); })) gc_.collect_automatically();
+        }
         T* op = nullptr;
         if constexpr (std::is_same_v<T, Int>) {
             static_assert(sizeof(T) == Object::int_size);
-            if (void* block = ints_.pop()) op = ::new (block) T(std::forward<Args>(args)...);
+            IntFreelist* ints = int_freelist();
+            if (void* block = ints != nullptr ? ints->pop() : nullptr) {
+                op = ::new (block) T(std::forward<Args>(args)...);
+            }
         }
         if (!op) op = new T(std::forward<Args>(args)...);
-        ++live_;
+        count_live(+1);
+        if (free_threaded_) adopt(*op);
         if constexpr (std::is_base_of_v<Container, T>) {
-            if (T::tracked_at_birth) gc_.track(*op);
+            if (T::tracked_at_birth) locked([&] { gc_.track(*op); });
         }
         return Ref<T>::steal(op);
     }
 
-    // Objects allocated and not yet freed (immortal ones are not counted).
-    [[nodiscard]] std::size_t live_objects() const noexcept { return live_; }
+    // PyObject_Malloc and PyObject_Free for Object's operator new and delete.
+    [[nodiscard]] void* allocate(std::size_t bytes) {
+        return locked([&] { return allocator_.allocate(bytes); });
+    }
+    void deallocate(void* block, std::size_t bytes) noexcept {
+        locked([&] { allocator_.free(block, bytes); });
+    }
 
-    // Freed ints whose blocks wait on the freelist for the next ones.
-    [[nodiscard]] std::size_t ints_kept() const noexcept { return ints_.size(); }
+    // Objects allocated and not yet freed (immortal ones are not counted).
+    [[nodiscard]] std::size_t live_objects() const noexcept { return live_.load(std::memory_order_relaxed); }
+
+    // Freed ints whose blocks wait on the freelist for the next ones (this
+    // thread's, in the free-threaded mode).
+    [[nodiscard]] std::size_t ints_kept() noexcept {
+        const IntFreelist* ints = int_freelist();
+        return ints != nullptr ? ints->size() : 0;
+    }
 
     [[nodiscard]] Gc& gc() noexcept { return gc_; }
     [[nodiscard]] Obmalloc& allocator() noexcept { return allocator_; }
@@ -104,20 +169,22 @@ public:
 
     // Interpreter shutdown. Returns what the final collection found.
     std::size_t shutdown() {
-        gc_.unfreeze();
+        locked([&] { gc_.unfreeze(); });
         return gc_.collect();
     }
 
 private:
     friend void detail::dealloc(Object&) noexcept;
+    friend void detail::dealloc_other(Object&) noexcept;
 
     // int_dealloc: onto the ints' freelist, or straight back to pymalloc
     // when that is full. Int's destructor does nothing, so its storage may
     // simply be reused ([basic.life]). Small enough to inline into a decref.
     void free_int(Object& op) noexcept {
-        --live_;
-        if (!ints_.push(&op)) [[unlikely]]
-            allocator_.free(&op, Object::int_size);
+        count_live(-1);
+        IntFreelist* ints = int_freelist();
+        if (ints == nullptr || !ints->push(&op)) [[unlikely]]
+            deallocate(&op, Object::int_size);
     }
 
     [[gnu::noinline]] void free(Object& op) noexcept {
@@ -125,32 +192,69 @@ private:
             free_int(op);
             return;
         }
-        --live_;
+        count_live(-1);
         if (op.is_gc()) {
             auto& container = static_cast<Container&>(op);
-            gc_.untrack(container);
-            gc_.container_freed();
+            locked([&] {
+                gc_.untrack(container);
+                gc_.container_freed();
+            });
         }
         delete &op;  // the virtual destructor, then Object::operator delete with the object's size
+    }
+
+    // With the GIL only one thread runs; without it, the heap's mutex.
+    template <class F>
+    std::invoke_result_t<F&> locked(F&& f) {
+        if (!free_threaded_) return f();
+        const std::lock_guard lock{mutex_};
+        return f();
+    }
+    // The GIL mode's count is a plain add (no lock prefix); without the GIL, an atomic one.
+    void count_live(int delta) noexcept {
+        const auto change = static_cast<std::size_t>(static_cast<std::ptrdiff_t>(delta));
+        if (free_threaded_) {
+            live_.fetch_add(change, std::memory_order_relaxed);
+        } else {
+            live_.store(live_.load(std::memory_order_relaxed) + change, std::memory_order_relaxed);
+        }
+    }
+    // The heap's freelist; in the free-threaded mode this thread's, or
+    // null for a thread with no ThreadCache (its ints go back to pymalloc).
+    IntFreelist* int_freelist() noexcept { return free_threaded_ ? thread_ints_ : &ints_; }
+    // A new object belongs to the thread that made it.
+    void adopt(Object& op) {
+        if (op.is_immortal()) return;
+        if (detail::this_thread_owner == detail::unowned) {
+            BiasedRefcounts::instance().born_shared(op);
+        } else {
+            op.owner_.store(detail::this_thread_owner, std::memory_order_relaxed);
+        }
     }
 
     // Declared before gc_, so destroyed after it: blocks outlive the lists.
     Obmalloc allocator_;
     Gc gc_;
-    // Py_ints_MAXFREELIST: the blocks of up to 100 freed ints (CPython 3.14).
-    Freelist<Object::int_size, 100> ints_;
-    std::size_t live_ = 0;
+    IntFreelist ints_;
+    std::atomic<std::size_t> live_{0};
+    bool free_threaded_ = false;
+    std::mutex mutex_;  // the free-threaded mode's: allocator_, gc_'s lists and counts
+    static inline thread_local IntFreelist* thread_ints_ = nullptr;
     Heap* previous_;  // the heap that was current before this one, restored at its end
     static inline thread_local Heap* current_ = nullptr;
 };
 
 namespace detail {
 
-inline void dealloc(Object& op) noexcept {
-    if (op.is_int()) {  // the eval loop's common case, inlined
+[[gnu::always_inline]] inline void dealloc(Object& op) noexcept {
+    if (op.is_int()) [[likely]] {  // the eval loop's common case, inlined
         Heap::current().free_int(op);
         return;
     }
+    dealloc_other(op);
+}
+
+[[gnu::noinline]] inline void dealloc_other(Object& op) noexcept {
     if (op.is_gc()) {
         auto& container = static_cast<Container&>(op);
         if (container.has_finalizer() && !container.is_finalized()) {
@@ -165,11 +269,11 @@ inline void dealloc(Object& op) noexcept {
 }  // namespace detail
 
 inline void* Object::operator new(std::size_t size) {  // NOLINT(misc-new-delete-overloads)
-    return Heap::current().allocator().allocate(size);
+    return Heap::current().allocate(size);
 }
 
 inline void Object::operator delete(void* block, std::size_t size) noexcept {
-    Heap::current().allocator().free(block, size);
+    Heap::current().deallocate(block, size);
 }
 
 // Allocates a T(args...) on the current interpreter's heap.

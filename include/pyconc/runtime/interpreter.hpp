@@ -13,6 +13,11 @@
 // - `shutdown()` is Py_FinalizeEx for the heap: the globals are cleared and
 //   a last full collection frees the cycles still alive. It runs again,
 //   quietly, in the destructor.
+// - `GilMode::disabled` is the free-threaded build's interpreter (PEP 703,
+//   CPython 3.13t with PYTHON_GIL=0): no GIL; threads attach to the World
+//   (world.hpp) and run at once, objects are counted with biased reference
+//   counts (biased_refcount.hpp), every collection stops the world, and the
+//   module globals dict is used under its per-object lock.
 // - Refs must not outlive their interpreter: declare the Interpreter before
 //   the names that hold objects, so it is destroyed after them.
 #include <cstddef>
@@ -23,6 +28,7 @@
 #include "pyconc/runtime/obmalloc.hpp"
 #include "pyconc/runtime/trace.hpp"
 #include "pyconc/runtime/types.hpp"
+#include "pyconc/runtime/world.hpp"
 
 namespace pyconc::runtime {
 
@@ -32,9 +38,18 @@ enum class CheckPoints : unsigned char {
     py310,  // at RESUME, JUMP_BACKWARD and CALL only: CPython 3.10 to 3.13
 };
 
+// Whether the interpreter has a GIL (PYTHON_GIL=1 or 0 on a 3.13t build).
+enum class GilMode : unsigned char { enabled, disabled };
+
 class Interpreter {
 public:
-    Interpreter() = default;
+    explicit Interpreter(GilMode gil_mode = GilMode::enabled) : gil_mode_(gil_mode) {
+        if (gil_mode_ == GilMode::disabled) {
+            heap_.set_free_threaded();
+            heap_.gc().set_world(&world_);
+            (void)globals();  // made now, before threads can race to make it
+        }
+    }
     Interpreter(const Interpreter&) = delete;
     Interpreter& operator=(const Interpreter&) = delete;
     ~Interpreter() { shutdown(); }
@@ -43,6 +58,10 @@ public:
     [[nodiscard]] Gc& gc() noexcept { return heap_.gc(); }
     [[nodiscard]] Obmalloc& allocator() noexcept { return heap_.allocator(); }
     [[nodiscard]] Gil& gil() noexcept { return gil_; }
+    [[nodiscard]] GilMode gil_mode() const noexcept { return gil_mode_; }
+    [[nodiscard]] bool free_threaded() const noexcept { return gil_mode_ == GilMode::disabled; }
+    // The free-threaded mode's attached threads and stop-the-world pauses.
+    [[nodiscard]] World& world() noexcept { return world_; }
     // The module's globals, made on first use.
     [[nodiscard]] Dict& globals() {
         if (!globals_) globals_ = make<Dict>();
@@ -67,6 +86,8 @@ private:
     Heap heap_;  // first: destroyed last, after every Ref below
     Ref<Dict> globals_;
     Gil gil_;
+    World world_;
+    GilMode gil_mode_;
     CheckPoints check_points_ = CheckPoints::py310;
     Trace* trace_ = nullptr;
 };

@@ -28,9 +28,14 @@
 //   through Object's own operator new/delete, sized by the C++ type as
 //   tp_basicsize sizes a CPython object.
 // - Not thread-safe by itself: like CPython's plain counts, they rely on the
-//   GIL (or, without it, on biased counting).
+//   GIL. Without it (the free-threaded mode, PEP 703) an object born there
+//   has an owner thread: `owner_` names it, `refcnt_` becomes the owner's
+//   local count (ob_ref_local, plain) and other threads count in a shared
+//   count kept beside the heap (biased_refcount.hpp). Objects of the GIL
+//   mode have no owner, and the one extra compare is all they pay.
 // - dealloc and operator new/delete are defined in heap.hpp, which every
 //   header that makes objects includes (types.hpp, interpreter.hpp).
+#include <atomic>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
@@ -68,7 +73,22 @@ namespace detail {
 
 void incref(Object& op) noexcept;
 void decref(Object& op) noexcept;
-void dealloc(Object& op) noexcept;  // tp_dealloc, defined in heap.hpp
+void dealloc(Object& op) noexcept;        // tp_dealloc, defined in heap.hpp
+void dealloc_other(Object& op) noexcept;  // its path for all but ints
+
+// Biased reference counting (biased_refcount.hpp): the owner field's values.
+using OwnerId = std::uint16_t;
+inline constexpr OwnerId unowned = 0;      // the GIL mode's objects: refcnt_ is the count
+inline constexpr OwnerId merged = 0xFFFF;  // no owner any more: the shared count is the count
+inline constexpr OwnerId largest_owner = merged - 1;
+// This OS thread's owner id while it runs free-threaded model code; else unowned.
+inline thread_local OwnerId this_thread_owner = unowned;
+void shared_incref(Object& op) noexcept;  // a thread that does not own op
+void shared_decref(Object& op) noexcept;
+void merge_zero_local(Object& op) noexcept;  // the owner's local count reached 0
+void biased_incref(Object& op) noexcept;
+void biased_decref(Object& op) noexcept;
+std::int64_t biased_total(const Object& op) noexcept;
 
 // PyGC_Head. A container is on exactly one list while it is tracked (`next`
 // not null): a generation's, or one of a collection's working lists. List
@@ -131,7 +151,16 @@ public:
     // sizeof(Int) (types.hpp checks it): what int_dealloc gives back.
     static constexpr std::size_t int_size = 24;
     [[nodiscard]] bool is_immortal() const noexcept { return refcnt_ == immortal_refcount; }
-    [[nodiscard]] std::uint32_t refcount() const noexcept { return refcnt_; }
+    // The whole count: the plain one, or under biased counting local + shared.
+    [[nodiscard]] std::int64_t refcount() const noexcept {
+        return owner() == detail::unowned ? refcnt_ : detail::biased_total(*this);
+    }
+    // A freed block's header, in debug builds (obmalloc.hpp fills it so).
+    [[nodiscard]] bool looks_freed() const noexcept { return refcnt_ == dead_refcount; }
+
+    // ob_tid: the owning thread under biased counting (relaxed: a thread
+    // compares it with its own id; ownership is given up under a lock).
+    [[nodiscard]] detail::OwnerId owner() const noexcept { return owner_.load(std::memory_order_relaxed); }
 
     // Objects live in the interpreter's small-object allocator (heap.hpp),
     // which needs the size back: only the sized delete exists.
@@ -154,15 +183,23 @@ private:
     friend class Container;
     friend class Gc;
     friend void detail::incref(Object&) noexcept;
+    friend void detail::biased_incref(Object&) noexcept;
+    friend void detail::biased_decref(Object&) noexcept;
     friend void detail::decref(Object&) noexcept;
     friend void detail::dealloc(Object&) noexcept;
+    friend void detail::dealloc_other(Object&) noexcept;
+    friend class Heap;
+    friend class BiasedRefcounts;
 
-    // ob_refcnt. 1 at birth: the reference make() hands out. 0 only while the
-    // object is being freed; immortal_refcount for immortal objects.
+    // ob_refcnt (ob_ref_local under biased counting). 1 at birth: the
+    // reference make() hands out. 0 only while the object is being freed;
+    // immortal_refcount for immortal objects.
     std::uint32_t refcnt_ = 1;
     bool is_gc_ = false;
     Kind kind_ = Kind::other;
+    std::atomic<detail::OwnerId> owner_{detail::unowned};  // ob_tid; fits the header's last two bytes
 };
+static_assert(sizeof(std::atomic<std::uint16_t>) == 2);
 
 // An object that can hold references (Py_TPFLAGS_HAVE_GC): list, tuple, dict,
 // instance. The heap tracks it from birth (dicts: from their first container
@@ -211,6 +248,7 @@ private:
     friend class Gc;
     friend class Heap;
     friend void detail::dealloc(Object&) noexcept;
+    friend void detail::dealloc_other(Object&) noexcept;
 
     [[nodiscard]] detail::GcHead& gc_head() noexcept { return *this; }
     [[nodiscard]] static Container& from_gc_head(detail::GcHead& head) noexcept {
@@ -220,13 +258,38 @@ private:
 
 namespace detail {
 
+// Under biased counting (an object with an owner): out of line, so that
+// the GIL mode's inlined incref and decref stay small.
+[[gnu::noinline]] inline void biased_incref(Object& op) noexcept {
+    if (op.owner() != this_thread_owner) {
+        shared_incref(op);
+        return;
+    }
+    ++op.refcnt_;
+}
+[[gnu::noinline]] inline void biased_decref(Object& op) noexcept {
+    if (op.owner() != this_thread_owner) {
+        shared_decref(op);
+        return;
+    }
+    if (--op.refcnt_ == 0) merge_zero_local(op);  // the owner's part is gone: the shared part decides
+}
+
 inline void incref(Object& op) noexcept {
     if (op.is_immortal()) return;
+    if (op.owner() != unowned) [[unlikely]] {
+        biased_incref(op);
+        return;
+    }
     ++op.refcnt_;
 }
 
 inline void decref(Object& op) noexcept {
     if (op.is_immortal()) return;
+    if (op.owner() != unowned) [[unlikely]] {
+        biased_decref(op);
+        return;
+    }
 #ifndef NDEBUG
     // Py_REF_DEBUG's check: debug builds only, as in CPython.
     if (op.refcnt_ == 0) {
@@ -305,8 +368,7 @@ private:
         if (!object_) fatal("Ref", "dereferenced an empty reference (a NULL PyObject*)");
 #ifndef NDEBUG
         // _PyObject_IsFreed: a freed block is filled with dead bytes (obmalloc.hpp).
-        if (object_->refcount() == dead_refcount)
-            fatal("Ref", "use of a freed object (its memory holds 0xDD)");
+        if (object_->looks_freed()) fatal("Ref", "use of a freed object (its memory holds 0xDD)");
 #endif
         return *object_;
     }

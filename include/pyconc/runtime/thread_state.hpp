@@ -27,16 +27,27 @@
 //   `AllowThreads` is Py_BEGIN/END_ALLOW_THREADS, around a blocking call.
 // - Objects are touched only while the GIL is held: the GIL is what makes
 //   their plain reference counts safe.
+// - In an interpreter without a GIL (GilMode::disabled) a thread attaches
+//   to the World instead of taking the GIL, and many run at once. Its check
+//   points then read its own eval breaker (as CPython 3.13 keeps one per
+//   thread), set when the world is to stop for a collection or when other
+//   threads queued objects for it to merge (biased_refcount.hpp). The
+//   globals dict is read and written inside its per-object lock
+//   (critical_section.hpp); nothing makes `counter += 1` one step, so
+//   updates are lost in parallel.
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <functional>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "pyconc/runtime/critical_section.hpp"
 #include "pyconc/runtime/fatal.hpp"
 #include "pyconc/runtime/gil.hpp"
 #include "pyconc/runtime/heap.hpp"
@@ -115,11 +126,18 @@ public:
         : interpreter_(interpreter),
           name_(std::move(name)),
           every_instruction_checks_(interpreter.check_points() == CheckPoints::py39),
+          free_threaded_(interpreter.free_threaded()),
           gil_(interpreter.gil()),
+          world_(interpreter.world()),
+          eval_breaker_(free_threaded_ ? &own_eval_breaker_ : &gil_.eval_breaker()),
           deterministic_(interpreter.gil().deterministic()),
           watched_(deterministic_),
-          trace_(interpreter.trace()),
+          trace_(free_threaded_ ? nullptr : interpreter.trace()),
           trace_id_(trace_ ? trace_->add_thread(name_) : 0) {
+        if (free_threaded_ && deterministic_) {
+            fatal("ThreadState",
+                  "a deterministic schedule orders turns at the GIL: this interpreter has none");
+        }
         gil_.register_thread(this);
     }
     ThreadState(const ThreadState&) = delete;
@@ -133,12 +151,21 @@ public:
     class Attached {
     public:
         explicit Attached(ThreadState& tstate) : tstate_(tstate), heap_(tstate.interpreter_.heap()) {
+            if (tstate_.free_threaded_) {
+                tstate_.world_.add_thread(tstate_.own_eval_breaker_);
+                cache_.emplace(tstate_.interpreter_.heap(), tstate_.own_eval_breaker_);
+                tstate_.owner_ = cache_->owner();
+            }
             tstate_.take_gil();
         }
         Attached(const Attached&) = delete;
         Attached& operator=(const Attached&) = delete;
         ~Attached() {
-            tstate_.clear_frame();                     // its references go while the GIL is still held
+            tstate_.clear_frame();  // its references go while the GIL is still held (or while attached)
+            if (tstate_.free_threaded_) {
+                cache_.reset();  // merges what others queued for it; its freelist goes back
+                tstate_.world_.remove_thread(tstate_.own_eval_breaker_);
+            }
             tstate_.gil_.unregister_thread(&tstate_);  // the rotation skips it from now on
             tstate_.drop_gil(DropReason::exit);
         }
@@ -146,6 +173,7 @@ public:
     private:
         ThreadState& tstate_;
         Heap::Attach heap_;
+        std::optional<Heap::ThreadCache> cache_;  // the free-threaded mode's
     };
 
     // Py_BEGIN_ALLOW_THREADS ... Py_END_ALLOW_THREADS: the GIL is released
@@ -153,7 +181,7 @@ public:
     class AllowThreads {
     public:
         explicit AllowThreads(ThreadState& tstate) : tstate_(tstate) {
-            tstate_.gil_.mark_blocked(&tstate_);
+            if (!tstate_.free_threaded_) tstate_.gil_.mark_blocked(&tstate_);
             tstate_.drop_gil(DropReason::blocking_call);
         }
         AllowThreads(const AllowThreads&) = delete;
@@ -187,23 +215,35 @@ public:
     // RESUME: entering a function. A check point under both policies.
     void resume() { after(Opcode::resume); }
 
-    // LOAD_GLOBAL name: push the module global (a new reference).
+    // LOAD_GLOBAL name: push the module global (a new reference, taken
+    // inside the dict's critical section when there is no GIL).
     void load_global(Name name) {
-        const Dict& globals = interpreter_.globals();
-        const std::size_t index = globals_cache_.index_of(globals, name);
-        if (index == Dict::not_found) fatal("LOAD_GLOBAL", "name is not defined");
-        stack_.push(Ref<Object>::new_ref(*globals.value_at(index)));
+        Dict& globals = interpreter_.globals();
+        Ref<Object> value;
+        {
+            const CriticalSection section{globals.mutex(), free_threaded_};
+            const std::size_t index = globals_cache_.index_of(globals, name);
+            if (index == Dict::not_found) fatal("LOAD_GLOBAL", "name is not defined");
+            value = Ref<Object>::new_ref(*globals.value_at(index));
+        }
+        stack_.push(std::move(value));
         after(Opcode::load_global);
     }
-    // STORE_GLOBAL name: pop into the module global; the old value is released.
+    // STORE_GLOBAL name: pop into the module global; the old value is
+    // released (after the critical section, as CPython's dict does).
     void store_global(Name name) {
         Dict& globals = interpreter_.globals();
-        const std::size_t index = globals_cache_.index_of(globals, name);
-        if (index == Dict::not_found) {
-            globals.set(name.text(), pop());  // a new global
-        } else {
-            globals.set_value_at(index, pop());
+        Ref<Object> value = pop();
+        {
+            const CriticalSection section{globals.mutex(), free_threaded_};
+            const std::size_t index = globals_cache_.index_of(globals, name);
+            if (index == Dict::not_found) {
+                globals.set(name.text(), std::move(value));  // a new global
+            } else {
+                value = globals.exchange_value_at(index, std::move(value));
+            }
         }
+        value.reset();  // the old value
         after(Opcode::store_global);
     }
     // LOAD_CONST value (an int constant).
@@ -323,10 +363,21 @@ private:
         }
         if (!is_check_point(op)) return;
         ++check_points_;
-        if (gil_.drop_requested()) [[unlikely]] {
+        if (eval_breaker_->load(std::memory_order_relaxed)) [[unlikely]]
+            handle_eval_breaker();
+    }
+
+    // _Py_HandlePending: with the GIL, a drop request (drop it, take it
+    // again); without, merges queued for this thread and stop-the-world pauses.
+    [[gnu::noinline]] void handle_eval_breaker() {
+        if (!free_threaded_) {
             drop_gil(DropReason::interval);
             take_gil();
+            return;
         }
+        own_eval_breaker_.store(false, std::memory_order_relaxed);
+        BiasedRefcounts::instance().merge_queued(owner_);
+        world_.pause();
     }
 
     // With an instruction hook, or under a deterministic schedule.
@@ -343,21 +394,27 @@ private:
             }
             return;
         }
-        if (check_point && gil_.drop_requested()) {
-            drop_gil(DropReason::interval);
-            take_gil();
-        }
+        if (check_point && eval_breaker_->load(std::memory_order_relaxed)) handle_eval_breaker();
     }
 
+    // Without a GIL: attach to and detach from the world instead.
     void take_gil() {
         const Clock::time_point asked = Clock::now();
         if (trace_) trace_->record(trace_id_, GilEvent::asked);
-        gil_.take(this);
+        if (free_threaded_) {
+            world_.attach();
+        } else {
+            gil_.take(this);
+        }
         note_taken(asked);
     }
     void drop_gil(DropReason reason) {
         note_drop(reason);
-        gil_.drop(this);
+        if (free_threaded_) {
+            world_.detach();
+        } else {
+            gil_.drop(this);
+        }
     }
     void note_taken(Clock::time_point asked) {
         taken_at_ = Clock::now();
@@ -391,12 +448,18 @@ private:
 
     Interpreter& interpreter_;
     std::string name_;
-    bool every_instruction_checks_;  // the interpreter's policy is py39
-    Gil& gil_;                       // the interpreter's
-    bool deterministic_;             // the GIL's schedule is
-    bool watched_;                   // deterministic, or a hook is set: after() takes the slow path
-    Trace* trace_;                   // or null
-    std::uint32_t trace_id_;         // this thread's number in the trace
+    bool every_instruction_checks_;              // the interpreter's policy is py39
+    bool free_threaded_;                         // the interpreter has no GIL
+    Gil& gil_;                                   // the interpreter's
+    World& world_;                               // the interpreter's (free-threaded mode)
+    std::atomic<bool> own_eval_breaker_{false};  // this thread's (free-threaded mode)
+    const std::atomic<bool>*
+        eval_breaker_;  // what a check point reads: the GIL's drop request or own_eval_breaker_
+    detail::OwnerId owner_ = detail::unowned;  // its biased-counting id while attached
+    bool deterministic_;                       // the GIL's schedule is
+    bool watched_;                             // deterministic, or a hook is set: after() takes the slow path
+    Trace* trace_;                             // or null
+    std::uint32_t trace_id_;                   // this thread's number in the trace
     InstructionHook hook_;
     GlobalsCache globals_cache_;
     ValueStack stack_;

@@ -29,6 +29,7 @@
 #include <utility>
 #include <vector>
 
+#include "pyconc/runtime/critical_section.hpp"
 #include "pyconc/runtime/heap.hpp"
 #include "pyconc/runtime/object.hpp"
 
@@ -241,11 +242,16 @@ public:
     }
     // The value at an index that index_of gave under the current keys_version.
     [[nodiscard]] Object* value_at(std::size_t index) const noexcept { return entries_[index].second.get(); }
-    void set_value_at(std::size_t index, Ref<Object> value) {
+    // Stores `value` there and hands back the value it replaces.
+    [[nodiscard]] Ref<Object> exchange_value_at(std::size_t index, Ref<Object> value) {
         maintain_tracking(nullptr, value.get());
         holding(value.get());
-        entries_[index].second = std::move(value);
+        return std::exchange(entries_[index].second, std::move(value));
     }
+
+    // The per-object lock of the free-threaded build (ob_mutex): what
+    // Py_BEGIN_CRITICAL_SECTION(dict) takes.
+    [[nodiscard]] PyMutex& mutex() const noexcept { return mutex_; }
 
     [[nodiscard]] Object* get(std::string_view name) const noexcept {
         for (const auto& [existing, slot] : entries_) {
@@ -312,6 +318,7 @@ private:
     }
 
     std::uint64_t keys_version_ = new_keys_version();
+    mutable PyMutex mutex_;
 };
 
 class Instance;
