@@ -16,6 +16,7 @@
 #include <vector>
 
 #include "pyconc/lesson/lesson.hpp"
+#include "pyconc/lesson/workloads.hpp"
 #include "pyconc/runtime/interpreter.hpp"
 #include "pyconc/runtime/thread_state.hpp"
 #include "pyconc/runtime/trace.hpp"
@@ -23,31 +24,12 @@
 
 using namespace pyconc::runtime;
 using pyconc::lesson::accepted_range;
+using pyconc::lesson::countdown;
 using pyconc::lesson::grouped;
 using pyconc::threading::Thread;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-// def countdown(n):
-//     while n > 0:
-//         n -= 1
-void countdown(ThreadState& t, std::int64_t n) {
-    t.resume();
-    t.load_const(n);  // the argument n
-    t.store_fast(0);
-    while (true) {
-        t.load_const(0);  // while 0 < n
-        t.load_fast(0);
-        t.compare_lt();
-        if (!t.pop_jump_if_false()) break;
-        t.load_fast(0);  // n -= 1
-        t.load_const(1);
-        t.binary_subtract();
-        t.store_fast(0);
-        t.jump_backward();
-    }
-}
 
 struct Split {
     double seconds = 0;

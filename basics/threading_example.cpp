@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "pyconc/lesson/lesson.hpp"
+#include "pyconc/lesson/workloads.hpp"
 #include "pyconc/runtime/interpreter.hpp"
 #include "pyconc/runtime/schedule.hpp"
 #include "pyconc/runtime/thread_state.hpp"
@@ -32,6 +33,9 @@ using namespace pyconc::runtime;
 using pyconc::lesson::accepted_range;
 using pyconc::lesson::accepted_words;
 using pyconc::lesson::grouped;
+using pyconc::lesson::locked;
+using pyconc::lesson::plain;
+using pyconc::lesson::with_call;
 using pyconc::threading::Lock;
 using pyconc::threading::Thread;
 
@@ -65,62 +69,6 @@ struct Settings {
         return fmt::format("switch interval {} ms", switch_interval_ms);
     }
 };
-
-// def nothing(): pass
-void nothing(ThreadState& t) {
-    t.resume();
-    t.return_value();
-}
-
-// def plain():
-//     for _ in range(N): counter += 1
-void plain(ThreadState& t, int n, Lock& /*lock*/) {
-    t.resume();
-    for (int i = 0; i < n; ++i) {
-        t.load_global("counter");   // LOAD_GLOBAL counter
-        t.load_const(1);            // LOAD_CONST 1
-        t.binary_add();             // BINARY_OP +=
-        t.store_global("counter");  // STORE_GLOBAL counter
-        t.jump_backward();          // JUMP_BACKWARD (a check point)
-    }
-}
-
-// def with_call():
-//     for _ in range(N): v = counter; nothing(); counter = v + 1
-void with_call(ThreadState& t, int n, Lock& /*lock*/) {
-    t.resume();
-    for (int i = 0; i < n; ++i) {
-        t.load_global("counter");  // v = counter
-        t.store_fast(0);
-        t.call(nothing);  // nothing()   (CALL: a check point inside the window)
-        t.pop_top();
-        t.load_fast(0);  // counter = v + 1
-        t.load_const(1);
-        t.binary_add();
-        t.store_global("counter");
-        t.jump_backward();
-    }
-}
-
-// def locked():
-//     for _ in range(N):
-//         with lock: v = counter; nothing(); counter = v + 1
-void locked(ThreadState& t, int n, Lock& lock) {
-    t.resume();
-    for (int i = 0; i < n; ++i) {
-        lock.acquire(t);
-        t.load_global("counter");
-        t.store_fast(0);
-        t.call(nothing);
-        t.pop_top();
-        t.load_fast(0);
-        t.load_const(1);
-        t.binary_add();
-        t.store_global("counter");
-        lock.release();
-        t.jump_backward();
-    }
-}
 
 using Program = void (*)(ThreadState&, int, Lock&);
 

@@ -5,31 +5,14 @@
 
 #include <benchmark/benchmark.h>
 
+#include "pyconc/lesson/workloads.hpp"
 #include "pyconc/runtime/interpreter.hpp"
 #include "pyconc/runtime/thread_state.hpp"
 
 using namespace pyconc::runtime;
+using pyconc::lesson::countdown;
 
 namespace {
-
-// def countdown(n):
-//     while n > 0: n -= 1
-void countdown(ThreadState& t, std::int64_t n) {
-    t.resume();
-    t.load_const(n);
-    t.store_fast(0);
-    while (true) {
-        t.load_const(0);
-        t.load_fast(0);
-        t.compare_lt();
-        if (!t.pop_jump_if_false()) break;
-        t.load_fast(0);
-        t.load_const(1);
-        t.binary_subtract();
-        t.store_fast(0);
-        t.jump_backward();
-    }
-}
 
 // def increment(n):
 //     global counter
@@ -49,8 +32,14 @@ constexpr std::int64_t iterations_per_run = 1'000'000;
 
 }  // namespace
 
+// Arg 0: with the GIL; 1: the free-threaded mode (one thread: its single-
+// threaded overhead, which PEP 703 puts at 5-10% for CPython 3.13t).
+static GilMode gil_mode_of(const benchmark::State& state) {
+    return state.range(0) == 0 ? GilMode::enabled : GilMode::disabled;
+}
+
 static void BM_Countdown(benchmark::State& state) {
-    Interpreter interpreter;
+    Interpreter interpreter{gil_mode_of(state)};
     ThreadState tstate{interpreter, "main"};
     const ThreadState::Attached attached{tstate};
     for (auto _ : state) countdown(tstate, iterations_per_run);
@@ -59,10 +48,10 @@ static void BM_Countdown(benchmark::State& state) {
         benchmark::Counter(static_cast<double>(state.iterations() * iterations_per_run),
                            benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
-BENCHMARK(BM_Countdown)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_Countdown)->ArgName("free_threaded")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
 
 static void BM_GlobalCounterIncrement(benchmark::State& state) {
-    Interpreter interpreter;
+    Interpreter interpreter{gil_mode_of(state)};
     interpreter.globals().set("counter", Int::from(0));
     ThreadState tstate{interpreter, "main"};
     const ThreadState::Attached attached{tstate};
@@ -71,4 +60,4 @@ static void BM_GlobalCounterIncrement(benchmark::State& state) {
         benchmark::Counter(static_cast<double>(state.iterations() * iterations_per_run),
                            benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
-BENCHMARK(BM_GlobalCounterIncrement)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_GlobalCounterIncrement)->ArgName("free_threaded")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);

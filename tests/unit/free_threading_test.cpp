@@ -8,34 +8,18 @@
 
 #include <gtest/gtest.h>
 
+#include "pyconc/lesson/workloads.hpp"
 #include "pyconc/runtime/biased_refcount.hpp"
 #include "pyconc/runtime/interpreter.hpp"
 #include "pyconc/runtime/thread_state.hpp"
 #include "pyconc/threading.hpp"
 
 using namespace pyconc::runtime;
+using pyconc::lesson::countdown;
 using pyconc::threading::Lock;
 using pyconc::threading::Thread;
 
 namespace {
-
-// def countdown(n): while n > 0: n -= 1
-void countdown(ThreadState& t, std::int64_t n) {
-    t.resume();
-    t.load_const(n);
-    t.store_fast(0);
-    while (true) {
-        t.load_const(0);
-        t.load_fast(0);
-        t.compare_lt();
-        if (!t.pop_jump_if_false()) break;
-        t.load_fast(0);
-        t.load_const(1);
-        t.binary_subtract();
-        t.store_fast(0);
-        t.jump_backward();
-    }
-}
 
 std::int64_t global_int(Interpreter& interpreter, std::string_view name) {
     return static_cast<const Int&>(*interpreter.globals().get(name)).value();

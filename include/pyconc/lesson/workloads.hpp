@@ -4,8 +4,87 @@
 
 #include "pyconc/runtime/interpreter.hpp"
 #include "pyconc/runtime/thread_state.hpp"
+#include "pyconc/threading.hpp"
 
 namespace pyconc::lesson {
+
+// def countdown(n):
+//     while n > 0:
+//         n -= 1
+inline void countdown(runtime::ThreadState& t, std::int64_t n) {
+    t.resume();
+    t.load_const(n);  // the argument n
+    t.store_fast(0);
+    while (true) {
+        t.load_const(0);  // while 0 < n
+        t.load_fast(0);
+        t.compare_lt();
+        if (!t.pop_jump_if_false()) break;
+        t.load_fast(0);  // n -= 1
+        t.load_const(1);
+        t.binary_subtract();
+        t.store_fast(0);
+        t.jump_backward();
+    }
+}
+
+// The three ways threads add to the global `counter` (basics/threading_example,
+// advance/06_free_threading); each takes the lock it may use.
+// def nothing(): pass
+inline void nothing(runtime::ThreadState& t) {
+    t.resume();
+    t.return_value();
+}
+
+// def plain():
+//     for _ in range(N): counter += 1
+inline void plain(runtime::ThreadState& t, int n, threading::Lock& /*lock*/) {
+    t.resume();
+    for (int i = 0; i < n; ++i) {
+        t.load_global("counter");   // LOAD_GLOBAL counter
+        t.load_const(1);            // LOAD_CONST 1
+        t.binary_add();             // BINARY_OP +=
+        t.store_global("counter");  // STORE_GLOBAL counter
+        t.jump_backward();          // JUMP_BACKWARD (a check point)
+    }
+}
+
+// def with_call():
+//     for _ in range(N): v = counter; nothing(); counter = v + 1
+inline void with_call(runtime::ThreadState& t, int n, threading::Lock& /*lock*/) {
+    t.resume();
+    for (int i = 0; i < n; ++i) {
+        t.load_global("counter");  // v = counter
+        t.store_fast(0);
+        t.call(nothing);  // nothing()   (CALL: a check point inside the window)
+        t.pop_top();
+        t.load_fast(0);  // counter = v + 1
+        t.load_const(1);
+        t.binary_add();
+        t.store_global("counter");
+        t.jump_backward();
+    }
+}
+
+// def locked():
+//     for _ in range(N):
+//         with lock: v = counter; nothing(); counter = v + 1
+inline void locked(runtime::ThreadState& t, int n, threading::Lock& lock) {
+    t.resume();
+    for (int i = 0; i < n; ++i) {
+        lock.acquire(t);
+        t.load_global("counter");
+        t.store_fast(0);
+        t.call(nothing);
+        t.pop_top();
+        t.load_fast(0);
+        t.load_const(1);
+        t.binary_add();
+        t.store_global("counter");
+        lock.release();
+        t.jump_backward();
+    }
+}
 
 // def cpu_job(n):
 //     total = 0

@@ -109,13 +109,13 @@ public:
     void incref_shared(Object& op) noexcept {
         Stripe& stripe = stripe_of(op);
         const std::lock_guard lock{stripe.mutex};
-        stripe.counts[&op].count += 1;
+        entry(stripe, op).count += 1;
     }
 
     void decref_shared(Object& op) noexcept {
         Stripe& stripe = stripe_of(op);
         std::unique_lock lock{stripe.mutex};
-        Shared& shared = stripe.counts[&op];
+        Shared& shared = entry(stripe, op);
         shared.count -= 1;
         const OwnerId owner_id = op.owner();
         if (owner_id == detail::merged) {
@@ -143,6 +143,12 @@ public:
 
     // The owner's local count reached 0.
     void merge_zero_local(Object& op) noexcept {
+        // No other thread ever counted it (the common case): no lock, no
+        // table, as CPython's one atomic load of ob_ref_shared.
+        if ((op.owner_.load(std::memory_order_acquire) & detail::shared_flag) == 0) {
+            detail::dealloc(op);
+            return;
+        }
         Stripe& stripe = stripe_of(op);
         std::unique_lock lock{stripe.mutex};
         const auto found = stripe.counts.find(&op);
@@ -152,7 +158,7 @@ public:
             return;
         }
         Shared& shared = found->second;
-        op.owner_.store(detail::merged, std::memory_order_relaxed);  // give up ownership
+        op.owner_.fetch_or(detail::merged, std::memory_order_relaxed);  // give up ownership
         if (shared.count < 0 && !shared.queued) fatal("merge", "reference counts that add up below zero");
         if (shared.count == 0 && !shared.queued) {
             stripe.counts.erase(found);
@@ -165,10 +171,10 @@ public:
     // free-threaded thread): it starts merged, its one reference shared.
     void born_shared(Object& op) {
         op.refcnt_ = 0;
-        op.owner_.store(detail::merged, std::memory_order_relaxed);
+        op.owner_.fetch_or(detail::merged, std::memory_order_relaxed);
         Stripe& stripe = stripe_of(op);
         const std::lock_guard lock{stripe.mutex};
-        stripe.counts[&op].count = 1;
+        entry(stripe, op).count = 1;
     }
 
     // local + shared. Exact when the owner is this thread, has exited, or
@@ -213,6 +219,13 @@ private:
         return stripes_[(std::hash<const Object*>{}(&op) >> 4U) % stripe_count];
     }
 
+    // op's shared count (made at 0 if it has none), under the stripe's lock.
+    static Shared& entry(Stripe& stripe, Object& op) {
+        const auto [where, made] = stripe.counts.try_emplace(&op);
+        if (made) op.owner_.fetch_or(detail::shared_flag, std::memory_order_release);
+        return where->second;
+    }
+
     // False when the owner is not running any more.
     bool queue_for_owner(OwnerId id, Object& op) {
         const std::lock_guard lock{owners_mutex_};
@@ -228,7 +241,7 @@ private:
         if (op.owner() != detail::merged) {
             shared.count += op.refcnt_;
             op.refcnt_ = 0;
-            op.owner_.store(detail::merged, std::memory_order_relaxed);
+            op.owner_.fetch_or(detail::merged, std::memory_order_relaxed);
         }
         if (shared.count < 0) fatal("merge", "reference counts that add up below zero");
         return shared.count;
@@ -237,7 +250,7 @@ private:
     void merge_queued_object(Object& op) noexcept {
         Stripe& stripe = stripe_of(op);
         std::unique_lock lock{stripe.mutex};
-        Shared& shared = stripe.counts[&op];
+        Shared& shared = entry(stripe, op);
         shared.queued = false;
         if (merge_locked(op, shared) == 0) {
             stripe.counts.erase(&op);

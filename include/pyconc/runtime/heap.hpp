@@ -86,6 +86,7 @@ public:
             : heap_(heap),
               owner_(BiasedRefcounts::instance().register_owner(eval_breaker)),
               saved_ints_(std::exchange(thread_ints_, &ints_)),
+              saved_live_(std::exchange(thread_live_, &live_change_)),
               saved_owner_(std::exchange(detail::this_thread_owner, owner_)) {}
         ThreadCache(const ThreadCache&) = delete;
         ThreadCache& operator=(const ThreadCache&) = delete;
@@ -93,6 +94,8 @@ public:
             BiasedRefcounts::instance().unregister_owner(owner_);
             detail::this_thread_owner = saved_owner_;
             thread_ints_ = saved_ints_;
+            thread_live_ = saved_live_;
+            heap_.live_.fetch_add(static_cast<std::size_t>(live_change_), std::memory_order_relaxed);
             const std::lock_guard lock{heap_.mutex_};
             ints_.drain(heap_.allocator_);
         }
@@ -102,7 +105,10 @@ public:
         Heap& heap_;
         detail::OwnerId owner_;
         IntFreelist ints_;
+        std::ptrdiff_t live_change_ =
+            0;  // objects made minus freed by this thread: added to live_ at its end
         IntFreelist* saved_ints_;
+        std::ptrdiff_t* saved_live_;
         detail::OwnerId saved_owner_;
     };
 
@@ -153,7 +159,8 @@ public:
         locked([&] { allocator_.free(block, bytes); });
     }
 
-    // Objects allocated and not yet freed (immortal ones are not counted).
+    // Objects allocated and not yet freed (immortal ones are not counted;
+    // in the free-threaded mode, exact once the threads have finished).
     [[nodiscard]] std::size_t live_objects() const noexcept { return live_.load(std::memory_order_relaxed); }
 
     // Freed ints whose blocks wait on the freelist for the next ones (this
@@ -210,13 +217,17 @@ private:
         const std::lock_guard lock{mutex_};
         return f();
     }
-    // The GIL mode's count is a plain add (no lock prefix); without the GIL, an atomic one.
+    // The GIL mode's count is a plain add (no lock prefix). Without the
+    // GIL each thread keeps its own change and adds it at its end; a thread
+    // with no ThreadCache adds atomically.
     void count_live(int delta) noexcept {
         const auto change = static_cast<std::size_t>(static_cast<std::ptrdiff_t>(delta));
-        if (free_threaded_) {
-            live_.fetch_add(change, std::memory_order_relaxed);
-        } else {
+        if (!free_threaded_) {
             live_.store(live_.load(std::memory_order_relaxed) + change, std::memory_order_relaxed);
+        } else if (thread_live_ != nullptr) {
+            *thread_live_ += delta;
+        } else {
+            live_.fetch_add(change, std::memory_order_relaxed);
         }
     }
     // The heap's freelist; in the free-threaded mode this thread's, or
@@ -240,6 +251,7 @@ private:
     bool free_threaded_ = false;
     std::mutex mutex_;  // the free-threaded mode's: allocator_, gc_'s lists and counts
     static inline thread_local IntFreelist* thread_ints_ = nullptr;
+    static inline thread_local std::ptrdiff_t* thread_live_ = nullptr;
     Heap* previous_;  // the heap that was current before this one, restored at its end
     static inline thread_local Heap* current_ = nullptr;
 };

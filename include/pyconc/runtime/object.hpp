@@ -79,8 +79,12 @@ void dealloc_other(Object& op) noexcept;  // its path for all but ints
 // Biased reference counting (biased_refcount.hpp): the owner field's values.
 using OwnerId = std::uint16_t;
 inline constexpr OwnerId unowned = 0;      // the GIL mode's objects: refcnt_ is the count
-inline constexpr OwnerId merged = 0xFFFF;  // no owner any more: the shared count is the count
+inline constexpr OwnerId merged = 0x7FFF;  // no owner any more: the shared count is the count
 inline constexpr OwnerId largest_owner = merged - 1;
+inline constexpr OwnerId owner_mask = 0x7FFF;
+// The top bit: another thread has counted it (it has a shared count), so
+// the owner's local count reaching 0 must look there before freeing.
+inline constexpr OwnerId shared_flag = 0x8000;
 // This OS thread's owner id while it runs free-threaded model code; else unowned.
 inline thread_local OwnerId this_thread_owner = unowned;
 void shared_incref(Object& op) noexcept;  // a thread that does not own op
@@ -160,7 +164,9 @@ public:
 
     // ob_tid: the owning thread under biased counting (relaxed: a thread
     // compares it with its own id; ownership is given up under a lock).
-    [[nodiscard]] detail::OwnerId owner() const noexcept { return owner_.load(std::memory_order_relaxed); }
+    [[nodiscard]] detail::OwnerId owner() const noexcept {
+        return owner_.load(std::memory_order_relaxed) & detail::owner_mask;
+    }
 
     // Objects live in the interpreter's small-object allocator (heap.hpp),
     // which needs the size back: only the sized delete exists.
