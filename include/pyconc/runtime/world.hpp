@@ -71,6 +71,7 @@ public:
 
     // _PyEval_StopTheWorld: returns when no other thread is attached.
     void stop() {
+        const Clock::time_point asked = Clock::now();
         std::unique_lock lock{mutex_};
         const bool attached = attached_here_;
         while (stopped_) {  // another thread is stopping it: pause for it
@@ -83,7 +84,7 @@ public:
         for (Breaker* breaker : breakers_) breaker->store(true, std::memory_order_relaxed);
         const std::size_t alone = attached ? 1 : 0;
         changed_.wait(lock, [&] { return attached_ == alone; });
-        stopped_at_ = Clock::now();
+        stopped_at_ = asked;  // the pause counts from the request: the others stop as they reach check points
         ++stops_;
     }
     // _PyEval_StartTheWorld.
