@@ -1,0 +1,394 @@
+// advance/08_models_at_a_glance: the hand-out's table, measured.
+//
+// There is no reference program: this lesson regenerates the hand-out's
+// "Concurrency Models at a Glance" from the workloads of the others. An
+// I/O-bound workload (many short blocking waits) and a CPU-bound one
+// (cpu_job, model instructions) run sequentially, with asyncio, in a thread
+// pool and in a process pool; the cost of one switch is measured for each
+// model (an await, an OS thread handoff, a process round trip), and whether
+// a change made by the worker is seen by the caller (the memory space).
+// The table then prints each claim beside what was measured.
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <semaphore>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "pyconc/asyncio.hpp"
+#include "pyconc/concurrent/futures/process_pool.hpp"
+#include "pyconc/concurrent/futures/thread_pool.hpp"
+#include "pyconc/lesson/lesson.hpp"
+#include "pyconc/lesson/workloads.hpp"
+#include "pyconc/multiprocessing/connection.hpp"
+#include "pyconc/multiprocessing/process.hpp"
+#include "pyconc/multiprocessing/spawn.hpp"
+#include "pyconc/runtime/interpreter.hpp"
+#include "pyconc/runtime/thread_state.hpp"
+
+namespace asyncio = pyconc::asyncio;
+namespace mp = pyconc::multiprocessing;
+using asyncio::Task;
+using pyconc::concurrent::futures::ProcessPoolExecutor;
+using pyconc::concurrent::futures::ThreadPoolExecutor;
+using pyconc::lesson::accepted_range;
+using pyconc::lesson::Align;
+using pyconc::lesson::cpu_job;
+using pyconc::lesson::grouped;
+using pyconc::runtime::Interpreter;
+using pyconc::runtime::ThreadState;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double seconds_since(Clock::time_point start) {
+    return std::chrono::duration<double>(Clock::now() - start).count();
+}
+
+// --- the workloads ---------------------------------------------------------------
+
+struct IoWork {
+    int requests = 24;
+    int waits = 2;         // blocking waits per request
+    double wait_ms = 5.0;  // each
+};
+
+// def request(i): for _ in range(WAITS): time.sleep(WAIT); return i
+// (the sleep releases the GIL)
+std::int64_t request(ThreadState& t, std::int64_t i, const IoWork& io) {
+    for (int w = 0; w < io.waits; ++w) {
+        const ThreadState::AllowThreads blocking{t};
+        std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(io.wait_ms));
+    }
+    return i;
+}
+
+// The same in a worker process (a process of its own: its own interpreter).
+std::int64_t request_in_this_process(std::int64_t i, int waits, double wait_ms) {
+    for (int w = 0; w < waits; ++w)
+        std::this_thread::sleep_for(std::chrono::duration<double, std::milli>(wait_ms));
+    return i;
+}
+
+// async def arequest(i): for _ in range(WAITS): await asyncio.sleep(WAIT); return i
+Task<std::int64_t> arequest(std::int64_t i, IoWork io) {
+    for (int w = 0; w < io.waits; ++w) co_await asyncio::sleep(io.wait_ms / 1000.0);
+    co_return i;
+}
+
+// async def run_all(coros): return await asyncio.gather(*coros)
+Task<std::vector<std::int64_t>> gather_all(std::vector<Task<std::int64_t>> coroutines) {
+    co_return co_await asyncio::gather(std::move(coroutines));
+}
+
+// async def cpu_jobs(): return [cpu_job(n) for _ in range(jobs)]   (no await: the loop runs one at a time)
+Task<std::int64_t> acpu_job(ThreadState& t, std::int64_t n) {
+    co_return cpu_job(t, n);
+}
+
+// A job that does nothing: to see every worker up before the clock starts.
+int ready(int x) {
+    return x;
+}
+
+// touched = 0; def touch(_): global touched; touched += 1; return touched
+int touched = 0;
+int touch(int /*item*/) {
+    touched += 1;
+    return touched;
+}
+
+struct Times {
+    double sequential = 0;
+    double asyncio = 0;
+    double threads = 0;
+    double processes = 0;
+    bool results_right = true;
+};
+
+// --- one switch, for each model ------------------------------------------------
+
+constexpr int switches = 20'000;
+
+// Two tasks that take turns: await asyncio.sleep(0), back and forth.
+double await_switch_ns() {
+    Interpreter interpreter;
+    ThreadState main_thread{interpreter, "MainThread"};
+    const auto ping = []() -> Task<void> {
+        for (int i = 0; i < switches / 2; ++i) co_await asyncio::sleep(0);
+    };
+    const auto both = [&ping]() -> Task<void> {
+        std::vector<Task<void>> two;
+        two.push_back(ping());
+        two.push_back(ping());
+        co_await asyncio::gather(std::move(two));
+    };
+    const auto started = Clock::now();
+    asyncio::run(both(), {.thread = &main_thread, .handle_interrupt = false});
+    return seconds_since(started) * 1e9 / switches;
+}
+
+// Two OS threads that hand a token back and forth through semaphores.
+double thread_switch_ns() {
+    std::binary_semaphore to_other{0};
+    std::binary_semaphore to_main{0};
+    std::thread other([&] {
+        for (int i = 0; i < switches / 2; ++i) {
+            to_other.acquire();
+            to_main.release();
+        }
+    });
+    const auto started = Clock::now();
+    for (int i = 0; i < switches / 2; ++i) {
+        to_other.release();
+        to_main.acquire();
+    }
+    const double seconds = seconds_since(started);
+    other.join();
+    return seconds * 1e9 / switches;
+}
+
+// Two processes that hand a message back and forth through a pipe.
+double process_switch_ns() {
+    auto [here, there] = mp::Pipe();
+    mp::Process child{[&here, &there] {
+        here.close();
+        try {
+            while (true) there.send(there.recv<std::int64_t>());
+        } catch (const mp::EOFError&) {
+        }
+    }};
+    child.start();
+    there.close();
+    constexpr int round_trips = switches / 10;  // processes are slower: fewer of them
+    here.send(std::int64_t{0});
+    (void)here.recv<std::int64_t>();  // the child is up
+    const auto started = Clock::now();
+    for (std::int64_t i = 0; i < round_trips; ++i) {
+        here.send(i);
+        (void)here.recv<std::int64_t>();
+    }
+    const double seconds = seconds_since(started);
+    here.close();
+    child.join();
+    return seconds * 1e9 / (2.0 * round_trips);
+}
+
+std::string duration_text(double ns) {
+    if (ns < 1'000) return fmt::format("{:.0f} ns", ns);
+    return fmt::format("{:.1f} us", ns / 1'000);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    mp::freeze_support(argc, argv);  // a spawned worker does its work here and exits
+    pyconc::lesson::Lesson lesson{
+        "08_models_at_a_glance",
+        "The hand-out's table of asyncio, threading and multiprocessing, measured on this machine: an "
+        "I/O-bound and a CPU-bound workload under each model, the cost of one switch, and whether the "
+        "workers share the caller's memory.",
+        {"handout-holds", "handout-differs"}};
+    IoWork io;
+    int jobs = 4;
+    std::int64_t n = 1'000'000;
+    lesson.option("--requests", io.requests, "I/O-bound: requests, each a few short blocking waits",
+                  accepted_range(1, 10'000));
+    lesson.option("--wait-ms", io.wait_ms, "I/O-bound: the length of one wait, in ms",
+                  accepted_range(0.1, 1'000.0));
+    lesson.option("--jobs", jobs, "CPU-bound: jobs of cpu_job(n)", accepted_range(1, 64));
+    lesson.option("--n", n, "CPU-bound: each job's loop count", accepted_range<std::int64_t>(1, 100'000'000));
+    if (auto exit = lesson.parse(argc, argv)) return *exit;
+    const unsigned cores = std::max(1U, std::thread::hardware_concurrency());
+
+    // Measured first, while this process has no threads: it forks.
+    const double process_ns = process_switch_ns();
+    const double thread_ns = thread_switch_ns();
+    const double await_ns = await_switch_ns();
+
+    std::vector<std::int64_t> request_ids(static_cast<std::size_t>(io.requests));
+    for (std::size_t i = 0; i < request_ids.size(); ++i) request_ids[i] = static_cast<std::int64_t>(i);
+    const std::vector<std::int64_t> job_ns(static_cast<std::size_t>(jobs), n);
+    const std::int64_t job_result = pyconc::lesson::cpu_job_expected(n);
+    const auto all_jobs_right = [&](const std::vector<std::int64_t>& results) {
+        return std::all_of(results.begin(), results.end(), [&](std::int64_t r) { return r == job_result; });
+    };
+
+    Times io_times;
+    Times cpu_times;
+    bool shared_asyncio = false;
+    bool shared_threads = false;
+    bool shared_processes = true;
+    {
+        Interpreter interpreter;
+        ThreadState main_thread{interpreter, "MainThread"};
+        ThreadPoolExecutor thread_pool{interpreter};  // min(32, cpus + 4) workers, as Python's default
+        ProcessPoolExecutor process_pool{cores};      // cpus workers
+        (void)process_pool.map<ready>(std::vector<int>(cores, 0));
+        (void)thread_pool.map([](ThreadState&, int x) { return x; }, std::vector<int>(8, 0));
+
+        // Sequential and asyncio run on this thread, which attaches for them.
+        {
+            const ThreadState::Attached attached{main_thread};
+            auto started = Clock::now();
+            for (const std::int64_t id : request_ids)
+                io_times.results_right &= request(main_thread, id, io) == id;
+            io_times.sequential = seconds_since(started);
+
+            started = Clock::now();
+            std::vector<std::int64_t> results;
+            for (int j = 0; j < jobs; ++j) results.push_back(cpu_job(main_thread, n));
+            cpu_times.sequential = seconds_since(started);
+            cpu_times.results_right &= all_jobs_right(results);
+        }
+        {
+            std::vector<Task<std::int64_t>> requests;
+            for (const std::int64_t id : request_ids) requests.push_back(arequest(id, io));
+            auto started = Clock::now();
+            const auto results = asyncio::run(gather_all(std::move(requests)),
+                                              {.thread = &main_thread, .handle_interrupt = false});
+            io_times.asyncio = seconds_since(started);
+            io_times.results_right &= results == request_ids;
+
+            std::vector<Task<std::int64_t>> cpu;
+            for (int j = 0; j < jobs; ++j) cpu.push_back(acpu_job(main_thread, n));
+            started = Clock::now();
+            const auto cpu_results =
+                asyncio::run(gather_all(std::move(cpu)), {.thread = &main_thread, .handle_interrupt = false});
+            cpu_times.asyncio = seconds_since(started);
+            cpu_times.results_right &= all_jobs_right(cpu_results);
+
+            // A task's change to a module global, seen by the code that awaited it.
+            int seen = 0;
+            const auto change = [&seen]() -> Task<void> {
+                seen = 1;
+                co_return;
+            };
+            asyncio::run(change(), {.thread = &main_thread, .handle_interrupt = false});
+            shared_asyncio = seen == 1;
+        }
+
+        auto started = Clock::now();
+        const auto from_threads = thread_pool.map(
+            [&io](ThreadState& t, std::int64_t id) { return request(t, id, io); }, request_ids);
+        io_times.threads = seconds_since(started);
+        io_times.results_right &= from_threads == request_ids;
+
+        started = Clock::now();
+        cpu_times.results_right &= all_jobs_right(
+            thread_pool.map([](ThreadState& t, std::int64_t job_n) { return cpu_job(t, job_n); }, job_ns));
+        cpu_times.threads = seconds_since(started);
+
+        // A worker thread sets the global x; the caller reads it.
+        interpreter.globals().set("x", pyconc::runtime::Int::from(0));
+        thread_pool
+            .submit([](ThreadState& t) {
+                t.load_const(1);
+                t.store_global("x");
+            })
+            ->result();
+        shared_threads =
+            static_cast<const pyconc::runtime::Int&>(*interpreter.globals().get("x")).value() == 1;
+
+        std::vector<std::shared_ptr<pyconc::concurrent::futures::Future<std::int64_t>>> futures;
+        started = Clock::now();
+        for (const std::int64_t id : request_ids) {
+            futures.push_back(process_pool.submit<request_in_this_process>(id, io.waits, io.wait_ms));
+        }
+        for (std::size_t i = 0; i < futures.size(); ++i)
+            io_times.results_right &= futures[i]->result() == request_ids[i];
+        io_times.processes = seconds_since(started);
+
+        started = Clock::now();
+        cpu_times.results_right &=
+            all_jobs_right(process_pool.map<pyconc::lesson::cpu_job_in_this_process>(job_ns));
+        cpu_times.processes = seconds_since(started);
+
+        // Each worker process increments its own `touched`; this one's stays 0.
+        (void)process_pool.map<touch>(std::vector<int>{0, 1, 2, 3});
+        shared_processes = touched != 0;
+    }
+
+    const auto times_table = [&](const Times& times) {
+        pyconc::lesson::Table table{
+            {"model", Align::left}, {"time", Align::right}, {"vs sequential", Align::right}};
+        const auto row = [&](const char* model, double seconds) {
+            table.row(
+                {model, fmt::format("{:.3f}s", seconds), fmt::format("{:.2f}x", times.sequential / seconds)});
+        };
+        row("sequential", times.sequential);
+        row("asyncio", times.asyncio);
+        row("threading (pool)", times.threads);
+        row("multiprocessing (pool)", times.processes);
+        return table;
+    };
+    const auto winner = [](const Times& times) {
+        const double best = std::min({times.asyncio, times.threads, times.processes});
+        if (best == times.asyncio) return "asyncio";
+        if (best == times.threads) return "threading";
+        return "multiprocessing";
+    };
+
+    lesson.heading("I/O-bound: {} requests of {} blocking waits of {} ms", io.requests, io.waits, io.wait_ms);
+    lesson.print(times_table(io_times));
+    lesson.heading("CPU-bound: {} jobs of cpu_job({}), on {} cores", jobs, grouped(n), cores);
+    lesson.print(times_table(cpu_times));
+
+    const double asyncio_speedup = cpu_times.sequential / cpu_times.asyncio;
+    const double threads_speedup = cpu_times.sequential / cpu_times.threads;
+    const double processes_speedup = cpu_times.sequential / cpu_times.processes;
+    const auto parallel = [](double speedup) {
+        return fmt::format("{} (CPU {:.2f}x)", speedup >= 1.4 ? "yes" : "no", speedup);
+    };
+    const auto space = [](bool shared, const char* how) {
+        return fmt::format("{} ({})", shared ? "shared" : "separate", how);
+    };
+    lesson.heading("The hand-out's table, measured on this machine");
+    pyconc::lesson::Table glance{{"model", Align::left},
+                                 {"parallel?", Align::left},
+                                 {"memory space", Align::left},
+                                 {"context switch", Align::left},
+                                 {"best for", Align::left}};
+    glance.row({"asyncio", parallel(asyncio_speedup), space(shared_asyncio, "a task's change seen"),
+                fmt::format("await: {}", duration_text(await_ns)), "high I/O, many connections"});
+    glance.row({"threading", parallel(threads_speedup), space(shared_threads, "a worker's global seen"),
+                fmt::format("OS thread: {}", duration_text(thread_ns)), "mixed I/O, blocking libraries"});
+    glance.row({"multiprocessing", parallel(processes_speedup),
+                space(shared_processes, "a child's global not seen"),
+                fmt::format("OS process: {}", duration_text(process_ns)), "CPU-bound, true parallelism"});
+    lesson.print(glance);
+    lesson.note(
+        "Measured now, on {} cores: the switch costs are one await of asyncio.sleep(0) between two "
+        "tasks, one handoff between two OS threads, and half a round trip through a pipe between two "
+        "processes.",
+        cores);
+    lesson.say("I/O-bound winner: {}. CPU-bound winner: {}.", winner(io_times), winner(cpu_times));
+    lesson.say(
+        "Rule of thumb: I/O-bound? Start with asyncio; move to threads if blocking libraries are "
+        "unavoidable. CPU-bound? Reach for multiprocessing (or native extensions) to escape the GIL.");
+
+    lesson.figure("cores", cores);
+    lesson.figure("io_seconds", std::vector<double>{io_times.sequential, io_times.asyncio, io_times.threads,
+                                                    io_times.processes});
+    lesson.figure("cpu_seconds", std::vector<double>{cpu_times.sequential, cpu_times.asyncio,
+                                                     cpu_times.threads, cpu_times.processes});
+    lesson.figure("switch_ns", std::vector<double>{await_ns, thread_ns, process_ns});
+    lesson.figure("shared_memory", std::vector<bool>{shared_asyncio, shared_threads, shared_processes});
+
+    const bool io_holds = io_times.asyncio < io_times.sequential && io_times.threads < io_times.sequential;
+    const bool cpu_holds = cores < 2 || cpu_times.processes < cpu_times.threads;
+    const bool memory_holds = shared_asyncio && shared_threads && !shared_processes;
+    if (!io_times.results_right || !cpu_times.results_right) {
+        return lesson.finish("handout-differs", "a workload gave a wrong result");
+    }
+    if (io_holds && cpu_holds && memory_holds) {
+        return lesson.finish(
+            "handout-holds",
+            "asyncio and threads beat sequential on I/O; processes beat threads on CPU; only "
+            "processes have memory of their own");
+    }
+    return lesson.finish("handout-differs",
+                         fmt::format("I/O {}, CPU {}, memory {}", io_holds ? "holds" : "differs",
+                                     cpu_holds ? "holds" : "differs", memory_holds ? "holds" : "differs"));
+}
