@@ -22,7 +22,8 @@
 #       OUTPUT regex...     # each must match somewhere in stdout+stderr
 #       NOT_OUTPUT regex... # none may match
 #       LABELS label...     # race / no-race for verdict tests, anything else
-#       ENV VAR=value...)   # extra environment
+#       ENV VAR=value...    # extra environment
+#       SERIAL)             # runs alone (it compares speeds: no other test on the cores)
 #
 # adds the test NAME.CASE. A ctest PASS_REGULAR_EXPRESSION ignores the exit
 # code, so the run goes through cmake/PyconcRunLesson.cmake, which checks both
@@ -64,7 +65,7 @@ function(pyconc_add_lesson name)
 endfunction()
 
 function(pyconc_lesson_test name case)
-    cmake_parse_arguments(PARSE_ARGV 2 arg "" "EXIT_CODE" "ARGS;OUTPUT;NOT_OUTPUT;LABELS;ENV")
+    cmake_parse_arguments(PARSE_ARGV 2 arg "SERIAL" "EXIT_CODE" "ARGS;OUTPUT;NOT_OUTPUT;LABELS;ENV")
     if(NOT TARGET ${name})
         message(FATAL_ERROR "pyconc_lesson_test(${name} ${case}): no lesson ${name}; call pyconc_add_lesson first")
     endif()
@@ -90,4 +91,8 @@ function(pyconc_lesson_test name case)
                 -P ${PYCONC_RUN_LESSON_SCRIPT})
     set_tests_properties(${name}.${case} PROPERTIES
         LABELS "lesson;${lesson_labels};${arg_LABELS}" TIMEOUT 120)
+    if(arg_SERIAL)
+        # It compares how fast models run: no other test may share the cores.
+        set_tests_properties(${name}.${case} PROPERTIES RUN_SERIAL TRUE)
+    endif()
 endfunction()

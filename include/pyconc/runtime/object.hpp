@@ -159,8 +159,12 @@ public:
     [[nodiscard]] std::int64_t refcount() const noexcept {
         return owner() == detail::unowned ? refcnt_ : detail::biased_total(*this);
     }
-    // A freed block's header, in debug builds (obmalloc.hpp fills it so).
-    [[nodiscard]] bool looks_freed() const noexcept { return refcnt_ == dead_refcount; }
+    // A freed block's header in debug builds: obmalloc.hpp fills it with
+    // 0xDD. The test reads the owner field, which any thread may read.
+    [[nodiscard]] bool looks_freed() const noexcept {
+        return owner_.load(std::memory_order_relaxed) == freed_owner_bits;
+    }
+    static constexpr detail::OwnerId freed_owner_bits = 0xDDDD;
 
     // ob_tid: the owning thread under biased counting (relaxed: a thread
     // compares it with its own id; ownership is given up under a lock).
@@ -281,21 +285,24 @@ namespace detail {
     if (--op.refcnt_ == 0) merge_zero_local(op);  // the owner's part is gone: the shared part decides
 }
 
+// The owner test comes first: an owned object is never immortal, and a
+// thread that does not own it must not read its local count (the owner
+// writes it with plain stores).
 inline void incref(Object& op) noexcept {
-    if (op.is_immortal()) return;
     if (op.owner() != unowned) [[unlikely]] {
         biased_incref(op);
         return;
     }
+    if (op.is_immortal()) return;
     ++op.refcnt_;
 }
 
 inline void decref(Object& op) noexcept {
-    if (op.is_immortal()) return;
     if (op.owner() != unowned) [[unlikely]] {
         biased_decref(op);
         return;
     }
+    if (op.is_immortal()) return;
 #ifndef NDEBUG
     // Py_REF_DEBUG's check: debug builds only, as in CPython.
     if (op.refcnt_ == 0) {
