@@ -130,8 +130,8 @@ public:
         Heap& heap_;
         detail::OwnerId owner_;
         IntFreelist ints_;
-        std::ptrdiff_t live_change_ =
-            0;  // objects made minus freed by this thread: added to live_ at its end
+        // Objects made minus objects freed by this thread: added to live_ at its end.
+        std::ptrdiff_t live_change_ = 0;
         IntFreelist* saved_ints_;
         std::ptrdiff_t* saved_live_;
         detail::OwnerId saved_owner_;
