@@ -219,31 +219,26 @@ public:
     // inside the dict's critical section when there is no GIL).
     void load_global(Name name) {
         Dict& globals = interpreter_.globals();
-        Ref<Object> value;
-        {
-            const CriticalSection section{globals.mutex(), free_threaded_};
-            const std::size_t index = globals_cache_.index_of(globals, name);
-            if (index == Dict::not_found) fatal("LOAD_GLOBAL", "name is not defined");
-            value = Ref<Object>::new_ref(*globals.value_at(index));
+        if (free_threaded_) [[unlikely]] {
+            const CriticalSection section{globals.mutex(), true};
+            stack_.push(global(globals, name));
+        } else {
+            stack_.push(global(globals, name));
         }
-        stack_.push(std::move(value));
         after(Opcode::load_global);
     }
     // STORE_GLOBAL name: pop into the module global; the old value is
-    // released (after the critical section, as CPython's dict does).
+    // released after the critical section, as CPython's dict does.
     void store_global(Name name) {
         Dict& globals = interpreter_.globals();
-        Ref<Object> value = pop();
-        {
-            const CriticalSection section{globals.mutex(), free_threaded_};
-            const std::size_t index = globals_cache_.index_of(globals, name);
-            if (index == Dict::not_found) {
-                globals.set(name.text(), std::move(value));  // a new global
-            } else {
-                value = globals.exchange_value_at(index, std::move(value));
-            }
+        Ref<Object> old;
+        if (free_threaded_) [[unlikely]] {
+            const CriticalSection section{globals.mutex(), true};
+            old = set_global(globals, name, pop());
+        } else {
+            old = set_global(globals, name, pop());
         }
-        value.reset();  // the old value
+        old.reset();
         after(Opcode::store_global);
     }
     // LOAD_CONST value (an int constant).
@@ -430,6 +425,21 @@ private:
         }
     }
 
+    // The dict operations behind LOAD_GLOBAL and STORE_GLOBAL, through the inline cache.
+    Ref<Object> global(const Dict& globals, Name name) {
+        const std::size_t index = globals_cache_.index_of(globals, name);
+        if (index == Dict::not_found) fatal("LOAD_GLOBAL", "name is not defined");
+        return Ref<Object>::new_ref(*globals.value_at(index));
+    }
+    // Returns the value it replaces (none for a new global).
+    Ref<Object> set_global(Dict& globals, Name name, Ref<Object> value) {
+        const std::size_t index = globals_cache_.index_of(globals, name);
+        if (index == Dict::not_found) {
+            globals.set(name.text(), std::move(value));
+            return {};
+        }
+        return globals.exchange_value_at(index, std::move(value));
+    }
     Ref<Object> pop() { return stack_.pop(); }
     Ref<Object>& local(std::size_t slot) {
         if (slot >= fast_.size()) [[unlikely]]
