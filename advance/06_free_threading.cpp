@@ -107,6 +107,7 @@ double refcount_pair_ns(GilMode mode, bool by_another_thread) {
     const auto loop = [&x] {
         const auto started = Clock::now();
         for (int i = 0; i < pairs; ++i) {
+            // NOLINTNEXTLINE(performance-unnecessary-copy-initialization): the copy is the incref measured
             Ref<Int> y = x;  // Py_INCREF
             opaque(y.get());
         }  // Py_DECREF
@@ -128,6 +129,7 @@ double atomic_pair_ns(int threads) {
     std::atomic<std::int64_t> count{1};
     std::vector<Clock::duration> elapsed(static_cast<std::size_t>(threads));
     std::vector<std::thread> runners;
+    runners.reserve(static_cast<std::size_t>(threads));
     std::barrier go{threads};
     for (int r = 0; r < threads; ++r) {
         runners.emplace_back([&, r] {
@@ -157,6 +159,7 @@ Pauses collect_while_threads_run(std::int64_t n, int collections) {
     Interpreter interpreter{GilMode::disabled};
     std::atomic<int> running{0};
     std::vector<std::unique_ptr<Thread>> threads;
+    threads.reserve(2);
     for (int i = 0; i < 2; ++i) {
         threads.push_back(std::make_unique<Thread>(interpreter, fmt::format("Thread-{}", i + 1),
                                                    [&running, n](ThreadState& t) {

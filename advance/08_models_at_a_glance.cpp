@@ -151,7 +151,9 @@ double thread_switch_ns() {
 
 // Two processes that hand a message back and forth through a pipe.
 double process_switch_ns() {
-    auto [here, there] = mp::Pipe();
+    auto pipe = mp::Pipe();
+    mp::Connection& here = pipe.first;
+    mp::Connection& there = pipe.second;
     mp::Process child{[&here, &there] {
         here.close();
         try {
@@ -238,12 +240,14 @@ int main(int argc, char** argv) {
 
             started = Clock::now();
             std::vector<std::int64_t> results;
+            results.reserve(job_ns.size());
             for (int j = 0; j < jobs; ++j) results.push_back(cpu_job(main_thread, n));
             cpu_times.sequential = seconds_since(started);
             cpu_times.results_right &= all_jobs_right(results);
         }
         {
             std::vector<Task<std::int64_t>> requests;
+            requests.reserve(request_ids.size());
             for (const std::int64_t id : request_ids) requests.push_back(arequest(id, io));
             auto started = Clock::now();
             const auto results = asyncio::run(gather_all(std::move(requests)),
@@ -252,6 +256,7 @@ int main(int argc, char** argv) {
             io_times.results_right &= results == request_ids;
 
             std::vector<Task<std::int64_t>> cpu;
+            cpu.reserve(job_ns.size());
             for (int j = 0; j < jobs; ++j) cpu.push_back(acpu_job(main_thread, n));
             started = Clock::now();
             const auto cpu_results =
@@ -292,6 +297,7 @@ int main(int argc, char** argv) {
             static_cast<const pyconc::runtime::Int&>(*interpreter.globals().get("x")).value() == 1;
 
         std::vector<std::shared_ptr<pyconc::concurrent::futures::Future<std::int64_t>>> futures;
+        futures.reserve(request_ids.size());
         started = Clock::now();
         for (const std::int64_t id : request_ids) {
             futures.push_back(process_pool.submit<request_in_this_process>(id, io.waits, io.wait_ms));
