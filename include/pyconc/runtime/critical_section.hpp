@@ -37,7 +37,6 @@ public:
         }
     }
     void unlock() noexcept { bits_.store(0, std::memory_order_release); }
-    [[nodiscard]] bool is_locked() const noexcept { return bits_.load(std::memory_order_relaxed) != 0; }
 
 private:
     static constexpr int spin_limit = 40;

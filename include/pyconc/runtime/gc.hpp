@@ -123,22 +123,6 @@ private:
 
 }  // namespace detail
 
-// Stops the world for its life, when there is one to stop.
-class StopTheWorld {
-public:
-    explicit StopTheWorld(World* world) : world_(world) {
-        if (world_ != nullptr) world_->stop();
-    }
-    StopTheWorld(const StopTheWorld&) = delete;
-    StopTheWorld& operator=(const StopTheWorld&) = delete;
-    ~StopTheWorld() {
-        if (world_ != nullptr) world_->start();
-    }
-
-private:
-    World* world_;
-};
-
 class Gc {
 public:
     static constexpr int generations = 3;  // NUM_GENERATIONS
@@ -176,7 +160,7 @@ public:
         if (generation < 0 || generation >= generations) {
             fatal("gc.collect", "invalid generation: expected 0, 1 or 2");
         }
-        const StopTheWorld stopped{world_};
+        const World::Stopped stopped{world_};
         if (collecting_) return 0;
         collecting_ = true;
         const std::size_t found = collect_with_callback(generation);
@@ -258,7 +242,7 @@ public:
     }
     // ... and the automatic collection (gc_collect_generations).
     void collect_automatically() {
-        const StopTheWorld stopped{world_};
+        const World::Stopped stopped{world_};
         if (collecting_) return;
         collecting_ = true;
 #ifdef PYCONC_GC_STRESS

@@ -139,7 +139,6 @@ public:
 
     // Before any model thread runs: from now on, many threads may allocate.
     void set_free_threaded() noexcept { free_threaded_ = true; }
-    [[nodiscard]] bool free_threaded() const noexcept { return free_threaded_; }
 
     // The heap of the interpreter this thread runs in.
     [[nodiscard]] static Heap& current() {

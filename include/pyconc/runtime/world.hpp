@@ -98,16 +98,21 @@ public:
         changed_.notify_all();
     }
 
-    // Scoped stop and start.
+    // Stops `world` for the guard's life; does nothing when there is no
+    // world to stop (an interpreter with a GIL).
     class Stopped {
     public:
-        explicit Stopped(World& world) : world_(world) { world_.stop(); }
+        explicit Stopped(World* world) : world_(world) {
+            if (world_ != nullptr) world_->stop();
+        }
         Stopped(const Stopped&) = delete;
         Stopped& operator=(const Stopped&) = delete;
-        ~Stopped() { world_.start(); }
+        ~Stopped() {
+            if (world_ != nullptr) world_->start();
+        }
 
     private:
-        World& world_;
+        World* world_;
     };
 
     [[nodiscard]] std::uint64_t stops() const {
