@@ -39,17 +39,9 @@ struct Split {
 // threads = [Thread(target=countdown, args=(N // k,)) for _ in range(k)]; start; join
 Split countdown_in_threads(std::int64_t n, int threads) {
     Interpreter interpreter;
-    std::vector<std::unique_ptr<Thread>> workers;
-    workers.reserve(static_cast<std::size_t>(threads));
-    for (int i = 0; i < threads; ++i) {
-        workers.push_back(
-            std::make_unique<Thread>(interpreter, fmt::format("countdown-{}", i + 1),
-                                     [n, threads](ThreadState& t) { countdown(t, n / threads); }));
-    }
-    const auto started = Clock::now();
-    for (auto& worker : workers) worker->start();
-    for (auto& worker : workers) worker->join();
-    return {std::chrono::duration<double>(Clock::now() - started).count(), interpreter.gil().switch_number()};
+    const double seconds = pyconc::lesson::run_threads(
+        interpreter, threads, [n, threads](ThreadState& t) { countdown(t, n / threads); }, "countdown");
+    return {seconds, interpreter.gil().switch_number()};
 }
 
 // def io_latency(with_cpu_thread, ops=200): the median wait, in ms, of a

@@ -30,25 +30,12 @@ using pyconc::lesson::accepted_range;
 using pyconc::lesson::Align;
 using pyconc::lesson::countdown;
 using pyconc::lesson::grouped;
+using pyconc::lesson::run_threads;
 using pyconc::threading::Lock;
 using pyconc::threading::Thread;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-// Starts `count` model threads running `target`, joins them; returns the seconds it took.
-template <class Target>
-double run_threads(Interpreter& interpreter, int count, const Target& target) {
-    std::vector<std::unique_ptr<Thread>> threads;
-    threads.reserve(static_cast<std::size_t>(count));
-    for (int i = 0; i < count; ++i) {
-        threads.push_back(std::make_unique<Thread>(interpreter, fmt::format("Thread-{}", i + 1), target));
-    }
-    const auto started = Clock::now();
-    for (auto& thread : threads) thread->start();
-    for (auto& thread : threads) thread->join();
-    return std::chrono::duration<double>(Clock::now() - started).count();
-}
 
 // (a) countdown(n) split over `threads` threads.
 double countdown_seconds(GilMode mode, std::int64_t n, int threads) {

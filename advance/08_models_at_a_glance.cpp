@@ -36,15 +36,15 @@ using pyconc::lesson::accepted_range;
 using pyconc::lesson::Align;
 using pyconc::lesson::cpu_job;
 using pyconc::lesson::grouped;
+using pyconc::lesson::ready;
+using pyconc::lesson::seconds_since;
+using pyconc::lesson::touch;
+using pyconc::lesson::touched;
 using pyconc::runtime::Interpreter;
 using pyconc::runtime::ThreadState;
 using Clock = std::chrono::steady_clock;
 
 namespace {
-
-double seconds_since(Clock::time_point start) {
-    return std::chrono::duration<double>(Clock::now() - start).count();
-}
 
 // --- the workloads ---------------------------------------------------------------
 
@@ -85,18 +85,6 @@ Task<std::vector<std::int64_t>> gather_all(std::vector<Task<std::int64_t>> corou
 // async def cpu_jobs(): return [cpu_job(n) for _ in range(jobs)]   (no await: the loop runs one at a time)
 Task<std::int64_t> acpu_job(ThreadState& t, std::int64_t n) {
     co_return cpu_job(t, n);
-}
-
-// A job that does nothing: to see every worker up before the clock starts.
-int ready(int x) {
-    return x;
-}
-
-// touched = 0; def touch(_): global touched; touched += 1; return touched
-int touched = 0;
-int touch(int /*item*/) {
-    touched += 1;
-    return touched;
 }
 
 struct Times {

@@ -29,29 +29,14 @@ using pyconc::concurrent::futures::ThreadPoolExecutor;
 using pyconc::lesson::accepted_range;
 using pyconc::lesson::cpu_job;
 using pyconc::lesson::grouped;
+using pyconc::lesson::ready;
+using pyconc::lesson::seconds_since;
+using pyconc::lesson::touch;
+using pyconc::lesson::touched;
 using pyconc::runtime::ThreadState;
 using Clock = std::chrono::steady_clock;
 
-namespace {
-
-// A job that does nothing: to see every worker up.
-int ready(int x) {
-    return x;
-}
-
-// touched = 0
-// def touch(_): global touched; touched += 1; return touched
-int touched = 0;
-int touch(int /*item*/) {
-    touched += 1;
-    return touched;
-}
-
-double seconds_since(Clock::time_point start) {
-    return std::chrono::duration<double>(Clock::now() - start).count();
-}
-
-}  // namespace
+namespace {}  // namespace
 
 int main(int argc, char** argv) {
     mp::freeze_support(argc, argv);  // a spawned worker does its work here and exits

@@ -1,6 +1,12 @@
 #pragma once
 // The workloads several lessons share, written as the Python they model.
+#include <chrono>
 #include <cstdint>
+#include <memory>
+#include <string_view>
+#include <vector>
+
+#include <fmt/format.h>
 
 #include "pyconc/runtime/interpreter.hpp"
 #include "pyconc/runtime/thread_state.hpp"
@@ -136,6 +142,44 @@ inline std::int64_t cpu_job_in_this_process(std::int64_t n) {
     std::int64_t total = 0;
     for (std::int64_t i = 0; i < n; ++i) total += i * i % 7;
     return total;
+}
+
+// --- running them ---------------------------------------------------------------
+
+// time.perf_counter() - t0
+[[nodiscard]] inline double seconds_since(std::chrono::steady_clock::time_point start) {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+// threads = [Thread(target=target) for _ in range(count)]; start them all,
+// join them all. Returns the seconds from the first start to the last join.
+template <class Target>
+double run_threads(runtime::Interpreter& interpreter, int count, const Target& target,
+                   std::string_view name = "Thread") {
+    std::vector<std::unique_ptr<threading::Thread>> threads;
+    threads.reserve(static_cast<std::size_t>(count));
+    for (int i = 0; i < count; ++i) {
+        threads.push_back(
+            std::make_unique<threading::Thread>(interpreter, fmt::format("{}-{}", name, i + 1), target));
+    }
+    const auto started = std::chrono::steady_clock::now();
+    for (auto& thread : threads) thread->start();
+    for (auto& thread : threads) thread->join();
+    return seconds_since(started);
+}
+
+// For process pools: a job that does nothing (to see every worker up
+// before the clock starts) ...
+inline int ready(int x) {
+    return x;
+}
+
+// ... and one that changes a global of the process it runs in:
+// touched = 0; def touch(_): global touched; touched += 1; return touched
+inline int touched = 0;
+inline int touch(int /*item*/) {
+    touched += 1;
+    return touched;
 }
 
 }  // namespace pyconc::lesson
