@@ -30,6 +30,7 @@ using pyconc::lesson::accepted_range;
 using pyconc::lesson::Align;
 using pyconc::lesson::countdown;
 using pyconc::lesson::grouped;
+using pyconc::lesson::Rounds;
 using pyconc::lesson::run_threads;
 using pyconc::threading::Lock;
 using pyconc::threading::Thread;
@@ -44,12 +45,15 @@ double countdown_seconds(GilMode mode, std::int64_t n, int threads) {
 }
 
 // (b) one of threading_example's programs from `threads` threads.
-std::int64_t counter_after(GilMode mode, void (*program)(ThreadState&, int, Lock&), int threads,
+std::int64_t counter_after(GilMode mode, void (*program)(ThreadState&, Rounds&, Lock&), int threads,
                            int iterations) {
     Interpreter interpreter{mode};
     interpreter.globals().set("counter", Int::from(0));
     Lock lock;
-    (void)run_threads(interpreter, threads, [&](ThreadState& t) { program(t, iterations, lock); });
+    (void)run_threads(interpreter, threads, [&](ThreadState& t) {
+        Rounds rounds = Rounds::exactly(iterations);
+        program(t, rounds, lock);
+    });
     return static_cast<const Int&>(*interpreter.globals().get("counter")).value();
 }
 
@@ -224,7 +228,7 @@ int main(int argc, char** argv) {
     const std::int64_t expected = static_cast<std::int64_t>(threads) * iterations;
     struct Program {
         const char* name;
-        void (*run)(ThreadState&, int, Lock&);
+        void (*run)(ThreadState&, Rounds&, Lock&);
     };
     bool locked_exact = true;
     std::vector<std::int64_t> counts;

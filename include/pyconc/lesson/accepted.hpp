@@ -31,7 +31,9 @@ requires std::integral<T> || std::floating_point<T>
         T value{};
         const char* end = text.data() + text.size();
         const auto [stop, error] = std::from_chars(text.data(), end, value);
-        if (error != std::errc{} || stop != end || value < lowest || value > highest) {
+        // Written as "not inside" so that NaN, which compares false with
+        // everything, is refused too.
+        if (error != std::errc{} || stop != end || !(value >= lowest && value <= highest)) {
             return fmt::format("{} is not accepted: {}", text, expected);
         }
         return {};

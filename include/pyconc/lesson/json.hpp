@@ -4,7 +4,8 @@
 //
 // Keys keep the order they were set in; setting a key again replaces its
 // value. Values: integers, floating point (non-finite becomes null, as JSON
-// has no NaN), booleans, strings, and flat lists of numbers or strings.
+// has no NaN), booleans, strings, and lists of numbers, strings or objects
+// (a table's rows, each labelled by its own keys).
 #include <cmath>
 #include <concepts>
 #include <string>
@@ -87,6 +88,7 @@ private:
     }
     static std::string element(double value) { return number(value); }
     static std::string element(const std::string& value) { return quoted(value); }
+    static std::string element(const JsonObject& value) { return value.render(); }
 
     void put(std::string_view key, std::string value) {
         for (auto& [existing, old] : members_) {

@@ -1,5 +1,6 @@
 #pragma once
 // The workloads several lessons share, written as the Python they model.
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -34,6 +35,32 @@ inline void countdown(runtime::ThreadState& t, std::int64_t n) {
     }
 }
 
+// How many times a loop runs: exactly n times (`for _ in range(n)`), or
+// until another thread says stop (a run sized in switch intervals: the model
+// is faster than CPython, so CPython's counts would end inside one interval).
+// Either way it counts the rounds it ran. Plain C++ between instructions:
+// no instruction, no check point.
+class Rounds {
+public:
+    [[nodiscard]] static Rounds exactly(std::int64_t n) { return Rounds{n, nullptr}; }
+    [[nodiscard]] static Rounds until(const std::atomic<bool>& stop) { return Rounds{0, &stop}; }
+
+    // Whether the loop runs once more (and counts it if so).
+    [[nodiscard]] bool next() noexcept {
+        // relaxed: the flag only ends the loop; the counts are read after join.
+        if (stop_ != nullptr ? stop_->load(std::memory_order_relaxed) : done_ == limit_) return false;
+        ++done_;
+        return true;
+    }
+    [[nodiscard]] std::int64_t done() const noexcept { return done_; }
+
+private:
+    Rounds(std::int64_t limit, const std::atomic<bool>* stop) : limit_(limit), stop_(stop) {}
+    std::int64_t limit_;
+    const std::atomic<bool>* stop_;  // null: run exactly limit_ rounds
+    std::int64_t done_ = 0;
+};
+
 // The three ways threads add to the global `counter` (basics/threading_example,
 // advance/06_free_threading); each takes the lock it may use.
 // def nothing(): pass
@@ -44,9 +71,9 @@ inline void nothing(runtime::ThreadState& t) {
 
 // def plain():
 //     for _ in range(N): counter += 1
-inline void plain(runtime::ThreadState& t, int n, threading::Lock& /*lock*/) {
+inline void plain(runtime::ThreadState& t, Rounds& rounds, threading::Lock& /*lock*/) {
     t.resume();
-    for (int i = 0; i < n; ++i) {
+    while (rounds.next()) {
         t.load_global("counter");   // LOAD_GLOBAL counter
         t.load_const(1);            // LOAD_CONST 1
         t.binary_add();             // BINARY_OP +=
@@ -57,9 +84,9 @@ inline void plain(runtime::ThreadState& t, int n, threading::Lock& /*lock*/) {
 
 // def with_call():
 //     for _ in range(N): v = counter; nothing(); counter = v + 1
-inline void with_call(runtime::ThreadState& t, int n, threading::Lock& /*lock*/) {
+inline void with_call(runtime::ThreadState& t, Rounds& rounds, threading::Lock& /*lock*/) {
     t.resume();
-    for (int i = 0; i < n; ++i) {
+    while (rounds.next()) {
         t.load_global("counter");  // v = counter
         t.store_fast(0);
         t.call(nothing);  // nothing()   (CALL: a check point inside the window)
@@ -75,10 +102,10 @@ inline void with_call(runtime::ThreadState& t, int n, threading::Lock& /*lock*/)
 // def locked():
 //     for _ in range(N):
 //         with lock: v = counter; nothing(); counter = v + 1
-inline void locked(runtime::ThreadState& t, int n, threading::Lock& lock) {
+inline void locked(runtime::ThreadState& t, Rounds& rounds, threading::Lock& lock) {
     t.resume();
-    for (int i = 0; i < n; ++i) {
-        lock.acquire(t);
+    while (rounds.next()) {
+        lock.acquire(t);  // BEFORE_WITH calls lock.__enter__ (no check point)
         t.load_global("counter");
         t.store_fast(0);
         t.call(nothing);
@@ -87,7 +114,10 @@ inline void locked(runtime::ThreadState& t, int n, threading::Lock& lock) {
         t.load_const(1);
         t.binary_add();
         t.store_global("counter");
-        lock.release();
+        // CALL lock.__exit__: its check point comes after the release, so
+        // that one never switches a thread out holding the lock.
+        t.call([&lock](runtime::ThreadState&) { lock.release(); });
+        t.pop_top();
         t.jump_backward();
     }
 }

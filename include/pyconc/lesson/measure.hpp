@@ -1,0 +1,129 @@
+#pragma once
+// Measuring a run honestly, so that what a lesson prints is what CPython
+// would show and never what timing luck or a busy machine made of it.
+//
+// How this works
+// - `usable_cores()` counts the cores this process may run on
+//   (sched_getaffinity: what `taskset` and a container's cpuset leave it),
+//   not the machine's (`hardware_concurrency()` ignores affinity). Every
+//   "on N cores" and every speed-up bound uses it.
+// - A `Stopwatch` reads wall time and this process's CPU time together
+//   (CLOCK_PROCESS_CPUTIME_ID: every thread of the process). Their ratio,
+//   `cores_busy()`, is how many cores the run kept busy on average: about 1
+//   for GIL-bound threads, up to the core count without a GIL. A run that
+//   needed one core and got much less was starved by other work: the lesson
+//   says `machine-busy` instead of drawing a conclusion from it
+//   (`CpuShare::starved`). The clocks can be replaced, for tests.
+// - `size_for()` calibrates a workload in time: it doubles a run until it
+//   lasts long enough to time, then scales it to the target. The model's
+//   eval loop is several times faster than CPython's, so a size copied from
+//   a CPython program can end inside one switch interval.
+// - `speedup()` refuses a figure physics forbids: more than the cores the
+//   process may use (with 10% for clock noise) is a measuring error, such as
+//   a cold first run taken as the baseline. `median_seconds()` times a short
+//   run after a warm-up, as the median of a few repeats.
+#include <sched.h>
+#include <time.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <thread>
+#include <utility>
+#include <vector>
+
+namespace pyconc::lesson {
+
+// The cores this process may run on (at least 1).
+[[nodiscard]] inline unsigned usable_cores() {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    if (sched_getaffinity(0, sizeof set, &set) == 0) return static_cast<unsigned>(std::max(1, CPU_COUNT(&set)));
+    return std::max(1U, std::thread::hardware_concurrency());
+}
+
+// Wall time and this process's CPU time, in seconds from an arbitrary start.
+struct Times {
+    double wall = 0;
+    double cpu = 0;
+};
+
+[[nodiscard]] inline Times process_times() {
+    timespec cpu{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
+    return {std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(),
+            static_cast<double>(cpu.tv_sec) + static_cast<double>(cpu.tv_nsec) * 1e-9};
+}
+
+// CPU seconds per wall second: how many cores a run kept busy on average.
+[[nodiscard]] inline double cores_busy(Times elapsed) {
+    return elapsed.wall > 0 ? elapsed.cpu / elapsed.wall : 0.0;
+}
+
+class Stopwatch {
+public:
+    using Read = std::function<Times()>;
+    explicit Stopwatch(Read read = process_times) : read_(std::move(read)), start_(read_()) {}
+
+    // Wall and CPU seconds since the stopwatch was made (or restarted).
+    [[nodiscard]] Times elapsed() const {
+        const Times now = read_();
+        return {now.wall - start_.wall, now.cpu - start_.cpu};
+    }
+    void restart() { start_ = read_(); }
+
+private:
+    Read read_;
+    Times start_;
+};
+
+// What a run needed of the CPU and what it got.
+struct CpuShare {
+    double needed = 1;  // cores the run keeps busy on an idle machine (1 for GIL-bound threads)
+    double got = 0;     // cores_busy() of the run
+
+    // Less than half of what it needed: other work had the cores, and the
+    // run's timing says more about the machine than about the model.
+    [[nodiscard]] bool starved() const noexcept { return got < 0.5 * needed; }
+};
+
+// The size of a workload that runs for about `target_seconds`. `run(n)` runs
+// it at size n and returns the seconds it took. Sizes double from `start`
+// until a run lasts at least a tenth of the target (long enough to time),
+// and the last one is scaled; the result is at least `start`.
+[[nodiscard]] inline std::int64_t size_for(double target_seconds, const std::function<double(std::int64_t)>& run,
+                                           std::int64_t start = 1'000,
+                                           std::int64_t largest = 4'000'000'000) {
+    std::int64_t n = std::max<std::int64_t>(1, start);
+    double seconds = run(n);
+    while (seconds < target_seconds / 10 && n < largest / 2) {
+        n *= 2;
+        seconds = run(n);
+    }
+    if (seconds <= 0) return std::min(largest, n);
+    const double scaled = static_cast<double>(n) * target_seconds / seconds;
+    return std::clamp(static_cast<std::int64_t>(scaled), std::max<std::int64_t>(1, start), largest);
+}
+
+// The median of `repeats` timings of `run` (seconds), after one run that is
+// thrown away (caches, page faults, the first thread's stack).
+[[nodiscard]] inline double median_seconds(int repeats, const std::function<double()>& run) {
+    (void)run();
+    std::vector<double> seconds;
+    for (int i = 0; i < std::max(1, repeats); ++i) seconds.push_back(run());
+    std::sort(seconds.begin(), seconds.end());
+    return seconds[seconds.size() / 2];
+}
+
+// baseline / run, or nothing when that would exceed the cores the process
+// may use (with 10% for noise): such a figure is a measuring error.
+[[nodiscard]] inline std::optional<double> speedup(double baseline_seconds, double run_seconds, unsigned cores) {
+    if (baseline_seconds <= 0 || run_seconds <= 0) return std::nullopt;
+    const double value = baseline_seconds / run_seconds;
+    if (value > 1.1 * static_cast<double>(std::max(1U, cores))) return std::nullopt;
+    return value;
+}
+
+}  // namespace pyconc::lesson
