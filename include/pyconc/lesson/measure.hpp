@@ -85,8 +85,10 @@ struct CpuShare {
     double got = 0;     // cores_busy() of the run
 
     // Less than half of what it needed: other work had the cores, and the
-    // run's timing says more about the machine than about the model.
+    // run's outcome says more about the machine than about the model.
     [[nodiscard]] bool starved() const noexcept { return got < 0.5 * needed; }
+    // Close to all of it: its wall time can be compared with another's.
+    [[nodiscard]] bool full() const noexcept { return got >= 0.8 * needed; }
 };
 
 // The size of a workload that runs for about `target_seconds`. `run(n)` runs
