@@ -38,23 +38,33 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// (a) countdown(n) split over `threads` threads.
-double countdown_seconds(GilMode mode, std::int64_t n, int threads) {
-    Interpreter interpreter{mode};
-    return run_threads(interpreter, threads, [n, threads](ThreadState& t) { countdown(t, n / threads); });
+// (a) countdown(n) split over `threads` threads: wall seconds and cores busy,
+// the median of 3 runs after a warm-up.
+struct Countdown {
+    double seconds = 0;
+    double cores_busy = 0;
+};
+Countdown countdown_seconds(GilMode mode, std::int64_t n, int threads) {
+    std::vector<pyconc::lesson::Times> runs;
+    const double seconds = pyconc::lesson::median_seconds(3, [&] {
+        Interpreter interpreter{mode};
+        const pyconc::lesson::Stopwatch stopwatch;
+        (void)run_threads(interpreter, threads, [n, threads](ThreadState& t) { countdown(t, n / threads); });
+        runs.push_back(stopwatch.elapsed());
+        return runs.back().wall;
+    });
+    for (const pyconc::lesson::Times& run : runs) {
+        if (run.wall == seconds) return {seconds, pyconc::lesson::cores_busy(run)};
+    }
+    return {seconds, 0};
 }
 
-// (b) one of threading_example's programs from `threads` threads.
-std::int64_t counter_after(GilMode mode, void (*program)(ThreadState&, Rounds&, Lock&), int threads,
-                           int iterations) {
+// (b) one of threading_example's programs from `threads` threads, for
+// `iterations` rounds each or (0) for `budget`.
+pyconc::lesson::CounterRun counter_after(GilMode mode, pyconc::lesson::CounterProgram program, int threads,
+                                         int iterations, std::chrono::duration<double> budget) {
     Interpreter interpreter{mode};
-    interpreter.globals().set("counter", Int::from(0));
-    Lock lock;
-    (void)run_threads(interpreter, threads, [&](ThreadState& t) {
-        Rounds rounds = Rounds::exactly(iterations);
-        program(t, rounds, lock);
-    });
-    return static_cast<const Int&>(*interpreter.globals().get("counter")).value();
+    return pyconc::lesson::run_counter(interpreter, program, threads, iterations, budget);
 }
 
 // (c) Two threads each do `counter += 1`, and both read before either
@@ -190,62 +200,89 @@ int main(int argc, char** argv) {
         {"race-without-lock", "no-race"}};
     std::int64_t n = 3'000'000;
     int threads = 4;
-    int iterations = 50'000;
+    int iterations = 0;  // 0: each run lasts `budget_ms`
+    int budget_ms = 100;
     lesson.option("--n", n, "The countdown's start (split evenly over the threads)",
                   accepted_range<std::int64_t>(1'000, 1'000'000'000));
     lesson.option("--threads", threads, "Threads that increment the counter", accepted_range(2, 64));
-    lesson.option("--iterations", iterations, "Increments per thread", accepted_range(1, 10'000'000));
+    lesson.flags()
+        .add_option("--iterations", iterations,
+                    "Increments per thread (default: none; each counter run lasts --run-ms instead)")
+        ->check(accepted_range(1, 10'000'000));
+    lesson.option("--run-ms", budget_ms, "How long each counter run lasts, when --iterations is not given",
+                  accepted_range(1, 10'000))
+        ->excludes("--iterations");
     if (auto exit = lesson.parse(argc, argv)) return *exit;
-    const unsigned cores = std::max(1U, std::thread::hardware_concurrency());
+    const unsigned cores = pyconc::lesson::usable_cores();
 
-    lesson.heading("(a) CPU-bound: countdown({}) in 1, 2 and 4 threads, on {} cores", grouped(n), cores);
-    pyconc::lesson::Table cpu_table{{"threads", Align::right},
-                                    {"with the GIL", Align::right},
-                                    {"speed-up", Align::right},
-                                    {"without", Align::right},
-                                    {"speed-up", Align::right}};
+    lesson.heading("(a) CPU-bound: countdown({}) in 1, 2 and 4 threads, on {} core{} (median of 3 runs)",
+                   grouped(n), cores, cores == 1 ? "" : "s");
+    pyconc::lesson::Table cpu_table{{"threads", Align::right}, {"with the GIL", Align::right},
+                                    {"speed-up", Align::right}, {"without", Align::right},
+                                    {"speed-up", Align::right}, {"cores busy", Align::right}};
     std::vector<double> gil_seconds;
     std::vector<double> free_seconds;
+    std::vector<double> free_cores_busy;
+    bool impossible = false;
+    const auto speedup_text = [&](const std::vector<double>& seconds) {
+        const auto value = pyconc::lesson::speedup(seconds.front(), seconds.back(), cores);
+        impossible = impossible || !value;
+        return value ? fmt::format("{:.2f}x", *value) : std::string{"n/a"};
+    };
     for (const int k : {1, 2, 4}) {
-        gil_seconds.push_back(countdown_seconds(GilMode::enabled, n, k));
-        free_seconds.push_back(countdown_seconds(GilMode::disabled, n, k));
-        cpu_table.row({fmt::format("{}", k), fmt::format("{:.3f}s", gil_seconds.back()),
-                       fmt::format("{:.2f}x", gil_seconds.front() / gil_seconds.back()),
-                       fmt::format("{:.3f}s", free_seconds.back()),
-                       fmt::format("{:.2f}x", free_seconds.front() / free_seconds.back())});
+        gil_seconds.push_back(countdown_seconds(GilMode::enabled, n, k).seconds);
+        const Countdown free = countdown_seconds(GilMode::disabled, n, k);
+        free_seconds.push_back(free.seconds);
+        free_cores_busy.push_back(free.cores_busy);
+        cpu_table.row({fmt::format("{}", k), fmt::format("{:.3f}s", gil_seconds.back()), speedup_text(gil_seconds),
+                       fmt::format("{:.3f}s", free_seconds.back()), speedup_text(free_seconds),
+                       fmt::format("{:.2f}", free.cores_busy)});
     }
     lesson.print(cpu_table);
+    if (impossible) {
+        lesson.note("n/a: a speed-up above the {} core(s) this process may use is a measuring error (a run "
+                    "slowed by other work taken as the baseline); run it again.",
+                    cores);
+    }
     lesson.note(
-        "Without the GIL the threads run at once: the speed-up approaches the number of cores. One thread "
-        "is slower without it ({:.0f}%): biased counts and per-thread state cost a little on every step.",
+        "Without the GIL the threads run at once: the speed-up approaches the number of cores, and so do the "
+        "cores busy (CPU time over wall time). One thread is {:.0f}% slower without it: biased counts and "
+        "per-thread state cost a little on every step.",
         100.0 * (free_seconds.front() / gil_seconds.front() - 1.0));
 
-    lesson.heading("(b) counter += 1 from {} threads x {} (py310 check points, 5 ms)", threads,
-                   grouped(iterations));
+    const std::chrono::duration<double> budget{budget_ms / 1000.0};
+    lesson.heading("(b) counter += 1 from {} threads, {} (py310 check points, 5 ms)", threads,
+                   iterations != 0 ? fmt::format("{} increments each", grouped(iterations))
+                                   : fmt::format("each run {} ms long", budget_ms));
     pyconc::lesson::Table counter_table{{"program", Align::left},  {"GIL", Align::left},
                                         {"counter", Align::right}, {"expected", Align::right},
                                         {"lost", Align::right},    {"", Align::left}};
-    const std::int64_t expected = static_cast<std::int64_t>(threads) * iterations;
     struct Program {
         const char* name;
-        void (*run)(ThreadState&, Rounds&, Lock&);
+        pyconc::lesson::CounterProgram run;
     };
     bool locked_exact = true;
-    std::vector<std::int64_t> counts;
+    std::vector<pyconc::lesson::JsonObject> counter_runs;
     for (const Program program :
          {Program{"plain", pyconc::lesson::plain}, Program{"with_call", pyconc::lesson::with_call},
           Program{"locked", pyconc::lesson::locked}}) {
         for (const GilMode mode : {GilMode::enabled, GilMode::disabled}) {
-            const std::int64_t counter = counter_after(mode, program.run, threads, iterations);
-            counts.push_back(counter);
-            if (program.run == pyconc::lesson::locked) locked_exact = locked_exact && counter == expected;
-            const std::int64_t lost = expected - counter;
+            const pyconc::lesson::CounterRun run = counter_after(mode, program.run, threads, iterations, budget);
+            if (program.run == pyconc::lesson::locked) locked_exact = locked_exact && run.counter == run.expected;
+            const std::int64_t lost = run.expected - run.counter;
             counter_table.row(
-                {program.name, mode == GilMode::enabled ? "on" : "off", grouped(counter), grouped(expected),
+                {program.name, mode == GilMode::enabled ? "on" : "off", grouped(run.counter), grouped(run.expected),
                  grouped(lost),
                  lost > 0 ? fmt::format("race ({:.0f}% lost)",
-                                        100.0 * static_cast<double>(lost) / static_cast<double>(expected))
+                                        100.0 * static_cast<double>(lost) / static_cast<double>(run.expected))
                           : "no race"});
+            pyconc::lesson::JsonObject figures;
+            figures.set("program", program.name);
+            figures.set("gil", mode == GilMode::enabled);
+            figures.set("counter", run.counter);
+            figures.set("expected", run.expected);
+            figures.set("lost", lost);
+            counter_runs.push_back(std::move(figures));
         }
     }
     lesson.print(counter_table);
@@ -299,8 +336,8 @@ int main(int argc, char** argv) {
     lesson.figure("cores", cores);
     lesson.figure("countdown_seconds_gil", gil_seconds);
     lesson.figure("countdown_seconds_free_threaded", free_seconds);
-    lesson.figure("counter_expected", expected);
-    lesson.figure("counters", counts);
+    lesson.figure("countdown_cores_busy_free_threaded", free_cores_busy);
+    lesson.figure("counter_runs", counter_runs);
     lesson.figure("certain_race_counter", certain);
     lesson.figure("refcount_ns", std::vector<double>{plain_ns, owner_ns, other_ns, atomic_ns, contended_ns});
     lesson.figure("world_stops", pauses.stops);

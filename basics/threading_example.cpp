@@ -13,14 +13,12 @@
 // possible order of their eight instructions (70 orders), through explicit
 // schedules, and counts the orders each policy allows and the ones that
 // lose the update.
-#include <atomic>
 #include <bit>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "pyconc/lesson/lesson.hpp"
@@ -38,9 +36,7 @@ using pyconc::lesson::accepted_words;
 using pyconc::lesson::grouped;
 using pyconc::lesson::locked;
 using pyconc::lesson::plain;
-using pyconc::lesson::Rounds;
 using pyconc::lesson::with_call;
-using pyconc::threading::Lock;
 using pyconc::threading::Thread;
 
 namespace {
@@ -86,14 +82,12 @@ struct Settings {
     }
 };
 
-using Program = void (*)(ThreadState&, Rounds&, Lock&);
+using Program = pyconc::lesson::CounterProgram;
 
 struct Outcome {
-    std::int64_t counter = 0;
-    std::int64_t expected = 0;  // the increments the threads ran
+    pyconc::lesson::CounterRun run;
     std::uint64_t switches = 0;
-    pyconc::lesson::Times elapsed;  // wall and CPU seconds of the run
-    Trace::Timeline timeline;       // with --timeline or --svg
+    Trace::Timeline timeline;  // with --timeline or --svg
 };
 
 // def run(target): counter = 0; start THREADS threads; join them
@@ -105,29 +99,10 @@ Outcome run(Program target, CheckPoints policy, const Settings& settings) {
         std::chrono::microseconds{static_cast<std::int64_t>(settings.switch_interval_ms * 1000.0)});
     interpreter.gil().set_schedule(settings.schedule());
     if (settings.trace) interpreter.set_trace(&trace);
-    // The interpreter was made on this thread: its heap is current here.
-    interpreter.globals().set("counter", Int::from(0));  // counter = 0
-    Lock lock;
-    std::atomic<bool> stop{false};
-    std::vector<Rounds> rounds(static_cast<std::size_t>(settings.threads),
-                               settings.timed_run() ? Rounds::until(stop) : Rounds::exactly(settings.iterations));
-    std::vector<std::unique_ptr<Thread>> threads;
-    threads.reserve(rounds.size());
-    for (Rounds& own : rounds) {
-        threads.push_back(std::make_unique<Thread>(interpreter, fmt::format("Thread-{}", threads.size() + 1),
-                                                   [&](ThreadState& t) { target(t, own, lock); }));
-    }
-    const pyconc::lesson::Stopwatch stopwatch;
-    for (auto& thread : threads) thread->start();
-    if (settings.timed_run()) {
-        std::this_thread::sleep_for(settings.budget());
-        stop = true;
-    }
-    for (auto& thread : threads) thread->join();
     Outcome outcome;
-    outcome.elapsed = stopwatch.elapsed();
-    outcome.counter = dynamic_cast<const Int&>(*interpreter.globals().get("counter")).value();
-    for (const Rounds& own : rounds) outcome.expected += own.done();
+    // The interpreter was made on this thread: its heap is current here.
+    outcome.run =
+        pyconc::lesson::run_counter(interpreter, target, settings.threads, settings.iterations, settings.budget());
     outcome.switches = interpreter.gil().switch_number();
     if (settings.trace) outcome.timeline = trace.timeline();
     return outcome;
@@ -150,7 +125,7 @@ bool cpython_loses(Program program, CheckPoints policy) {
 constexpr std::uint64_t conclusive_switches = 16;
 
 bool starved(const Outcome& outcome) {
-    const pyconc::lesson::CpuShare share{1.0, pyconc::lesson::cores_busy(outcome.elapsed)};
+    const pyconc::lesson::CpuShare share{1.0, pyconc::lesson::cores_busy(outcome.run.elapsed)};
     return outcome.switches < conclusive_switches || share.starved();
 }
 
@@ -371,15 +346,15 @@ int main(int argc, char** argv) {
                 timelines.emplace_back(fmt::format("{}, {} check points", row.name, policy_name),
                                        std::move(outcome.timeline), window_ms);
             }
-            const std::int64_t lost = outcome.expected - outcome.counter;
+            const std::int64_t lost = outcome.run.expected - outcome.run.counter;
             const bool cpython_races = cpython_loses(row.program, policy);
             const bool busy = lost == 0 && cpython_races && !settings.deterministic() && starved(outcome);
             total_lost += lost;
             busy_runs += busy ? 1 : 0;
-            table.row({row.name, policy_name, grouped(outcome.counter), grouped(outcome.expected),
+            table.row({row.name, policy_name, grouped(outcome.run.counter), grouped(outcome.run.expected),
                        grouped(lost),
                        fmt::format("{:.1f}%",
-                                   100.0 * static_cast<double>(lost) / static_cast<double>(outcome.expected)),
+                                   100.0 * static_cast<double>(lost) / static_cast<double>(outcome.run.expected)),
                        grouped(outcome.switches),
                        lost > 0 ? "RACE"
                        : busy   ? "machine busy"
@@ -388,12 +363,12 @@ int main(int argc, char** argv) {
             pyconc::lesson::JsonObject figures;
             figures.set("variant", row.name);
             figures.set("check_points", policy_name);
-            figures.set("counter", outcome.counter);
-            figures.set("expected", outcome.expected);
+            figures.set("counter", outcome.run.counter);
+            figures.set("expected", outcome.run.expected);
             figures.set("lost", lost);
             figures.set("switches", outcome.switches);
-            figures.set("seconds", outcome.elapsed.wall);
-            figures.set("cores_busy", pyconc::lesson::cores_busy(outcome.elapsed));
+            figures.set("seconds", outcome.run.elapsed.wall);
+            figures.set("cores_busy", pyconc::lesson::cores_busy(outcome.run.elapsed));
             runs.push_back(std::move(figures));
         }
     }

@@ -5,10 +5,12 @@
 #include <cstdint>
 #include <memory>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include <fmt/format.h>
 
+#include "pyconc/lesson/measure.hpp"
 #include "pyconc/runtime/interpreter.hpp"
 #include "pyconc/runtime/thread_state.hpp"
 #include "pyconc/threading.hpp"
@@ -120,6 +122,47 @@ inline void locked(runtime::ThreadState& t, Rounds& rounds, threading::Lock& loc
         t.pop_top();
         t.jump_backward();
     }
+}
+
+// The signature the three share.
+using CounterProgram = void (*)(runtime::ThreadState&, Rounds&, threading::Lock&);
+
+struct CounterRun {
+    std::int64_t counter = 0;   // what the global ended at
+    std::int64_t expected = 0;  // the increments the threads ran
+    Times elapsed;              // wall and CPU seconds, from the first start to the last join
+};
+
+// counter = 0; start `threads` threads running `program`, each exactly
+// `iterations` rounds or, when iterations is 0, until `budget` has passed;
+// join them all. The interpreter is set up by the caller (GIL or not, its
+// check points, its schedule) on this thread.
+inline CounterRun run_counter(runtime::Interpreter& interpreter, CounterProgram program, int threads,
+                              std::int64_t iterations, std::chrono::duration<double> budget) {
+    interpreter.globals().set("counter", runtime::Int::from(0));
+    threading::Lock lock;
+    std::atomic<bool> stop{false};
+    std::vector<Rounds> rounds(static_cast<std::size_t>(threads),
+                               iterations == 0 ? Rounds::until(stop) : Rounds::exactly(iterations));
+    std::vector<std::unique_ptr<threading::Thread>> started;
+    started.reserve(rounds.size());
+    for (Rounds& own : rounds) {
+        started.push_back(std::make_unique<threading::Thread>(
+            interpreter, fmt::format("Thread-{}", started.size() + 1),
+            [&](runtime::ThreadState& t) { program(t, own, lock); }));
+    }
+    const Stopwatch stopwatch;
+    for (auto& thread : started) thread->start();
+    if (iterations == 0) {
+        std::this_thread::sleep_for(budget);
+        stop = true;
+    }
+    for (auto& thread : started) thread->join();
+    CounterRun run;
+    run.elapsed = stopwatch.elapsed();
+    run.counter = static_cast<const runtime::Int&>(*interpreter.globals().get("counter")).value();
+    for (const Rounds& own : rounds) run.expected += own.done();
+    return run;
 }
 
 // def cpu_job(n):
