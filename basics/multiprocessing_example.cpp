@@ -17,6 +17,7 @@
 #include "pyconc/concurrent/futures/process_pool.hpp"
 #include "pyconc/concurrent/futures/thread_pool.hpp"
 #include "pyconc/lesson/lesson.hpp"
+#include "pyconc/lesson/measure.hpp"
 #include "pyconc/lesson/workloads.hpp"
 #include "pyconc/multiprocessing/process.hpp"
 #include "pyconc/multiprocessing/value.hpp"
@@ -48,53 +49,54 @@ int main(int argc, char** argv) {
         {"consistent", "inconsistent"}};
     int jobs = 4;
     std::int64_t n = 1'000'000;
-    int workers = static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+    const unsigned cores = pyconc::lesson::usable_cores();
+    int workers = static_cast<int>(cores);
     int increments = 20'000;
     lesson.option("--jobs", jobs, "How many CPU-bound jobs", accepted_range(1, 64));
     lesson.option("--n", n, "Each job's loop count (cpu_job(n))",
                   accepted_range<std::int64_t>(1, 100'000'000));
-    lesson.option("--workers", workers, "Workers in each pool (default: the number of cores)",
+    lesson.option("--workers", workers, "Workers in each pool (default: the cores this process may use)",
                   accepted_range(1, 64));
     lesson.option("--increments", increments, "Increments of the shared Value per process",
                   accepted_range(1, 10'000'000));
     if (auto exit = lesson.parse(argc, argv)) return *exit;
 
-    lesson.heading("{} jobs of cpu_job({}), {} workers, {} cores", jobs, grouped(n), workers,
-                   std::thread::hardware_concurrency());
+    lesson.heading("{} jobs of cpu_job({}), {} workers, {} core{}", jobs, grouped(n), workers, cores,
+                   cores == 1 ? "" : "s");
     // expected = [cpu_job(n) for _ in range(jobs)]
     std::vector<std::int64_t> expected;
-    auto started = Clock::now();
+    pyconc::lesson::Stopwatch stopwatch;
     {
         pyconc::runtime::Interpreter interpreter;
         ThreadState main_thread{interpreter, "MainThread"};
         const ThreadState::Attached attached{main_thread};
         for (int i = 0; i < jobs; ++i) expected.push_back(cpu_job(main_thread, n));
     }
-    const double sequential = seconds_since(started);
+    const pyconc::lesson::Times sequential = stopwatch.elapsed();
 
     // with ThreadPoolExecutor(workers) as ex: ex.map(cpu_job, [n] * jobs)
     std::vector<std::int64_t> from_threads;
-    started = Clock::now();
+    stopwatch.restart();
     {
         pyconc::runtime::Interpreter interpreter;
         ThreadPoolExecutor pool{interpreter, static_cast<std::size_t>(workers)};
         from_threads = pool.map([](ThreadState& t, std::int64_t job_n) { return cpu_job(t, job_n); },
                                 std::vector<std::int64_t>(static_cast<std::size_t>(jobs), n));
     }
-    const double threads = seconds_since(started);
+    const pyconc::lesson::Times threads = stopwatch.elapsed();
 
     // with ProcessPoolExecutor(workers) as ex: ex.map(cpu_job, [n] * jobs); ex.map(touch, range(4))
     std::vector<std::int64_t> from_processes;
     std::vector<int> children_saw;
-    double processes = 0;
+    pyconc::lesson::Times processes;
     {
         ProcessPoolExecutor pool{static_cast<std::size_t>(workers)};
-        // Every worker is up before the clock starts.
+        // Every worker is up before the clock starts; their CPU time counts.
         (void)pool.map<ready>(std::vector<int>(static_cast<std::size_t>(workers), 0));
-        started = Clock::now();
+        const pyconc::lesson::Stopwatch with_workers{pyconc::lesson::with_children(pool.worker_pids())};
         from_processes = pool.map<pyconc::lesson::cpu_job_in_this_process>(
             std::vector<std::int64_t>(static_cast<std::size_t>(jobs), n));
-        processes = seconds_since(started);
+        processes = with_workers.elapsed();
         children_saw = pool.map<touch>(std::vector<int>{0, 1, 2, 3});
     }
     const bool results_equal = from_threads == expected && from_processes == expected &&
@@ -103,16 +105,26 @@ int main(int argc, char** argv) {
     pyconc::lesson::Table table{{"how", pyconc::lesson::Align::left},
                                 {"time", pyconc::lesson::Align::right},
                                 {"speed-up", pyconc::lesson::Align::right},
+                                {"cores busy", pyconc::lesson::Align::right},
                                 {"results", pyconc::lesson::Align::left}};
-    table.row({"sequential", fmt::format("{:.2f}s", sequential), "1.00x", "expected"});
-    table.row({"threads", fmt::format("{:.2f}s", threads), fmt::format("{:.2f}x", sequential / threads),
-               from_threads == expected ? "equal" : "DIFFERENT"});
-    table.row({"processes", fmt::format("{:.2f}s", processes), fmt::format("{:.2f}x", sequential / processes),
-               from_processes == expected ? "equal" : "DIFFERENT"});
+    const auto row = [&](const char* how, const pyconc::lesson::Times& run, bool equal) {
+        table.row({how, fmt::format("{:.3f}s", run.wall), pyconc::lesson::speedup_text(sequential.wall, run.wall, cores),
+                   fmt::format("{:.2f}", pyconc::lesson::cores_busy(run)), equal ? "equal" : "DIFFERENT"});
+    };
+    row("sequential", sequential, true);
+    row("threads", threads, from_threads == expected);
+    row("processes", processes, from_processes == expected);
     lesson.print(table);
     pyconc::lesson::BarChart bars{"s"};
-    bars.bar("sequential", sequential).bar("threads", threads).bar("processes", processes);
+    bars.bar("sequential", sequential.wall).bar("threads", threads.wall).bar("processes", processes.wall);
     lesson.print(bars);
+    const double others = std::max(pyconc::lesson::others_busy(sequential), pyconc::lesson::others_busy(processes));
+    if (others >= 0.5) {
+        lesson.note(
+            "The machine was busy: other work kept {:.1f} of the {} cores busy meanwhile, so these times are "
+            "slower, and the processes' speed-up smaller, than on an idle machine.",
+            others, cores);
+    }
     lesson.note(
         "CPython 3.11 here (2 cores): sequential 0.54s | threads 0.55s (0.98x) | processes 0.28s (1.92x).");
 
@@ -149,9 +161,13 @@ int main(int argc, char** argv) {
     }
     const bool locked_exact = counts[1] == static_cast<long>(workers) * increments;
 
-    lesson.figure("sequential_seconds", sequential);
-    lesson.figure("threads_seconds", threads);
-    lesson.figure("processes_seconds", processes);
+    lesson.figure("cores", cores);
+    lesson.figure("sequential_seconds", sequential.wall);
+    lesson.figure("threads_seconds", threads.wall);
+    lesson.figure("processes_seconds", processes.wall);
+    lesson.figure("cores_busy", std::vector<double>{pyconc::lesson::cores_busy(sequential),
+                                                    pyconc::lesson::cores_busy(threads),
+                                                    pyconc::lesson::cores_busy(processes)});
     lesson.figure("parent_touched", touched);
     lesson.figure("value_counts", counts);
     if (results_equal && touched == 0 && locked_exact) {

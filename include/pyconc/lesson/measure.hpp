@@ -7,32 +7,42 @@
 //   (sched_getaffinity: what `taskset` and a container's cpuset leave it),
 //   not the machine's (`hardware_concurrency()` ignores affinity). Every
 //   "on N cores" and every speed-up bound uses it.
-// - A `Stopwatch` reads wall time and this process's CPU time together
-//   (CLOCK_PROCESS_CPUTIME_ID: every thread of the process). Their ratio,
-//   `cores_busy()`, is how many cores the run kept busy on average: about 1
-//   for GIL-bound threads, up to the core count without a GIL. A run that
-//   needed one core and got much less was starved by other work: the lesson
-//   says `machine-busy` instead of drawing a conclusion from it
-//   (`CpuShare::starved`). The clocks can be replaced, for tests.
+// - A `Stopwatch` reads wall time, this process's CPU time
+//   (CLOCK_PROCESS_CPUTIME_ID: every thread of the process) and the CPU time
+//   of the whole machine (/proc/stat) together. `cores_busy()` is how many
+//   cores the run kept busy on average: about 1 for GIL-bound threads, up to
+//   the core count without a GIL or with processes (add a pool's workers
+//   with `with_children`). `others_busy()` is how many cores other work
+//   took meanwhile. A run that needed one core and got much less was starved
+//   by other work: the lesson says `machine-busy` instead of drawing a
+//   conclusion from it (`CpuShare::starved`). The clocks can be replaced,
+//   for tests.
 // - `size_for()` calibrates a workload in time: it doubles a run until it
 //   lasts long enough to time, then scales it to the target. The model's
 //   eval loop is several times faster than CPython's, so a size copied from
 //   a CPython program can end inside one switch interval.
 // - `speedup()` refuses a figure physics forbids: more than the cores the
-//   process may use (with 10% for clock noise) is a measuring error, such as
+//   process may use (with 5% for clock noise) is a measuring error, such as
 //   a cold first run taken as the baseline. `median_seconds()` times a short
 //   run after a warm-up, as the median of a few repeats.
 #include <sched.h>
+#include <sys/types.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <array>
 #include <chrono>
 #include <cstdint>
+#include <fstream>
 #include <functional>
 #include <optional>
+#include <string>
 #include <thread>
 #include <utility>
 #include <vector>
+
+#include <fmt/format.h>
 
 namespace pyconc::lesson {
 
@@ -44,22 +54,59 @@ namespace pyconc::lesson {
     return std::max(1U, std::thread::hardware_concurrency());
 }
 
-// Wall time and this process's CPU time, in seconds from an arbitrary start.
+// Wall time, this process's CPU time and the whole machine's, in seconds
+// from an arbitrary start.
 struct Times {
     double wall = 0;
     double cpu = 0;
+    double machine_cpu = 0;  // every process's (0 where /proc/stat cannot be read)
 };
+
+// The CPU seconds every process on the machine has used since boot: the
+// busy columns of /proc/stat's first line (all but idle and iowait).
+[[nodiscard]] inline double machine_cpu_seconds() {
+    std::ifstream stat{"/proc/stat"};
+    std::string cpu;
+    std::array<double, 8> ticks{};  // user nice system idle iowait irq softirq steal
+    if (!(stat >> cpu) || cpu != "cpu") return 0;
+    for (double& t : ticks) stat >> t;
+    const double busy = ticks[0] + ticks[1] + ticks[2] + ticks[5] + ticks[6] + ticks[7];
+    return busy / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
+// The CPU seconds process `pid` has run (/proc/PID/schedstat, in ns); 0 if
+// it is gone.
+[[nodiscard]] inline double cpu_seconds_of(pid_t pid) {
+    std::ifstream schedstat{fmt::format("/proc/{}/schedstat", pid)};
+    double ns = 0;
+    return schedstat >> ns ? ns * 1e-9 : 0.0;
+}
 
 [[nodiscard]] inline Times process_times() {
     timespec cpu{};
     clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &cpu);
     return {std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count(),
-            static_cast<double>(cpu.tv_sec) + static_cast<double>(cpu.tv_nsec) * 1e-9};
+            static_cast<double>(cpu.tv_sec) + static_cast<double>(cpu.tv_nsec) * 1e-9, machine_cpu_seconds()};
+}
+
+// process_times() with the CPU time of some child processes (a pool's
+// workers) counted as this process's.
+[[nodiscard]] inline std::function<Times()> with_children(std::vector<pid_t> pids) {
+    return [pids = std::move(pids)] {
+        Times times = process_times();
+        for (const pid_t pid : pids) times.cpu += cpu_seconds_of(pid);
+        return times;
+    };
 }
 
 // CPU seconds per wall second: how many cores a run kept busy on average.
 [[nodiscard]] inline double cores_busy(Times elapsed) {
     return elapsed.wall > 0 ? elapsed.cpu / elapsed.wall : 0.0;
+}
+// How many cores other work kept busy meanwhile (0 without /proc/stat).
+[[nodiscard]] inline double others_busy(Times elapsed) {
+    if (elapsed.wall <= 0 || elapsed.machine_cpu <= 0) return 0.0;
+    return std::max(0.0, elapsed.machine_cpu - elapsed.cpu) / elapsed.wall;
 }
 
 class Stopwatch {
@@ -70,7 +117,7 @@ public:
     // Wall and CPU seconds since the stopwatch was made (or restarted).
     [[nodiscard]] Times elapsed() const {
         const Times now = read_();
-        return {now.wall - start_.wall, now.cpu - start_.cpu};
+        return {now.wall - start_.wall, now.cpu - start_.cpu, now.machine_cpu - start_.machine_cpu};
     }
     void restart() { start_ = read_(); }
 
@@ -120,12 +167,18 @@ struct CpuShare {
 }
 
 // baseline / run, or nothing when that would exceed the cores the process
-// may use (with 10% for noise): such a figure is a measuring error.
+// may use (with 5% for noise): such a figure is a measuring error.
 [[nodiscard]] inline std::optional<double> speedup(double baseline_seconds, double run_seconds, unsigned cores) {
     if (baseline_seconds <= 0 || run_seconds <= 0) return std::nullopt;
     const double value = baseline_seconds / run_seconds;
-    if (value > 1.1 * static_cast<double>(std::max(1U, cores))) return std::nullopt;
+    if (value > 1.05 * static_cast<double>(std::max(1U, cores))) return std::nullopt;
     return value;
+}
+
+// The same as text for a table: "1.96x", or "n/a" for a figure physics forbids.
+[[nodiscard]] inline std::string speedup_text(double baseline_seconds, double run_seconds, unsigned cores) {
+    const auto value = speedup(baseline_seconds, run_seconds, cores);
+    return value ? fmt::format("{:.2f}x", *value) : std::string{"n/a"};
 }
 
 }  // namespace pyconc::lesson
