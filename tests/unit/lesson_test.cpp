@@ -45,6 +45,19 @@ TEST(Lesson, RefusesAnOutOfRangeValueInOneLineNamingTheFlagAndTheRange) {
     }
 }
 
+TEST(Lesson, RefusesNotANumberAndInfinityForANumberFlag) {
+    for (const char* bad : {"nan", "NaN", "-nan", "inf", "-inf", "1e999"}) {
+        Lesson lesson = make_lesson();
+        double delay_ms = 5.0;
+        lesson.option("--delay-ms", delay_ms, "delay", accepted_range(0.001, 1000.0));
+        ::testing::internal::CaptureStderr();
+        EXPECT_EQ(parse(lesson, {"--delay-ms", bad}), exit_bad_flag) << bad;
+        EXPECT_EQ(::testing::internal::GetCapturedStderr(),
+                  std::string("--delay-ms: ") + bad + " is not accepted: expected a number from 0.001 to 1000\n");
+        EXPECT_EQ(delay_ms, 5.0);
+    }
+}
+
 TEST(Lesson, RefusesAnUnknownExpectWordNamingTheAcceptedOnes) {
     Lesson lesson = make_lesson();
     ::testing::internal::CaptureStderr();
@@ -158,6 +171,19 @@ TEST(JsonObject, EscapesStringsAndKeepsKeyOrder) {
     EXPECT_EQ(
         json.render(),
         R"({"name": "a \"quoted\"\\path\n", "count": 4, "ratio": 0.5, "nan": null, "ok": true, "list": [1, 2]})");
+}
+
+TEST(JsonObject, LabelsEachRowOfAListOfObjects) {
+    JsonObject plain;
+    plain.set("variant", "plain");
+    plain.set("lost", 0);
+    JsonObject call;
+    call.set("variant", "with_call");
+    call.set("lost", 12);
+    JsonObject json;
+    json.set("runs", std::vector<JsonObject>{plain, call});
+    EXPECT_EQ(json.render(),
+              R"({"runs": [{"variant": "plain", "lost": 0}, {"variant": "with_call", "lost": 12}]})");
 }
 
 TEST(Numbers, GroupsDigitsInThreesAsPythonsCommaFormatDoes) {

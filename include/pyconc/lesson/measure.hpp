@@ -37,6 +37,7 @@
 #include <fstream>
 #include <functional>
 #include <optional>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <utility>
@@ -74,12 +75,27 @@ struct Times {
     return busy / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
-// The CPU seconds process `pid` has run (/proc/PID/schedstat, in ns); 0 if
-// it is gone.
+// The CPU seconds process `pid` has run: /proc/PID/schedstat (in ns), or
+// where the kernel keeps no schedstat, /proc/PID/stat's utime and stime (in
+// clock ticks); 0 if it is gone.
 [[nodiscard]] inline double cpu_seconds_of(pid_t pid) {
     std::ifstream schedstat{fmt::format("/proc/{}/schedstat", pid)};
     double ns = 0;
-    return schedstat >> ns ? ns * 1e-9 : 0.0;
+    if (schedstat >> ns) return ns * 1e-9;
+    std::ifstream stat{fmt::format("/proc/{}/stat", pid)};
+    std::string line;
+    if (!std::getline(stat, line)) return 0.0;
+    // pid (comm) state ppid ...: the fields after the command's closing
+    // parenthesis, where utime and stime are the 12th and 13th.
+    std::istringstream fields{line.substr(line.rfind(')') + 2)};
+    std::string field;
+    double utime = 0;
+    double stime = 0;
+    for (int i = 1; i <= 13 && fields >> field; ++i) {
+        if (i == 12) utime = std::stod(field);
+        if (i == 13) stime = std::stod(field);
+    }
+    return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
 [[nodiscard]] inline Times process_times() {
