@@ -76,7 +76,7 @@ Task<int> run(Shared& shared, bool use_lock, int tasks, int iterations) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     pyconc::lesson::Lesson lesson{
         "01_asyncio_race_condition",
         "A race without threads: an await between the read and the write of a counter lets every other task "
@@ -122,4 +122,6 @@ int main(int argc, char** argv) {
                                 total_lost));
     }
     return lesson.finish("no-race", "every increment landed");
+} catch (...) {
+    return pyconc::lesson::failed(argv[0]);  // one line and exit 3 (lesson/failure.hpp)
 }

@@ -40,7 +40,7 @@ void cycles(const Ref<Class>& Node, std::size_t n) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     pyconc::lesson::Lesson lesson{
         "02_gc_generations",
         "The cyclic collector's three generations: thresholds and counts, the automatic "
@@ -186,4 +186,6 @@ int main(int argc, char** argv) {
         "automatic",
         fmt::format("{} automatic collections ran while making {} lists: {} young, {} middle, {} full",
                     automatic, grouped(lists), collections[0], collections[1], collections[2]));
+} catch (...) {
+    return pyconc::lesson::failed(argv[0]);  // one line and exit 3 (lesson/failure.hpp)
 }

@@ -6,8 +6,6 @@
 // that comes back from a blocking call must wait for the GIL, and beside a
 // CPU-bound thread that wait is a whole switch interval, every time.
 // (c) The GIL timeline of (b): who held the GIL, who waited, and when.
-#include <time.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -15,6 +13,7 @@
 #include <memory>
 #include <string>
 #include <thread>
+#include <time.h>
 #include <vector>
 
 #include "pyconc/lesson/lesson.hpp"
@@ -76,7 +75,8 @@ struct IoLatency {
 // def io_latency(with_cpu_thread, ops=200): the median wait, in ms, of a
 // thread that makes a blocking call (time.sleep(0)) and takes the GIL back,
 // alone or beside a thread that spins `while not stop: pass`.
-IoLatency io_latency(std::chrono::microseconds interval, bool with_cpu_thread, int ops, Trace* trace = nullptr) {
+IoLatency io_latency(std::chrono::microseconds interval, bool with_cpu_thread, int ops,
+                     Trace* trace = nullptr) {
     Interpreter interpreter;
     interpreter.gil().set_switch_interval(interval);
     interpreter.set_trace(trace);
@@ -113,7 +113,8 @@ IoLatency io_latency(std::chrono::microseconds interval, bool with_cpu_thread, i
             const double latency = std::chrono::duration<double, std::milli>(Clock::now() - t1).count();
             latencies.push_back(latency);
             // To spin and back to io: two switches.
-            if (interpreter.gil().switch_number() >= switches_before + 2) latencies_after_cpu.push_back(latency);
+            if (interpreter.gil().switch_number() >= switches_before + 2)
+                latencies_after_cpu.push_back(latency);
         }
         t.load_const(1);  // stop = True
         t.store_global("stop");
@@ -133,7 +134,7 @@ IoLatency io_latency(std::chrono::microseconds interval, bool with_cpu_thread, i
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     pyconc::lesson::Lesson lesson{
         "03_gil_contention",
         "GIL contention: a CPU-bound countdown split over 2 or 4 threads is no faster than 1 thread, "
@@ -157,7 +158,8 @@ int main(int argc, char** argv) {
 
     // Sized in time, so that each run spans many switch intervals (and the
     // calibration runs are the warm-up).
-    if (n == 0) n = pyconc::lesson::size_for(0.3, [](std::int64_t k) { return countdown_in_threads(k, 1).seconds; });
+    if (n == 0)
+        n = pyconc::lesson::size_for(0.3, [](std::int64_t k) { return countdown_in_threads(k, 1).seconds; });
     lesson.heading("CPU-bound: countdown({}) in 1, 2 and 4 threads, on {} core{}", grouped(n), cores,
                    cores == 1 ? "" : "s");
     pyconc::lesson::Table split_table{{"threads", pyconc::lesson::Align::right},
@@ -175,10 +177,10 @@ int main(int argc, char** argv) {
         every_run_had_a_core = every_run_had_a_core && had_a_core;
         split_seconds.push_back(split.seconds);
         const auto speedup = pyconc::lesson::speedup(split_seconds.front(), split.seconds, cores);
-        split_table.row({fmt::format("{}", threads), fmt::format("{:.3f}s", split.seconds),
-                         speedup && one_thread_had_a_core && had_a_core ? fmt::format("{:.2f}x", *speedup)
-                                                                        : "(busy)",
-                         fmt::format("{:.2f}", split.cores_busy), grouped(split.switches)});
+        split_table.row(
+            {fmt::format("{}", threads), fmt::format("{:.3f}s", split.seconds),
+             speedup && one_thread_had_a_core && had_a_core ? fmt::format("{:.2f}x", *speedup) : "(busy)",
+             fmt::format("{:.2f}", split.cores_busy), grouped(split.switches)});
     }
     lesson.print(split_table);
     if (!every_run_had_a_core) {
@@ -208,12 +210,14 @@ int main(int argc, char** argv) {
         lesson.say(
             "switch interval {:.0f} ms: I/O op median latency alone {:.3f} ms, beside a CPU thread {:.3f} ms",
             interval_ms, alone.median_ms, beside.median_ms);
-        lesson.say("    in the {} of {} calls during which spin took the GIL: {:.3f} ms", beside.cpu_thread_took,
-                   beside.ops, beside.median_after_cpu_ms);
+        lesson.say("    in the {} of {} calls during which spin took the GIL: {:.3f} ms",
+                   beside.cpu_thread_took, beside.ops, beside.median_after_cpu_ms);
     }
     lesson.note(
-        "CPython 3.11 here: alone 0.056 ms; beside a CPU thread 5.139 ms (5 ms) and 1.125 ms (1 ms). On a busy "
-        "machine the OS runs spin in fewer of the calls, in CPython as here, and the overall median can drop: "
+        "CPython 3.11 here: alone 0.056 ms; beside a CPU thread 5.139 ms (5 ms) and 1.125 ms (1 ms). On a "
+        "busy "
+        "machine the OS runs spin in fewer of the calls, in CPython as here, and the overall median can "
+        "drop: "
         "the calls spin took still wait an interval.");
 
     lesson.heading(
@@ -237,14 +241,18 @@ int main(int argc, char** argv) {
     lesson.figure("io_beside_cpu_ms", beside_ms);
     lesson.figure("io_after_cpu_took_gil_ms", after_cpu_ms);
     if (!conclusive) {
-        return lesson.finish("machine-busy",
-                             "the CPU thread took the GIL in fewer than 1 in 20 blocking calls: the OS did not "
-                             "run it in time (a busy machine); run it again");
+        return lesson.finish(
+            "machine-busy",
+            "the CPU thread took the GIL in fewer than 1 in 20 blocking calls: the OS did not "
+            "run it in time (a busy machine); run it again");
     }
     if (convoy) {
-        return lesson.finish("convoy",
-                             "beside a CPU thread, every return from a blocking call that found it holding the "
-                             "GIL waited about one switch interval");
+        return lesson.finish(
+            "convoy",
+            "beside a CPU thread, every return from a blocking call that found it holding the "
+            "GIL waited about one switch interval");
     }
     return lesson.finish("no-convoy", "the I/O thread got the GIL back sooner than half an interval");
+} catch (...) {
+    return pyconc::lesson::failed(argv[0]);  // one line and exit 3 (lesson/failure.hpp)
 }

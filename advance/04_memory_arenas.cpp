@@ -52,7 +52,7 @@ void print_map(pyconc::lesson::Lesson& lesson, const Obmalloc& allocator, std::s
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     pyconc::lesson::Lesson lesson{
         "04_memory_arenas",
         "pymalloc's arenas: allocate many small objects, free all but a few scattered survivors, and the "
@@ -130,4 +130,6 @@ int main(int argc, char** argv) {
     }
     return lesson.finish("arenas-released", fmt::format("{} of {} arenas went back with the freed objects",
                                                         after_allocating - after_freeing, after_allocating));
+} catch (...) {
+    return pyconc::lesson::failed(argv[0]);  // one line and exit 3 (lesson/failure.hpp)
 }

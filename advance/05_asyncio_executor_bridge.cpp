@@ -134,7 +134,7 @@ Task<Outcome> amain(ThreadPoolExecutor& threads, ProcessPoolExecutor& processes,
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     pyconc::multiprocessing::freeze_support(argc, argv);  // a spawned worker does its work here and exits
     pyconc::lesson::Lesson lesson{"05_asyncio_executor_bridge",
                                   "Async code with pools: blocking calls in a thread pool and CPU-bound jobs "
@@ -172,7 +172,7 @@ int main(int argc, char** argv) {
                                 {"results", pyconc::lesson::Align::left}};
     bool results_right = true;
     for (const Row& row : outcome.rows) {
-        table.row({row.label, fmt::format("{:.2f}s", row.seconds), fmt::format("{:.0f} ms", row.max_gap_ms),
+        table.row({row.label, fmt::format("{:.3f}s", row.seconds), fmt::format("{:.0f} ms", row.max_gap_ms),
                    row.results_right ? "right" : "WRONG"});
         results_right = results_right && row.results_right;
     }
@@ -193,4 +193,6 @@ int main(int argc, char** argv) {
                              "heartbeat for its whole length");
     }
     return lesson.finish("no-freeze", "the heartbeat ticked during a blocking call on the loop");
+} catch (...) {
+    return pyconc::lesson::failed(argv[0]);  // one line and exit 3 (lesson/failure.hpp)
 }

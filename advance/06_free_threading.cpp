@@ -191,7 +191,7 @@ Pauses collect_while_threads_run(std::int64_t n, int collections) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     pyconc::lesson::Lesson lesson{
         "06_free_threading",
         "The same programs with the GIL and without it (PEP 703): CPU-bound threads scale with the cores, "
@@ -209,15 +209,16 @@ int main(int argc, char** argv) {
         .add_option("--iterations", iterations,
                     "Increments per thread (default: none; each counter run lasts --run-ms instead)")
         ->check(accepted_range(1, 10'000'000));
-    lesson.option("--run-ms", budget_ms, "How long each counter run lasts, when --iterations is not given",
-                  accepted_range(1, 10'000))
+    lesson
+        .option("--run-ms", budget_ms, "How long each counter run lasts, when --iterations is not given",
+                accepted_range(1, 10'000))
         ->excludes("--iterations");
     if (auto exit = lesson.parse(argc, argv)) return *exit;
     const unsigned cores = pyconc::lesson::usable_cores();
 
     lesson.heading("(a) CPU-bound: countdown({}) in 1, 2 and 4 threads, on {} core{} (median of 3 runs)",
                    grouped(n), cores, cores == 1 ? "" : "s");
-    pyconc::lesson::Table cpu_table{{"threads", Align::right}, {"with the GIL", Align::right},
+    pyconc::lesson::Table cpu_table{{"threads", Align::right},  {"with the GIL", Align::right},
                                     {"speed-up", Align::right}, {"without", Align::right},
                                     {"speed-up", Align::right}, {"cores busy", Align::right}};
     std::vector<double> gil_seconds;
@@ -234,15 +235,16 @@ int main(int argc, char** argv) {
         const Countdown free = countdown_seconds(GilMode::disabled, n, k);
         free_seconds.push_back(free.seconds);
         free_cores_busy.push_back(free.cores_busy);
-        cpu_table.row({fmt::format("{}", k), fmt::format("{:.3f}s", gil_seconds.back()), speedup_text(gil_seconds),
-                       fmt::format("{:.3f}s", free_seconds.back()), speedup_text(free_seconds),
-                       fmt::format("{:.2f}", free.cores_busy)});
+        cpu_table.row({fmt::format("{}", k), fmt::format("{:.3f}s", gil_seconds.back()),
+                       speedup_text(gil_seconds), fmt::format("{:.3f}s", free_seconds.back()),
+                       speedup_text(free_seconds), fmt::format("{:.2f}", free.cores_busy)});
     }
     lesson.print(cpu_table);
     if (impossible) {
-        lesson.note("n/a: a speed-up above the {} core(s) this process may use is a measuring error (a run "
-                    "slowed by other work taken as the baseline); run it again.",
-                    cores);
+        lesson.note(
+            "n/a: a speed-up above the {} core(s) this process may use is a measuring error (a run "
+            "slowed by other work taken as the baseline); run it again.",
+            cores);
     }
     lesson.note(
         "Without the GIL the threads run at once: the speed-up approaches the number of cores, and so do the "
@@ -267,12 +269,14 @@ int main(int argc, char** argv) {
          {Program{"plain", pyconc::lesson::plain}, Program{"with_call", pyconc::lesson::with_call},
           Program{"locked", pyconc::lesson::locked}}) {
         for (const GilMode mode : {GilMode::enabled, GilMode::disabled}) {
-            const pyconc::lesson::CounterRun run = counter_after(mode, program.run, threads, iterations, budget);
-            if (program.run == pyconc::lesson::locked) locked_exact = locked_exact && run.counter == run.expected;
+            const pyconc::lesson::CounterRun run =
+                counter_after(mode, program.run, threads, iterations, budget);
+            if (program.run == pyconc::lesson::locked)
+                locked_exact = locked_exact && run.counter == run.expected;
             const std::int64_t lost = run.expected - run.counter;
             counter_table.row(
-                {program.name, mode == GilMode::enabled ? "on" : "off", grouped(run.counter), grouped(run.expected),
-                 grouped(lost),
+                {program.name, mode == GilMode::enabled ? "on" : "off", grouped(run.counter),
+                 grouped(run.expected), grouped(lost),
                  lost > 0 ? fmt::format("race ({:.0f}% lost)",
                                         100.0 * static_cast<double>(lost) / static_cast<double>(run.expected))
                           : "no race"});
@@ -348,4 +352,6 @@ int main(int argc, char** argv) {
             "count exact");
     }
     return lesson.finish("no-race", "no update was lost where one had to be, or the lock failed");
+} catch (...) {
+    return pyconc::lesson::failed(argv[0]);  // one line and exit 3 (lesson/failure.hpp)
 }

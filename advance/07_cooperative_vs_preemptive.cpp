@@ -191,7 +191,7 @@ void print_timeline(pyconc::lesson::Lesson& lesson, const std::vector<Case>& cas
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     pyconc::lesson::Lesson lesson{
         "07_cooperative_vs_preemptive",
         "Cooperative against pre-emptive scheduling: a CPU-bound task that never awaits freezes every other "
@@ -252,4 +252,6 @@ int main(int argc, char** argv) {
     }
     return lesson.finish("no-freeze",
                          "the heartbeat ticked during the non-yielding hog, or not beside the thread");
+} catch (...) {
+    return pyconc::lesson::failed(argv[0]);  // one line and exit 3 (lesson/failure.hpp)
 }

@@ -56,7 +56,7 @@ Task<double> amain(pyconc::lesson::Lesson& lesson, int tasks, int steps, double 
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     pyconc::lesson::Lesson lesson{
         "asyncio_example",
         "Tasks on one event loop share a counter: they run in FIFO order, the counter is exact (no await "
@@ -97,4 +97,6 @@ int main(int argc, char** argv) {
                              "every step ran the tasks in FIFO order and the counter is exact");
     }
     return lesson.finish("not-interleaved", "the tasks did not take turns in order");
+} catch (...) {
+    return pyconc::lesson::failed(argv[0]);  // one line and exit 3 (lesson/failure.hpp)
 }

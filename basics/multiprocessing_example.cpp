@@ -39,7 +39,7 @@ using Clock = std::chrono::steady_clock;
 
 namespace {}  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     mp::freeze_support(argc, argv);  // a spawned worker does its work here and exits
     pyconc::lesson::Lesson lesson{
         "multiprocessing_example",
@@ -108,7 +108,8 @@ int main(int argc, char** argv) {
                                 {"cores busy", pyconc::lesson::Align::right},
                                 {"results", pyconc::lesson::Align::left}};
     const auto row = [&](const char* how, const pyconc::lesson::Times& run, bool equal) {
-        table.row({how, fmt::format("{:.3f}s", run.wall), pyconc::lesson::speedup_text(sequential.wall, run.wall, cores),
+        table.row({how, fmt::format("{:.3f}s", run.wall),
+                   pyconc::lesson::speedup_text(sequential.wall, run.wall, cores),
                    fmt::format("{:.2f}", pyconc::lesson::cores_busy(run)), equal ? "equal" : "DIFFERENT"});
     };
     row("sequential", sequential, true);
@@ -118,7 +119,8 @@ int main(int argc, char** argv) {
     pyconc::lesson::BarChart bars{"s"};
     bars.bar("sequential", sequential.wall).bar("threads", threads.wall).bar("processes", processes.wall);
     lesson.print(bars);
-    const double others = std::max(pyconc::lesson::others_busy(sequential), pyconc::lesson::others_busy(processes));
+    const double others =
+        std::max(pyconc::lesson::others_busy(sequential), pyconc::lesson::others_busy(processes));
     if (others >= 0.5) {
         lesson.note(
             "The machine was busy: other work kept {:.1f} of the {} cores busy meanwhile, so these times are "
@@ -136,6 +138,7 @@ int main(int argc, char** argv) {
     // A Value shared by forked children, incremented without and with its lock.
     lesson.heading("A shared Value, {} processes x {} increments", workers, grouped(increments));
     std::vector<long> counts;
+    std::vector<std::string> deaths;  // children that did not exit 0 (killed, say)
     for (const bool with_lock : {false, true}) {
         mp::Value<long> counter{0};
         std::vector<mp::Process> children;
@@ -154,12 +157,24 @@ int main(int argc, char** argv) {
         }
         for (auto& child : children) child.start();
         for (auto& child : children) child.join();
+        for (auto& child : children) {
+            if (child.exitcode().value_or(0) != 0) {
+                deaths.push_back(fmt::format("a child ended with exit code {} ({} the lock{})",
+                                             *child.exitcode(), with_lock ? "with" : "without",
+                                             counter.get_lock().owners_died() > 0 ? ", holding it" : ""));
+            }
+        }
         counts.push_back(counter.value());
         lesson.say("{:<16} value = {} of {}",
                    with_lock ? "with get_lock():" : "without a lock:", grouped(counter.value()),
                    grouped(static_cast<long>(workers) * increments));
     }
     const bool locked_exact = counts[1] == static_cast<long>(workers) * increments;
+    if (!deaths.empty()) {
+        // Its increments never all happened: the counts say nothing about the lock.
+        throw pyconc::lesson::LessonFailure(fmt::format(
+            "{}: the Value's counts are not the lesson's; run it again", fmt::join(deaths, "; ")));
+    }
 
     lesson.figure("cores", cores);
     lesson.figure("sequential_seconds", sequential.wall);
@@ -179,4 +194,6 @@ int main(int argc, char** argv) {
     return lesson.finish("inconsistent",
                          "the results differ, the parent's global changed, or the locked Value lost "
                          "updates");
+} catch (...) {
+    return pyconc::lesson::failed(argv[0]);  // one line and exit 3 (lesson/failure.hpp)
 }

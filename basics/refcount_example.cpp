@@ -46,7 +46,7 @@ std::string link_statement(std::size_t size) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     pyconc::lesson::Lesson lesson{
         "refcount_example",
         "Reference counts as names bind and unbind, the free at the last del, and a "
@@ -164,4 +164,6 @@ int main(int argc, char** argv) {
                          fmt::format("a was freed at its del; the {}-object cycle outlived every del and "
                                      "only gc.collect() freed it",
                                      alive_after_del));
+} catch (...) {
+    return pyconc::lesson::failed(argv[0]);  // one line and exit 3 (lesson/failure.hpp)
 }

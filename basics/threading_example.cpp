@@ -43,8 +43,8 @@ namespace {
 
 struct Settings {
     int threads = 4;
-    int iterations = 0;     // 0: each run lasts `intervals` switch intervals instead
-    int intervals = 40;     // how long a run lasts, in switch intervals, when iterations is 0
+    int iterations = 0;  // 0: each run lasts `intervals` switch intervals instead
+    int intervals = 40;  // how long a run lasts, in switch intervals, when iterations is 0
     double switch_interval_ms = 5.0;
     std::uint64_t switch_every = 0;   // 0: not this schedule
     std::uint64_t switch_random = 0;  // 0: not this schedule
@@ -101,8 +101,8 @@ Outcome run(Program target, CheckPoints policy, const Settings& settings) {
     if (settings.trace) interpreter.set_trace(&trace);
     Outcome outcome;
     // The interpreter was made on this thread: its heap is current here.
-    outcome.run =
-        pyconc::lesson::run_counter(interpreter, target, settings.threads, settings.iterations, settings.budget());
+    outcome.run = pyconc::lesson::run_counter(interpreter, target, settings.threads, settings.iterations,
+                                              settings.budget());
     outcome.switches = interpreter.gil().switch_number();
     if (settings.trace) outcome.timeline = trace.timeline();
     return outcome;
@@ -256,7 +256,7 @@ int run_explorer(pyconc::lesson::Lesson& lesson,
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     pyconc::lesson::Lesson lesson{
         "threading_example",
         "counter += 1 from several threads under the GIL: plain, with a call between the read and the "
@@ -273,9 +273,10 @@ int main(int argc, char** argv) {
                     "Increments per thread (default: none; each run lasts --intervals switch intervals, "
                     "as the model is faster than CPython: CPython's 200,000 would end inside one interval)")
         ->check(accepted_range(1, 10'000'000));
-    lesson.option("--intervals", settings.intervals,
-                  "How long each run lasts, in switch intervals (when --iterations is not given)",
-                  accepted_range(1, 1'000))
+    lesson
+        .option("--intervals", settings.intervals,
+                "How long each run lasts, in switch intervals (when --iterations is not given)",
+                accepted_range(1, 1'000))
         ->excludes("--iterations");
     lesson.option("--variant", variant, "plain, call, locked or all",
                   accepted_words({"plain", "call", "locked", "all"}));
@@ -353,8 +354,8 @@ int main(int argc, char** argv) {
             busy_runs += busy ? 1 : 0;
             table.row({row.name, policy_name, grouped(outcome.run.counter), grouped(outcome.run.expected),
                        grouped(lost),
-                       fmt::format("{:.1f}%",
-                                   100.0 * static_cast<double>(lost) / static_cast<double>(outcome.run.expected)),
+                       fmt::format("{:.1f}%", 100.0 * static_cast<double>(lost) /
+                                                  static_cast<double>(outcome.run.expected)),
                        grouped(outcome.switches),
                        lost > 0 ? "RACE"
                        : busy   ? "machine busy"
@@ -397,9 +398,12 @@ int main(int argc, char** argv) {
     lesson.figure("runs", runs);
     lesson.figure("lost", total_lost);
     if (busy_runs > 0) {
-        return lesson.finish("machine-busy",
-                             fmt::format("{} run(s) too starved of the CPU to show CPython's race", busy_runs));
+        return lesson.finish(
+            "machine-busy",
+            fmt::format("{} run(s) too starved of the CPU to show CPython's race", busy_runs));
     }
     if (total_lost > 0) return lesson.finish("race", fmt::format("{} updates lost", grouped(total_lost)));
     return lesson.finish("no-race", "every increment landed");
+} catch (...) {
+    return pyconc::lesson::failed(argv[0]);  // one line and exit 3 (lesson/failure.hpp)
 }

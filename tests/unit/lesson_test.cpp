@@ -52,8 +52,9 @@ TEST(Lesson, RefusesNotANumberAndInfinityForANumberFlag) {
         lesson.option("--delay-ms", delay_ms, "delay", accepted_range(0.001, 1000.0));
         ::testing::internal::CaptureStderr();
         EXPECT_EQ(parse(lesson, {"--delay-ms", bad}), exit_bad_flag) << bad;
-        EXPECT_EQ(::testing::internal::GetCapturedStderr(),
-                  std::string("--delay-ms: ") + bad + " is not accepted: expected a number from 0.001 to 1000\n");
+        EXPECT_EQ(
+            ::testing::internal::GetCapturedStderr(),
+            std::string("--delay-ms: ") + bad + " is not accepted: expected a number from 0.001 to 1000\n");
         EXPECT_EQ(delay_ms, 5.0);
     }
 }

@@ -80,12 +80,14 @@ TEST(Calibration, ScalesAWorkloadToTheTargetTime) {
 }
 
 TEST(Calibration, AWorkloadSlowerThanTheTargetKeepsItsStartingSize) {
-    const std::int64_t n = size_for(0.3, [](std::int64_t k) { return static_cast<double>(k) * 1.0; }, 1'000);
+    const std::int64_t n = size_for(
+        0.3, [](std::int64_t k) { return static_cast<double>(k) * 1.0; }, 1'000);
     EXPECT_EQ(n, 1'000);
 }
 
 TEST(Calibration, AWorkloadTooFastToTimeStopsAtTheLargestSize) {
-    const std::int64_t n = size_for(0.3, [](std::int64_t) { return 0.0; }, 1'000, 64'000);
+    const std::int64_t n = size_for(
+        0.3, [](std::int64_t) { return 0.0; }, 1'000, 64'000);
     EXPECT_LE(n, 64'000);
     EXPECT_GE(n, 32'000);
 }

@@ -156,6 +156,47 @@ TEST(Value, WithItsLockEveryIncrementLands) {
     EXPECT_EQ(counter.value(), 8000);
 }
 
+TEST(Value, AChildKilledHoldingTheLockLeavesItToTheNextProcessAndSaysSo) {
+    mp::Value<long> counter{0};
+    mp::Process dies_holding{[&counter] {
+        counter.get_lock().lock();  // with v.get_lock(): ... and then SIGKILL, inside
+        counter.add_unlocked(1);
+        ::raise(SIGKILL);
+    }};
+    dies_holding.start();
+    dies_holding.join();
+    EXPECT_EQ(dies_holding.exitcode(), -SIGKILL);
+    mp::Process next{[&counter] {
+        const mp::Value<long>::Lock::Held held{counter.get_lock()};  // does not hang: EOWNERDEAD
+        counter.add_unlocked(1);
+    }};
+    next.start();
+    next.join(10.0);
+    ASSERT_EQ(next.exitcode(), 0);
+    EXPECT_EQ(counter.value(), 2);
+    EXPECT_EQ(counter.get_lock().owners_died(), 1);
+    EXPECT_TRUE(no_children());
+}
+
+TEST(ProcessPool, TheBrokenPoolNamesTheWorkerThatDied) {
+    futures::ProcessPoolExecutor pool{1};
+    auto running = pool.submit<sleeps_then_returns>(20'000);
+    std::this_thread::sleep_for(std::chrono::milliseconds{100});
+    const pid_t worker = pool.worker_pids().at(0);
+    ::kill(worker, SIGKILL);
+    try {
+        (void)running->result();
+        FAIL();
+    } catch (const futures::BrokenExecutor& error) {
+        EXPECT_EQ(
+            std::string{error.what()},
+            fmt::format("A process in the process pool was terminated abruptly while the future was running "
+                        "or pending (worker pid {}).",
+                        worker));
+    }
+    pool.shutdown();
+}
+
 TEST(ProcessPool, MapKeepsOrderAndExceptionsComeBackThroughTheFuture) {
     futures::ProcessPoolExecutor pool{2};
     EXPECT_EQ(pool.map<square>(std::vector<int>{1, 2, 3, 4, 5}), (std::vector<int>{1, 4, 9, 16, 25}));

@@ -55,8 +55,8 @@ requires std::integral<T> || std::floating_point<T>
 }
 
 // Accepts a path to a file the lesson can write: its directory exists and
-// may be written. Checked before the lesson runs, so that a bad path
-// refuses the run instead of losing its picture at the end.
+// may be written, and the file, if it exists, may be written too. Checked before the lesson runs, so that a
+// bad path refuses the run instead of losing its picture at the end.
 [[nodiscard]] inline CLI::Validator accepted_output_file() {
     auto check = [](std::string& text) -> std::string {
         const std::filesystem::path path{text};
@@ -64,7 +64,9 @@ requires std::integral<T> || std::floating_point<T>
         if (directory.empty()) directory = ".";
         std::error_code error;
         const bool is_directory = std::filesystem::is_directory(directory, error);
-        if (text.empty() || path.filename().empty() || !is_directory ||
+        const bool exists_unwritable =
+            std::filesystem::exists(path, error) && ::access(path.c_str(), W_OK) != 0;
+        if (text.empty() || path.filename().empty() || !is_directory || exists_unwritable ||
             std::filesystem::is_directory(path, error) || ::access(directory.c_str(), W_OK) != 0) {
             return fmt::format(
                 "'{}' is not accepted: expected a file name in a directory that exists and can be written",

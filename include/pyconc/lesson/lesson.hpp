@@ -17,7 +17,9 @@
 //   returns the exit status.
 //
 // Exit status: 0 ran (and, with --expect, the verdict matched); 1 --expect
-// did not match; 2 a bad flag, and nothing ran; 130 interrupted (Ctrl-C).
+// did not match; 2 a bad flag, and nothing ran; 3 something the lesson
+// needed failed (failure.hpp: a dead worker, no memory, a file it cannot
+// write), said in one line; 130 interrupted (Ctrl-C).
 //
 //   int main(int argc, char** argv) {
 //       Lesson lesson{"refcount_example", "Reference counts ...", {"freed", "leaked"}};
@@ -28,8 +30,10 @@
 //       return lesson.finish("freed", "...");
 //   }
 #include <algorithm>
+#include <cerrno>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <optional>
 #include <string>
@@ -43,6 +47,7 @@
 
 #include "pyconc/lesson/accepted.hpp"
 #include "pyconc/lesson/bar_chart.hpp"
+#include "pyconc/lesson/failure.hpp"
 #include "pyconc/lesson/json.hpp"
 #include "pyconc/lesson/numbers.hpp"
 #include "pyconc/lesson/style.hpp"
@@ -94,6 +99,9 @@ public:
             return exit_bad_flag;
         }
         style_ = Style{Style::colour_wanted(no_color_)};
+        // Line by line even into a pipe: a run stopped by Ctrl-C or a dead
+        // worker keeps what it printed. Lessons print a few hundred lines.
+        std::setvbuf(stdout, nullptr, _IOLBF, 0);
         figure("lesson", name_);
         figure("seed", seed_);
         return std::nullopt;
@@ -132,12 +140,13 @@ public:
     }
 
     // Writes `text` to `path` (checked by accepted_output_file when the
-    // flag was parsed) and says so; a failure now is fatal.
+    // flag was parsed) and says so; a failure now (a full disk) throws
+    // LessonFailure, which main's handler reports in one line.
     void write_file(const std::string& path, std::string_view text, std::string_view what) {
         std::ofstream out{path, std::ios::binary | std::ios::trunc};
         out.write(text.data(), static_cast<std::streamsize>(text.size()));
         out.close();
-        if (!out) runtime::fatal("Lesson::write_file", fmt::format("could not write {}", path));
+        if (!out) throw LessonFailure(fmt::format("could not write {} to {} (a full disk?)", what, path));
         say("wrote {} to {}", what, path);
     }
 
@@ -170,7 +179,11 @@ public:
             if (expect_ && matched) fmt::print("expected {}: matched\n", *expect_);
             if (!matched) fmt::print("expected {}, but the verdict is {}\n", *expect_, verdict);
         }
-        std::fflush(stdout);
+        // A full disk or a closed pipe is an error, not a lesson that ran.
+        if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0) {
+            throw LessonFailure(
+                fmt::format("could not write the output to standard output ({})", std::strerror(errno)));
+        }
         return matched ? exit_ok : exit_verdict_mismatch;
     }
 
@@ -195,7 +208,7 @@ private:
             ->check(accepted_range<std::uint64_t>(0, UINT64_MAX));
         app_.footer(
             fmt::format("Verdicts: {}.\nExit status: 0 ran (and the verdict matched --expect); "
-                        "1 it did not match; 2 bad flag.",
+                        "1 it did not match; 2 bad flag; 3 something it needed failed (said in one line).",
                         fmt::join(verdicts_, ", ")));
     }
 

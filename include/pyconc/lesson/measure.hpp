@@ -25,11 +25,6 @@
 //   process may use (with 5% for clock noise) is a measuring error, such as
 //   a cold first run taken as the baseline. `median_seconds()` times a short
 //   run after a warm-up, as the median of a few repeats.
-#include <sched.h>
-#include <sys/types.h>
-#include <time.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -37,11 +32,16 @@
 #include <fstream>
 #include <functional>
 #include <optional>
+#include <sched.h>
 #include <sstream>
 #include <string>
 #include <thread>
+#include <time.h>
 #include <utility>
 #include <vector>
+
+#include <sys/types.h>
+#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -51,7 +51,8 @@ namespace pyconc::lesson {
 [[nodiscard]] inline unsigned usable_cores() {
     cpu_set_t set;
     CPU_ZERO(&set);
-    if (sched_getaffinity(0, sizeof set, &set) == 0) return static_cast<unsigned>(std::max(1, CPU_COUNT(&set)));
+    if (sched_getaffinity(0, sizeof set, &set) == 0)
+        return static_cast<unsigned>(std::max(1, CPU_COUNT(&set)));
     return std::max(1U, std::thread::hardware_concurrency());
 }
 
@@ -158,9 +159,9 @@ struct CpuShare {
 // it at size n and returns the seconds it took. Sizes double from `start`
 // until a run lasts at least a tenth of the target (long enough to time),
 // and the last one is scaled; the result is at least `start`.
-[[nodiscard]] inline std::int64_t size_for(double target_seconds, const std::function<double(std::int64_t)>& run,
-                                           std::int64_t start = 1'000,
-                                           std::int64_t largest = 4'000'000'000) {
+[[nodiscard]] inline std::int64_t size_for(double target_seconds,
+                                           const std::function<double(std::int64_t)>& run,
+                                           std::int64_t start = 1'000, std::int64_t largest = 4'000'000'000) {
     std::int64_t n = std::max<std::int64_t>(1, start);
     double seconds = run(n);
     while (seconds < target_seconds / 10 && n < largest / 2) {
@@ -184,7 +185,8 @@ struct CpuShare {
 
 // baseline / run, or nothing when that would exceed the cores the process
 // may use (with 5% for noise): such a figure is a measuring error.
-[[nodiscard]] inline std::optional<double> speedup(double baseline_seconds, double run_seconds, unsigned cores) {
+[[nodiscard]] inline std::optional<double> speedup(double baseline_seconds, double run_seconds,
+                                                   unsigned cores) {
     if (baseline_seconds <= 0 || run_seconds <= 0) return std::nullopt;
     const double value = baseline_seconds / run_seconds;
     if (value > 1.05 * static_cast<double>(std::max(1U, cores))) return std::nullopt;

@@ -1,12 +1,14 @@
 #pragma once
 // Styled terminal output: colour on a terminal, plain text everywhere else.
 //
-// Colour is used only when standard output is a terminal, the NO_COLOR
-// environment variable is unset or empty (https://no-color.org), and the
-// lesson was not given --no-color. Piped into a file or a test, a lesson
+// Colour is used only when standard output is a terminal that can show it
+// (TERM is set and is not "dumb"), the NO_COLOR environment variable is
+// unset or empty (https://no-color.org), and the lesson was not given
+// --no-color. Piped into a file or a test, a lesson
 // prints plain text, byte for byte the same on every machine.
 #include <cstdlib>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include <unistd.h>
@@ -25,7 +27,10 @@ public:
         // NOLINTNEXTLINE(concurrency-mt-unsafe): read once, before any thread starts
         const char* no_color = std::getenv("NO_COLOR");
         const bool disabled_by_env = no_color != nullptr && *no_color != '\0';
-        return !no_color_flag && !disabled_by_env && isatty(STDOUT_FILENO) == 1;
+        // NOLINTNEXTLINE(concurrency-mt-unsafe): as above
+        const char* term = std::getenv("TERM");
+        const bool dumb = term == nullptr || *term == '\0' || std::string_view{term} == "dumb";
+        return !no_color_flag && !disabled_by_env && !dumb && isatty(STDOUT_FILENO) == 1;
     }
 
     [[nodiscard]] bool colour() const noexcept { return colour_; }

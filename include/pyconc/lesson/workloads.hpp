@@ -147,9 +147,9 @@ inline CounterRun run_counter(runtime::Interpreter& interpreter, CounterProgram 
     std::vector<std::unique_ptr<threading::Thread>> started;
     started.reserve(rounds.size());
     for (Rounds& own : rounds) {
-        started.push_back(std::make_unique<threading::Thread>(
-            interpreter, fmt::format("Thread-{}", started.size() + 1),
-            [&](runtime::ThreadState& t) { program(t, own, lock); }));
+        started.push_back(
+            std::make_unique<threading::Thread>(interpreter, fmt::format("Thread-{}", started.size() + 1),
+                                                [&](runtime::ThreadState& t) { program(t, own, lock); }));
     }
     const Stopwatch stopwatch;
     for (auto& thread : started) thread->start();

@@ -7,6 +7,12 @@
 //   afterwards see the same bytes.
 // - `ProcessSharedMutex` is a pthread mutex made PTHREAD_PROCESS_SHARED, to
 //   live inside such a T; `ProcessSharedMutex::Held` holds it for a scope.
+//   It is also PTHREAD_MUTEX_ROBUST: a process killed while it holds the
+//   lock does not leave the others waiting forever. The next `lock()` gets
+//   EOWNERDEAD, takes the lock over, marks it consistent and counts the
+//   death (`owners_died()`), so that a lesson can say a child died holding
+//   it. (CPython's multiprocessing.Lock is a POSIX semaphore, which stays
+//   taken when its holder dies: there the others would hang.)
 #include <cerrno>
 #include <new>
 #include <stdexcept>
@@ -25,6 +31,7 @@ public:
         pthread_mutexattr_t attributes;
         pthread_mutexattr_init(&attributes);
         pthread_mutexattr_setpshared(&attributes, PTHREAD_PROCESS_SHARED);
+        pthread_mutexattr_setrobust(&attributes, PTHREAD_MUTEX_ROBUST);
         pthread_mutex_init(&mutex_, &attributes);
         pthread_mutexattr_destroy(&attributes);
     }
@@ -32,8 +39,19 @@ public:
     ProcessSharedMutex& operator=(const ProcessSharedMutex&) = delete;
     ~ProcessSharedMutex() { pthread_mutex_destroy(&mutex_); }
 
-    void lock() { pthread_mutex_lock(&mutex_); }
+    void lock() {
+        const int result = pthread_mutex_lock(&mutex_);
+        if (result == EOWNERDEAD) {  // its holder died holding it: this process holds it now
+            ++owners_died_;          // under the lock
+            pthread_mutex_consistent(&mutex_);
+        } else if (result != 0) {
+            throw std::runtime_error(fmt::format("a process-shared lock failed: errno {}", result));
+        }
+    }
     void unlock() { pthread_mutex_unlock(&mutex_); }
+
+    // How many holders died holding the lock (read it when no one holds it).
+    [[nodiscard]] int owners_died() const noexcept { return owners_died_; }
 
     class [[nodiscard]] Held {
     public:
@@ -48,6 +66,7 @@ public:
 
 private:
     pthread_mutex_t mutex_{};
+    int owners_died_ = 0;  // guarded by mutex_
 };
 
 // A T in memory shared with the children forked after it was made.

@@ -11,8 +11,9 @@ namespace pyconc::runtime {
 
 // Prints "pyconc fatal error: <where>: <what>" on stderr and aborts. Never
 // returns: a model whose counts or locks are wrong must not go on printing
-// figures that look right.
+// figures that look right. What was printed before is flushed first.
 [[noreturn]] inline void fatal(std::string_view where, std::string_view what) {
+    std::fflush(stdout);
     fmt::print(stderr, "pyconc fatal error: {}: {}\n", where, what);
     std::fflush(stderr);
     std::abort();

@@ -146,7 +146,7 @@ public:
         item.cancel = [future] { future->cancel(); };
         {
             const std::lock_guard lock{mutex_};
-            if (broken_) throw BrokenExecutor(broken_message());
+            if (broken_) throw BrokenExecutor(broken_message_);
             if (shutdown_) throw asyncio::RuntimeError("cannot schedule new futures after shutdown");
             item.id = next_id_++;
             queue_.push_back(std::move(item));
@@ -197,9 +197,12 @@ private:
         std::optional<WorkItem> running;  // the manager's alone
     };
 
-    [[nodiscard]] static std::string broken_message() {
-        return "A process in the process pool was terminated abruptly while the future was running or "
-               "pending.";
+    // CPython's message, and which worker it was.
+    [[nodiscard]] static std::string broken_message(pid_t dead_worker) {
+        return fmt::format(
+            "A process in the process pool was terminated abruptly while the future was running or "
+            "pending (worker pid {}).",
+            dead_worker);
     }
 
     // Caller holds mutex_.
@@ -240,7 +243,7 @@ private:
                     worker.connection.send(detail::TaskMessage{item.id, item.function, item.arguments});
                 } catch (const multiprocessing::EOFError&) {
                     worker.running = std::move(item);
-                    break_pool();
+                    break_pool(worker.pid);
                     return;
                 }
                 worker.running = std::move(item);
@@ -290,7 +293,7 @@ private:
                 if (item && item->id == id) item->finish(ok, payload);
             } catch (const multiprocessing::EOFError&) {
                 const std::lock_guard lock{mutex_};
-                break_pool();
+                break_pool(worker.pid);
                 return;
             }
         }
@@ -298,9 +301,10 @@ private:
 
     // A worker died: every pending future fails; the pool takes no more.
     // Caller holds mutex_.
-    void break_pool() {
+    void break_pool(pid_t dead_worker) {
         broken_ = true;
-        const auto error = std::make_exception_ptr(BrokenExecutor(broken_message()));
+        broken_message_ = broken_message(dead_worker);
+        const auto error = std::make_exception_ptr(BrokenExecutor(broken_message_));
         for (Worker& worker : workers_) {
             if (worker.running) worker.running->fail(error);
             worker.running.reset();
@@ -347,6 +351,7 @@ private:
     std::uint64_t next_id_ = 1;
     bool shutdown_ = false;
     bool broken_ = false;
+    std::string broken_message_;  // set with broken_: which worker died
     std::thread manager_;
     int wakeup_read_ = -1;
     int wakeup_write_ = -1;
