@@ -359,6 +359,8 @@ int main(int argc, char** argv) try {
     lesson.heading("CPU-bound: {} jobs of cpu_job({}), on {} cores", jobs, grouped(n), cores);
     lesson.print(times_table(cpu_times, true));
 
+    // The processes could not run at once because other work had the cores.
+    const bool machine_busy = cores >= 2 && busy.processes < CoresBusy::parallel && busy.others >= 0.5;
     const auto parallel = [](double cores_busy) {
         return fmt::format("{} ({:.2f} cores busy)", cores_busy >= CoresBusy::parallel ? "yes" : "no",
                            cores_busy);
@@ -376,7 +378,9 @@ int main(int argc, char** argv) try {
                 fmt::format("await: {}", duration_text(await_ns)), "high I/O, many connections"});
     glance.row({"threading", parallel(busy.threads), space(shared_threads, "a worker's global seen"),
                 fmt::format("OS thread: {}", duration_text(thread_ns)), "mixed I/O, blocking libraries"});
-    glance.row({"multiprocessing", parallel(busy.processes),
+    glance.row({"multiprocessing",
+                machine_busy ? fmt::format("? (the machine was busy: {:.2f} cores)", busy.processes)
+                             : parallel(busy.processes),
                 space(shared_processes, "a child's global not seen"),
                 fmt::format("OS process: {}", duration_text(process_ns)), "CPU-bound, true parallelism"});
     lesson.print(glance);
@@ -386,8 +390,6 @@ int main(int argc, char** argv) try {
         "tasks, one handoff between two OS threads, and half a round trip through a pipe between two "
         "processes.",
         cores);
-    // The processes could not run at once because other work had the cores.
-    const bool machine_busy = cores >= 2 && busy.processes < CoresBusy::parallel && busy.others >= 0.5;
     if (machine_busy) {
         lesson.note("The machine was busy: other work kept {:.1f} cores busy while the processes ran.",
                     busy.others);
