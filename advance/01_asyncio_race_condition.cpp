@@ -89,6 +89,10 @@ int main(int argc, char** argv) try {
     lesson.option("--iterations", iterations, "Increments per task", accepted_range(1, 1'000'000));
     lesson.flag("--lock", lock_only, "Only the run with an asyncio.Lock around the read-await-write");
     if (auto exit = lesson.parse(argc, argv)) return *exit;
+    // Two runs, each increment an await or two: a few hundred ns of loop.
+    if (auto exit = lesson.check_limits({2 * 300e-9 * tasks * static_cast<double>(iterations), 0},
+                                        fmt::format("--tasks {} --iterations {}", tasks, iterations)))
+        return *exit;
 
     const int expected = tasks * iterations;
     int total_lost = 0;

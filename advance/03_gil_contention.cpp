@@ -154,6 +154,14 @@ int main(int argc, char** argv) try {
     lesson.option("--svg", svg, "Also write the GIL timeline of part (c) as an SVG picture to FILE",
                   pyconc::lesson::accepted_output_file());
     if (auto exit = lesson.parse(argc, argv)) return *exit;
+    {
+        // The countdowns (when sized by --n), and each blocking call beside the CPU thread waiting an
+        // interval.
+        const double countdowns = 3.0 * static_cast<double>(n) * pyconc::lesson::countdown_seconds_per_loop;
+        if (auto exit = lesson.check_limits({countdowns + ops * (5e-3 + 1e-3) + 0.5, 0},
+                                            fmt::format("--n {} --ops {}", n, ops)))
+            return *exit;
+    }
     const unsigned cores = pyconc::lesson::usable_cores();
 
     // Sized in time, so that each run spans many switch intervals (and the

@@ -72,6 +72,10 @@ int main(int argc, char** argv) try {
     lesson.option("--map-rows", map_rows, "Arenas shown in each map (0: no map)",
                   accepted_range<std::size_t>(0, 10'000));
     if (auto exit = lesson.parse(argc, argv)) return *exit;
+    // Each object: a 16-byte block, a slot in the list that keeps it, pool headers.
+    if (auto exit = lesson.check_limits({0, 40.0 * static_cast<double>(objects)},
+                                        fmt::format("--objects {}", objects)))
+        return *exit;
 
     Interpreter interpreter;
     const Obmalloc& allocator = interpreter.allocator();

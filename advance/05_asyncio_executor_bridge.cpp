@@ -152,6 +152,14 @@ int main(int argc, char** argv) try {
     lesson.option("--blocking-ms", blocking_ms, "How long each blocking call blocks",
                   accepted_range(1.0, 10'000.0));
     if (auto exit = lesson.parse(argc, argv)) return *exit;
+    // The jobs in threads (no faster than one after another) and in processes; three rounds of blocking
+    // calls.
+    if (auto exit = lesson.check_limits(
+            {2.0 * jobs * static_cast<double>(n) * pyconc::lesson::cpu_job_seconds_per_loop +
+                 3 * blocking_ms / 1000.0,
+             0},
+            fmt::format("--jobs {} --n {} --blocking-ms {}", jobs, n, blocking_ms)))
+        return *exit;
 
     pyconc::runtime::Interpreter interpreter;
     ThreadState main_thread{interpreter, "MainThread"};

@@ -214,6 +214,17 @@ int main(int argc, char** argv) try {
                 accepted_range(1, 10'000))
         ->excludes("--iterations");
     if (auto exit = lesson.parse(argc, argv)) return *exit;
+    {
+        // (a) 3 thread counts x 2 modes x 4 runs; (b) 6 runs; (e) 2 threads of countdown(n).
+        const double countdowns = 26.0 * static_cast<double>(n) * pyconc::lesson::countdown_seconds_per_loop;
+        const double counters = iterations != 0
+                                    ? 6.0 * threads * iterations * pyconc::lesson::increment_seconds * 10
+                                    : 6.0 * budget_ms / 1000.0;
+        if (auto exit = lesson.check_limits({countdowns + counters, 0},
+                                            fmt::format("--n {} --threads {} --iterations {} --run-ms {}", n,
+                                                        threads, iterations, budget_ms)))
+            return *exit;
+    }
     const unsigned cores = pyconc::lesson::usable_cores();
 
     lesson.heading("(a) CPU-bound: countdown({}) in 1, 2 and 4 threads, on {} core{} (median of 3 runs)",

@@ -203,6 +203,16 @@ int main(int argc, char** argv) try {
     lesson.option("--jobs", jobs, "CPU-bound: jobs of cpu_job(n)", accepted_range(1, 64));
     lesson.option("--n", n, "CPU-bound: each job's loop count", accepted_range<std::int64_t>(1, 100'000'000));
     if (auto exit = lesson.parse(argc, argv)) return *exit;
+    {
+        // Sequentially, then overlapped; the CPU jobs about 3.5 times (sequential, asyncio, threads,
+        // processes).
+        const double waits_seconds = io.requests * io.waits * io.wait_ms / 1000.0;
+        const double jobs_seconds = jobs * static_cast<double>(n) * pyconc::lesson::cpu_job_seconds_per_loop;
+        if (auto exit = lesson.check_limits(
+                {1.6 * waits_seconds + 3.5 * jobs_seconds, 0},
+                fmt::format("--requests {} --wait-ms {} --jobs {} --n {}", io.requests, io.wait_ms, jobs, n)))
+            return *exit;
+    }
     const unsigned cores = pyconc::lesson::usable_cores();
 
     // Measured first, while this process has no threads: it forks.

@@ -70,6 +70,10 @@ int main(int argc, char** argv) try {
     lesson.option("--delay-ms", delay_ms, "Each task's sleep after each increment, in milliseconds",
                   accepted_range(0.0, 10'000.0));
     if (auto exit = lesson.parse(argc, argv)) return *exit;
+    // The sleeps of the tasks overlap: about one sleep per step.
+    if (auto exit = lesson.check_limits({steps * delay_ms / 1000.0, 0},
+                                        fmt::format("--steps {} --delay-ms {}", steps, delay_ms)))
+        return *exit;
 
     lesson.heading("{} tasks x {} steps, sleeping {} ms after each", tasks, steps, delay_ms);
     double elapsed = 0;

@@ -60,6 +60,12 @@ int main(int argc, char** argv) try {
     lesson.option("--increments", increments, "Increments of the shared Value per process",
                   accepted_range(1, 10'000'000));
     if (auto exit = lesson.parse(argc, argv)) return *exit;
+    // Sequentially, in threads (no faster) and in processes.
+    if (auto exit = lesson.check_limits(
+            {(2.0 + 1.0 / workers) * jobs * static_cast<double>(n) * pyconc::lesson::cpu_job_seconds_per_loop,
+             0},
+            fmt::format("--jobs {} --n {} --workers {}", jobs, n, workers)))
+        return *exit;
 
     lesson.heading("{} jobs of cpu_job({}), {} workers, {} core{}", jobs, grouped(n), workers, cores,
                    cores == 1 ? "" : "s");

@@ -286,15 +286,16 @@ int main(int argc, char** argv) try {
     lesson.option("--switch-interval-ms", settings.switch_interval_ms,
                   "sys.setswitchinterval, in milliseconds", accepted_range(0.001, 1000.0));
     lesson.flags()
-        .add_option("--switch-every", settings.switch_every,
-                    "Deterministic scheduling: hand the GIL on at the first check point after K instructions "
-                    "(default: CPython's timed switching)")
+        .add_option(
+            "--switch-every", settings.switch_every,
+            "Deterministic scheduling: hand the GIL on at the first check point after K instructions, "
+            "K from 1 to 1000000 (default: CPython's timed switching)")
         ->option_text("K")
         ->check(accepted_range<std::uint64_t>(1, 1'000'000));
     lesson.flags()
         .add_option("--switch-random", settings.switch_random,
                     "Deterministic scheduling: hand the GIL on at seeded-random check points, every K "
-                    "instructions on average (--seed picks the points)")
+                    "instructions on average, K from 1 to 1000000 (--seed picks the points)")
         ->option_text("K")
         ->check(accepted_range<std::uint64_t>(1, 1'000'000))
         ->excludes("--switch-every");
@@ -304,14 +305,40 @@ int main(int argc, char** argv) try {
     lesson.flag("--timeline", timeline, "Draw each run's GIL timeline in the terminal");
     lesson.option("--svg", svg, "Write the runs' GIL timelines as an SVG picture to FILE",
                   pyconc::lesson::accepted_output_file());
-    lesson.flag("--explore", explore_schedules,
-                "Run every order of two threads' instructions for one increment each, and count the orders "
-                "that lose it");
+    lesson
+        .flag("--explore", explore_schedules,
+              "Run every order of two threads' instructions for one increment each, and count the orders "
+              "that lose it (two threads, one increment each, every program: sizes do not apply)")
+        ->excludes("--threads")
+        ->excludes("--iterations")
+        ->excludes("--intervals")
+        ->excludes("--variant");
     if (auto exit = lesson.parse(argc, argv)) return *exit;
     settings.seed = lesson.seed();
     settings.trace = timeline || !svg.empty();
     // Deterministic schedules count instructions, not time: a fixed size.
     if (settings.deterministic() && settings.timed_run()) settings.iterations = 200'000;
+    {
+        // Timed runs last what they say; counted ones are estimated at the uncontended rate, with a
+        // handoff of about 10 us each time a deterministic schedule switches.
+        const double runs = (check_points == "both" ? 2.0 : 1.0) * (variant == "all" ? 3.0 : 1.0);
+        const double increments = static_cast<double>(settings.threads) * settings.iterations;
+        const double switches =
+            settings.deterministic()
+                ? 12.0 * increments /
+                      static_cast<double>(std::max(settings.switch_every, settings.switch_random))
+                : 0.0;
+        const double seconds =
+            settings.timed_run() && !settings.deterministic()
+                ? runs * settings.budget().count()
+                : runs * (increments * pyconc::lesson::increment_seconds + switches * 10e-6);
+        const std::string flags_given =
+            settings.timed_run() && !settings.deterministic()
+                ? fmt::format("--intervals {} --switch-interval-ms {}", settings.intervals,
+                              settings.switch_interval_ms)
+                : fmt::format("--threads {} --iterations {}", settings.threads, settings.iterations);
+        if (auto exit = lesson.check_limits({seconds, 0}, flags_given)) return *exit;
+    }
 
     struct Row {
         const char* name;

@@ -107,9 +107,12 @@ bool interactive() {
 int main(int argc, char** argv) {
     using namespace pyconc::lesson;
 
+    // A lesson by its name, or by the folder/name that --list prints.
     std::vector<std::string> names;
-    names.reserve(std::size(all_lessons));
+    names.reserve(2 * std::size(all_lessons));
     for (const TourLesson& lesson : all_lessons) names.emplace_back(lesson.name);
+    for (const TourLesson& lesson : all_lessons)
+        names.push_back(fmt::format("{}/{}", lesson.folder, lesson.name));
 
     CLI::App app{
         "The pyconc workshop tour: every lesson in workshop order, each under a banner "
@@ -136,7 +139,9 @@ int main(int argc, char** argv) {
 
     std::vector<const TourLesson*> chosen;
     for (const TourLesson& lesson : all_lessons) {
-        if (only.empty() || std::find(only.begin(), only.end(), lesson.name) != only.end()) {
+        const std::string path = fmt::format("{}/{}", lesson.folder, lesson.name);
+        if (only.empty() || std::find(only.begin(), only.end(), lesson.name) != only.end() ||
+            std::find(only.begin(), only.end(), path) != only.end()) {
             chosen.push_back(&lesson);
         }
     }
@@ -152,6 +157,8 @@ int main(int argc, char** argv) {
     std::vector<std::string> flags;
     if (no_color) flags.emplace_back("--no-color");
     std::vector<std::string> failed;
+    std::size_t ran = 0;
+    bool ended_at_prompt = false;
     for (std::size_t i = 0; i < chosen.size(); ++i) {
         const TourLesson& lesson = *chosen[i];
         const std::string title =
@@ -165,6 +172,7 @@ int main(int argc, char** argv) {
                 lesson_flags.emplace_back(*word);
         }
         const Outcome outcome = run(lesson, lesson_flags);
+        ++ran;
         if (outcome.interrupted) {
             fmt::print("\ntour stopped (Ctrl-C)\n");
             return exit_interrupted;
@@ -175,13 +183,20 @@ int main(int argc, char** argv) {
             fmt::print("{}", style.paint(style.quiet(), "\n[Enter] next lesson   [Ctrl-C] stop "));
             std::fflush(stdout);
             std::string ignored;
-            if (!std::getline(std::cin, ignored)) break;
+            if (!std::getline(std::cin, ignored)) {  // Ctrl-D, or input that ended
+                ended_at_prompt = true;
+                break;
+            }
         }
     }
     if (!failed.empty()) {
         fmt::print(stderr, "\ntour: these lessons failed: {}\n", fmt::join(failed, ", "));
         return 1;
     }
-    fmt::print("\n{}\n", style.paint(style.good(), fmt::format("tour done: {} lesson(s)", chosen.size())));
+    if (ended_at_prompt) {
+        fmt::print("\ntour ended at the prompt (end of input): {} of {} lesson(s) ran\n", ran, chosen.size());
+        return exit_ok;
+    }
+    fmt::print("\n{}\n", style.paint(style.good(), fmt::format("tour done: {} lesson(s)", ran)));
     return exit_ok;
 }

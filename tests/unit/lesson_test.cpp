@@ -59,6 +59,49 @@ TEST(Lesson, RefusesNotANumberAndInfinityForANumberFlag) {
     }
 }
 
+TEST(Lesson, AMissingValueIsRefusedNamingTheFlagAndWhatItTakes) {
+    Lesson lesson = make_lesson();
+    int cycle = 2;
+    lesson.option("--cycle", cycle, "cycle", accepted_range(1, 10'000));
+    ::testing::internal::CaptureStderr();
+    EXPECT_EQ(parse(lesson, {"--cycle"}), exit_bad_flag);
+    EXPECT_EQ(::testing::internal::GetCapturedStderr(), "--cycle: needs a value (1 to 10000)\n");
+}
+
+TEST(Lesson, AFlagGivenTwiceIsRefusedInOneLine) {
+    Lesson lesson = make_lesson();
+    int cycle = 2;
+    lesson.option("--cycle", cycle, "cycle", accepted_range(1, 10'000));
+    ::testing::internal::CaptureStderr();
+    EXPECT_EQ(parse(lesson, {"--cycle", "2", "--cycle", "3"}), exit_bad_flag);
+    EXPECT_EQ(::testing::internal::GetCapturedStderr(), "--cycle: given 2 times: give it once\n");
+}
+
+TEST(Lesson, HelpWinsOverABadFlag) {
+    Lesson lesson = make_lesson();
+    int cycle = 2;
+    lesson.option("--cycle", cycle, "cycle", accepted_range(1, 10'000));
+    ::testing::internal::CaptureStdout();
+    EXPECT_EQ(parse(lesson, {"--cycle", "0", "--help"}), exit_ok);
+    EXPECT_NE(::testing::internal::GetCapturedStdout().find("Shows a demo."), std::string::npos);
+}
+
+TEST(Lesson, ARunPastTheLimitsIsRefusedWithItsEstimateUnlessAllowed) {
+    Lesson lesson = make_lesson();
+    ASSERT_EQ(parse(lesson, {}), std::nullopt);
+    ::testing::internal::CaptureStderr();
+    EXPECT_EQ(lesson.check_limits({100'000, 0}, "--steps 10000"), exit_bad_flag);
+    EXPECT_EQ(
+        ::testing::internal::GetCapturedStderr(),
+        "--steps 10000: this run would take about 27.8 h (the limit is 5 min); add --no-limits to run it "
+        "anyway\n");
+    EXPECT_EQ(lesson.check_limits({10, 1e6}, "--steps 3"), std::nullopt);
+
+    Lesson allowed = make_lesson();
+    ASSERT_EQ(parse(allowed, {"--no-limits"}), std::nullopt);
+    EXPECT_EQ(allowed.check_limits({100'000, 4e9}, "--steps 10000"), std::nullopt);
+}
+
 TEST(Lesson, RefusesAnUnknownExpectWordNamingTheAcceptedOnes) {
     Lesson lesson = make_lesson();
     ::testing::internal::CaptureStderr();

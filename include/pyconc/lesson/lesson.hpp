@@ -89,13 +89,22 @@ public:
     // nothing when it should run.
     [[nodiscard]] std::optional<int> parse(int argc, const char* const* argv) {
         add_common_flags();
+        // --help wins over any other flag, even a bad one: it is what someone
+        // who got a flag wrong asks for next.
+        for (int i = 1; i < argc; ++i) {
+            const std::string_view word{argv[i]};
+            if (word == "--help" || word == "-h") {
+                fmt::print("{}", app_.help());
+                return exit_ok;
+            }
+        }
         try {
             app_.parse(argc, argv);
         } catch (const CLI::ParseError& error) {
             if (error.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) {
-                return app_.exit(error);  // --help
+                return app_.exit(error);
             }
-            fmt::print(stderr, "{}\n", error.what());
+            fmt::print(stderr, "{}\n", refusal(error.what()));
             return exit_bad_flag;
         }
         style_ = Style{Style::colour_wanted(no_color_)};
@@ -105,6 +114,33 @@ public:
         figure("lesson", name_);
         figure("seed", seed_);
         return std::nullopt;
+    }
+
+    // What a run will cost, estimated from its flags before it starts.
+    struct Estimate {
+        double seconds = 0;
+        double bytes = 0;
+    };
+    static constexpr double longest_run_seconds = 300;                 // 5 minutes
+    static constexpr double largest_run_bytes = 1024.0 * 1024 * 1024;  // 1 GiB
+
+    // Refuses a run that `flags_given` (the flags behind the estimate, as
+    // the user wrote them) make longer or larger than the limits above,
+    // unless --no-limits was given: one line with the estimate, the limit
+    // and the way past it, and exit status 2. Call it after parse().
+    [[nodiscard]] std::optional<int> check_limits(Estimate estimate, std::string_view flags_given) const {
+        if (no_limits_) return std::nullopt;
+        std::string over;
+        if (estimate.seconds > longest_run_seconds) {
+            over = fmt::format("would take about {} (the limit is 5 min)", duration_words(estimate.seconds));
+        } else if (estimate.bytes > largest_run_bytes) {
+            over = fmt::format("would need about {:.1f} GB of memory (the limit is 1 GiB)",
+                               estimate.bytes / 1e9);
+        } else {
+            return std::nullopt;
+        }
+        fmt::print(stderr, "{}: this run {}; add --no-limits to run it anyway\n", flags_given, over);
+        return exit_bad_flag;
     }
 
     [[nodiscard]] bool json() const noexcept { return json_; }
@@ -203,6 +239,9 @@ private:
                         "Exit 0 if the verdict is VERDICT and 1 if it is not (what ctest checks)")
             ->option_text("VERDICT")
             ->check(accepted_words(verdicts_));
+        app_.add_flag("--no-limits", no_limits_,
+                      "Run even when the flags make the run longer than 5 minutes or larger than 1 GiB "
+                      "(estimated before it starts)");
         app_.add_option("--seed", seed_, "Seed of anything random the lesson does")
             ->capture_default_str()
             ->check(accepted_range<std::uint64_t>(0, UINT64_MAX));
@@ -212,6 +251,39 @@ private:
                         fmt::join(verdicts_, ", ")));
     }
 
+    // CLI11's words for a missing value and a repeated flag, said as the
+    // other refusals are: the flag, then what it takes.
+    //   "--cycle: 1 required UINT:1 to 10000 missing" -> "--cycle: needs a value (1 to 10000)"
+    //   "--cycle: At Most 1 required but received 2"  -> "--cycle: given 2 times: give it once"
+    [[nodiscard]] static std::string refusal(std::string_view message) {
+        const auto colon = message.find(": ");
+        if (colon == std::string_view::npos) return std::string{message};
+        const std::string_view flag = message.substr(0, colon);
+        const std::string_view rest = message.substr(colon + 2);
+        constexpr std::string_view required = "1 required ";
+        constexpr std::string_view missing = " missing";
+        constexpr std::string_view repeated = "At Most 1 required but received ";
+        if (rest.starts_with(required) && rest.ends_with(missing)) {
+            std::string_view accepted = rest.substr(
+                required.size(), rest.size() - required.size() - missing.size());  // TYPE:description
+            if (const auto type_end = accepted.find(':'); type_end != std::string_view::npos) {
+                accepted = accepted.substr(type_end + 1);
+            }
+            return fmt::format("{}: needs a value ({})", flag, accepted);
+        }
+        if (rest.starts_with(repeated)) {
+            return fmt::format("{}: given {} times: give it once", flag, rest.substr(repeated.size()));
+        }
+        return std::string{message};
+    }
+
+    // 40 s, 12 min, 27.8 h.
+    [[nodiscard]] static std::string duration_words(double seconds) {
+        if (seconds < 120) return fmt::format("{:.0f} s", seconds);
+        if (seconds < 7200) return fmt::format("{:.0f} min", seconds / 60);
+        return fmt::format("{:.1f} h", seconds / 3600);
+    }
+
     std::string name_;
     std::vector<std::string> verdicts_;
     CLI::App app_;
@@ -219,6 +291,7 @@ private:
     JsonObject figures_;
     bool json_ = false;
     bool no_color_ = false;
+    bool no_limits_ = false;
     std::optional<std::string> expect_;
     std::uint64_t seed_ = 1;
 };

@@ -17,6 +17,13 @@
 
 namespace pyconc::lesson {
 
+// What the programs below cost per loop in a release build here, for the
+// estimates a lesson makes from its flags before it runs (check_limits):
+// generous, so that a run of hours is refused and one of seconds is not.
+inline constexpr double countdown_seconds_per_loop = 25e-9;
+inline constexpr double cpu_job_seconds_per_loop = 80e-9;
+inline constexpr double increment_seconds = 40e-9;
+
 // def countdown(n):
 //     while n > 0:
 //         n -= 1
