@@ -135,7 +135,7 @@ int main(int argc, char** argv) {
         fmt::print(stderr, "{}\n", error.what());
         return exit_bad_flag;
     }
-    const Style style{Style::colour_wanted(no_color)};
+    const Style style{Style::colour_wanted(no_color), Style::unicode_wanted()};
 
     std::vector<const TourLesson*> chosen;
     for (const TourLesson& lesson : all_lessons) {
@@ -163,7 +163,7 @@ int main(int argc, char** argv) {
         const TourLesson& lesson = *chosen[i];
         const std::string title =
             fmt::format("━━ {}/{}  {}/{} ━━", i + 1, chosen.size(), lesson.folder, lesson.name);
-        fmt::print("\n{}\n{}\n", style.paint(style.heading(), title),
+        fmt::print("\n{}\n{}\n", style.text(style.paint(style.heading(), title)),
                    style.paint(style.strong(), fmt::format("watch for: {}", lesson.watch)));
         std::fflush(stdout);
         std::vector<std::string> lesson_flags = flags;

@@ -217,6 +217,14 @@ TEST(JsonObject, EscapesStringsAndKeepsKeyOrder) {
         R"({"name": "a \"quoted\"\\path\n", "count": 4, "ratio": 0.5, "nan": null, "ok": true, "list": [1, 2]})");
 }
 
+TEST(Style, WithoutUnicodeEachDrawingCharacterBecomesOneAsciiCharacter) {
+    const Style ascii{false, false};
+    EXPECT_EQ(ascii.text("io  │·░░▌█│ held"), "io  |.::+#| held");
+    EXPECT_EQ(ascii.text("──── ━━ a → b"), "---- == a > b");
+    const Style unicode{false, true};
+    EXPECT_EQ(unicode.text("│█│"), "│█│");
+}
+
 TEST(JsonObject, LabelsEachRowOfAListOfObjects) {
     JsonObject plain;
     plain.set("variant", "plain");

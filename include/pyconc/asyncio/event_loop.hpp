@@ -42,6 +42,7 @@
 #include <queue>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <thread>
 #include <utility>
 #include <vector>
@@ -153,7 +154,7 @@ public:
         handle_->loop_ = this;
         int fds[2] = {-1, -1};
         if (::pipe2(fds, O_NONBLOCK | O_CLOEXEC) != 0) {
-            throw RuntimeError(fmt::format("cannot make the event loop's self-pipe: errno {}", errno));
+            throw std::system_error(errno, std::generic_category(), "the event loop's self-pipe");
         }
         wakeup_read_ = fds[0];
         wakeup_write_ = fds[1];

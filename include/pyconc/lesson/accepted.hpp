@@ -10,6 +10,7 @@
 #include <concepts>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <system_error>
 #include <utility>
 #include <vector>
@@ -20,6 +21,25 @@
 #include <fmt/format.h>
 
 namespace pyconc::lesson {
+
+// A refused value as the refusal shows it: on one line, whatever it holds
+// (a newline or a tab is written \n or \t, other control bytes \xNN).
+[[nodiscard]] inline std::string shown(std::string_view text) {
+    std::string out;
+    for (const char c : text) {
+        const auto byte = static_cast<unsigned char>(c);
+        if (c == '\n') {
+            out += "\\n";
+        } else if (c == '\t') {
+            out += "\\t";
+        } else if (byte < 0x20 || byte == 0x7f) {
+            out += fmt::format("\\x{:02x}", byte);
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
 
 // Accepts a number of type T from `lowest` to `highest` inclusive.
 template <class T>
@@ -34,7 +54,7 @@ requires std::integral<T> || std::floating_point<T>
         // Written as "not inside" so that NaN, which compares false with
         // everything, is refused too.
         if (error != std::errc{} || stop != end || !(value >= lowest && value <= highest)) {
-            return fmt::format("{} is not accepted: {}", text, expected);
+            return fmt::format("{} is not accepted: {}", shown(text), expected);
         }
         return {};
     };
@@ -49,7 +69,7 @@ requires std::integral<T> || std::floating_point<T>
         for (const std::string& word : words) {
             if (text == word) return {};
         }
-        return fmt::format("'{}' is not accepted: {}", text, expected);
+        return fmt::format("'{}' is not accepted: {}", shown(text), expected);
     };
     return {check, description};
 }
@@ -70,7 +90,7 @@ requires std::integral<T> || std::floating_point<T>
             std::filesystem::is_directory(path, error) || ::access(directory.c_str(), W_OK) != 0) {
             return fmt::format(
                 "'{}' is not accepted: expected a file name in a directory that exists and can be written",
-                text);
+                shown(text));
         }
         return {};
     };

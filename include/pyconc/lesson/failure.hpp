@@ -57,17 +57,19 @@ namespace detail {
         return "out of memory (a memory limit such as ulimit -v, or sizes too large for this machine): "
                "try smaller sizes";
     } catch (const std::system_error& error) {
+        // error.what() is "what: the system's words", e.g. "fork: Resource temporarily unavailable".
         const int code = error.code().value();
         if (code == EAGAIN || code == ENOMEM) {
             return fmt::format(
-                "could not start a thread or a process: {} (a limit such as ulimit -u, or too little memory)",
-                error.code().message());
-        }
-        if (code == ENOSPC || code == EPIPE || code == EIO || code == EBADF) {
-            return fmt::format("could not write the output: {}", error.code().message());
+                "could not start a thread or a process: {} (a limit such as ulimit -u, or too "
+                "little memory)",
+                error.what());
         }
         if (code == EMFILE || code == ENFILE) {
-            return fmt::format("out of file descriptors: {} (raise ulimit -n)", error.code().message());
+            return fmt::format("out of file descriptors: {} (raise ulimit -n)", error.what());
+        }
+        if (code == ENOSPC || code == EPIPE || code == EIO || code == EBADF) {
+            return fmt::format("could not write the output: {}", error.what());
         }
         return error.what();
     } catch (const std::exception& error) {

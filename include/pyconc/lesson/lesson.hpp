@@ -107,7 +107,7 @@ public:
             fmt::print(stderr, "{}\n", refusal(error.what()));
             return exit_bad_flag;
         }
-        style_ = Style{Style::colour_wanted(no_color_)};
+        style_ = Style{Style::colour_wanted(no_color_), Style::unicode_wanted()};
         // Line by line even into a pipe: a run stopped by Ctrl-C or a dead
         // worker keeps what it printed. Lessons print a few hundred lines.
         std::setvbuf(stdout, nullptr, _IOLBF, 0);
@@ -151,28 +151,29 @@ public:
     template <class... Args>
     void heading(fmt::format_string<Args...> format, Args&&... args) {
         if (json_) return;
-        fmt::print("\n{}\n",
-                   style_.paint(style_.heading(), fmt::format(format, std::forward<Args>(args)...)));
+        fmt::print("\n{}\n", style_.text(style_.paint(style_.heading(),
+                                                      fmt::format(format, std::forward<Args>(args)...))));
     }
     template <class... Args>
     void say(fmt::format_string<Args...> format, Args&&... args) {
         if (json_) return;
-        fmt::print("{}\n", fmt::format(format, std::forward<Args>(args)...));
+        fmt::print("{}\n", style_.text(fmt::format(format, std::forward<Args>(args)...)));
     }
     // A side remark, printed dimmed: why a number is what it is.
     template <class... Args>
     void note(fmt::format_string<Args...> format, Args&&... args) {
         if (json_) return;
-        fmt::print("{}\n", style_.paint(style_.quiet(), fmt::format(format, std::forward<Args>(args)...)));
+        fmt::print("{}\n", style_.text(style_.paint(style_.quiet(),
+                                                    fmt::format(format, std::forward<Args>(args)...))));
     }
     void print(const Table& table) {
-        if (!json_) fmt::print("{}", table.render(style_));
+        if (!json_) fmt::print("{}", style_.text(table.render(style_)));
     }
     void print(const BarChart& chart) {
-        if (!json_) fmt::print("{}", chart.render(style_));
+        if (!json_) fmt::print("{}", style_.text(chart.render(style_)));
     }
     void print(const GilTimeline& timeline) {
-        if (!json_) fmt::print("{}", timeline.render(style_));
+        if (!json_) fmt::print("{}", style_.text(timeline.render(style_)));
     }
 
     // Writes `text` to `path` (checked by accepted_output_file when the

@@ -6,6 +6,7 @@
 // unset or empty (https://no-color.org), and the lesson was not given
 // --no-color. Piped into a file or a test, a lesson
 // prints plain text, byte for byte the same on every machine.
+#include <cctype>
 #include <cstdlib>
 #include <string>
 #include <string_view>
@@ -20,7 +21,37 @@ namespace pyconc::lesson {
 
 class Style {
 public:
-    explicit Style(bool colour) noexcept : colour_(colour) {}
+    explicit Style(bool colour, bool unicode = true) noexcept : colour_(colour), unicode_(unicode) {}
+
+    // The locale rule above.
+    [[nodiscard]] static bool unicode_wanted() noexcept {
+        for (const char* name : {"LC_ALL", "LC_CTYPE", "LANG"}) {
+            // NOLINTNEXTLINE(concurrency-mt-unsafe): read once, before any thread starts
+            const char* value = std::getenv(name);
+            if (value == nullptr || *value == '\0') continue;
+            std::string lower{value};
+            for (char& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+            return lower.find("utf-8") != std::string::npos || lower.find("utf8") != std::string::npos;
+        }
+        return true;
+    }
+
+    // `text` as this terminal can show it: unchanged, or with each drawing
+    // character replaced by one ASCII character.
+    [[nodiscard]] std::string text(std::string text) const {
+        if (unicode_) return text;
+        static constexpr std::pair<std::string_view, std::string_view> ascii[] = {
+            {"─", "-"}, {"━", "="}, {"│", "|"}, {"█", "#"}, {"▓", "*"}, {"▒", "="}, {"░", ":"},
+            {"·", "."}, {"•", "o"}, {"▏", "-"}, {"▎", "-"}, {"▍", "-"}, {"▌", "+"}, {"▋", "+"},
+            {"▊", "+"}, {"▉", "+"}, {"—", "-"}, {"→", ">"}, {"…", "."}};
+        for (const auto& [glyph, replacement] : ascii) {
+            for (std::size_t at = text.find(glyph); at != std::string::npos;
+                 at = text.find(glyph, at + replacement.size())) {
+                text.replace(at, glyph.size(), replacement);
+            }
+        }
+        return text;
+    }
 
     // The rule above: what a lesson uses unless told otherwise.
     [[nodiscard]] static bool colour_wanted(bool no_color_flag) noexcept {
@@ -61,6 +92,7 @@ private:
     }
 
     bool colour_;
+    bool unicode_;
 };
 
 }  // namespace pyconc::lesson

@@ -15,6 +15,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <utility>
 
 #include <poll.h>
@@ -94,7 +95,7 @@ private:
             if (written < 0) {
                 if (errno == EINTR) continue;
                 if (errno == EPIPE || errno == ECONNRESET) throw EOFError();
-                throw std::runtime_error(fmt::format("send on a connection failed: errno {}", errno));
+                throw std::system_error(errno, std::generic_category(), "send on a connection");
             }
             bytes += written;
             size -= static_cast<std::size_t>(written);
@@ -108,7 +109,7 @@ private:
             if (got < 0) {
                 if (errno == EINTR) continue;
                 if (errno == ECONNRESET) throw EOFError();
-                throw std::runtime_error(fmt::format("recv on a connection failed: errno {}", errno));
+                throw std::system_error(errno, std::generic_category(), "recv on a connection");
             }
             bytes += got;
             size -= static_cast<std::size_t>(got);
@@ -123,7 +124,7 @@ private:
 [[nodiscard]] inline std::pair<Connection, Connection> Pipe() {
     int fds[2] = {-1, -1};
     if (::socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
-        throw std::runtime_error(fmt::format("socketpair failed: errno {}", errno));
+        throw std::system_error(errno, std::generic_category(), "socketpair");
     }
     return {Connection{fds[0]}, Connection{fds[1]}};
 }

@@ -28,6 +28,7 @@
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 #include <thread>
 #include <utility>
 
@@ -127,7 +128,7 @@ private:
         std::fflush(stderr);
         const pid_t parent = ::getpid();
         const pid_t pid = ::fork();
-        if (pid < 0) throw std::runtime_error(fmt::format("fork failed: errno {}", errno));
+        if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
         if (pid == 0) {
             die_with_parent(parent);
             int status = 0;

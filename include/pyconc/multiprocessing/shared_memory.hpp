@@ -16,6 +16,7 @@
 #include <cerrno>
 #include <new>
 #include <stdexcept>
+#include <system_error>
 #include <utility>
 
 #include <pthread.h>
@@ -45,7 +46,7 @@ public:
             ++owners_died_;          // under the lock
             pthread_mutex_consistent(&mutex_);
         } else if (result != 0) {
-            throw std::runtime_error(fmt::format("a process-shared lock failed: errno {}", result));
+            throw std::system_error(result, std::generic_category(), "a process-shared lock");
         }
     }
     void unlock() { pthread_mutex_unlock(&mutex_); }
@@ -76,7 +77,7 @@ public:
     template <class... Args>
     explicit Shared(Args&&... args) {
         void* memory = ::mmap(nullptr, sizeof(T), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-        if (memory == MAP_FAILED) throw std::runtime_error(fmt::format("mmap failed: errno {}", errno));
+        if (memory == MAP_FAILED) throw std::system_error(errno, std::generic_category(), "mmap");
         object_ = new (memory) T(std::forward<Args>(args)...);
     }
     Shared(const Shared&) = delete;

@@ -28,6 +28,7 @@
 #include <stdexcept>
 #include <string>
 #include <string_view>
+#include <system_error>
 #include <tuple>
 #include <type_traits>
 #include <utility>
@@ -170,7 +171,7 @@ inline void die_with_parent(pid_t parent) noexcept {
     const pid_t parent = ::getpid();
     const int fd = child_end.fileno();
     const pid_t pid = ::fork();
-    if (pid < 0) throw std::runtime_error(fmt::format("fork failed: errno {}", errno));
+    if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
     if (pid == 0) {
         die_with_parent(parent);
         if (fd == 3) {

@@ -90,7 +90,8 @@ public:
         }
     }
 
-    // PyObject_Malloc. Never returns null: running out of memory is fatal.
+    // PyObject_Malloc. Never returns null: out of memory, it throws
+    // std::bad_alloc (CPython's MemoryError), which a lesson reports in one line.
     [[nodiscard]] void* allocate(std::size_t bytes) {
         if (bytes == 0 || bytes > small_request_threshold) return allocate_large(bytes);
         const std::size_t size_class = size_class_of(bytes);
@@ -399,7 +400,7 @@ private:
         }
         if (!slot) slot = &arenas_.emplace_back();  // deque: the other slots stay put
         void* memory = std::aligned_alloc(arena_size, arena_size);
-        if (!memory) fatal("Obmalloc::new_arena", "out of memory");
+        if (!memory) throw std::bad_alloc();  // the empty slot stays free for a later arena
         *slot = ArenaObject{};
         slot->address = static_cast<std::byte*>(memory);
         slot->pool_address = slot->address;
@@ -451,7 +452,7 @@ private:
     // --- large requests ----------------------------------------------------
     void* allocate_large(std::size_t bytes) {
         void* memory = std::malloc(bytes == 0 ? 1 : bytes);
-        if (!memory) fatal("Obmalloc::allocate", "out of memory");
+        if (!memory) throw std::bad_alloc();
         large_in_use_ += 1;
         large_bytes_in_use_ += bytes;
         return memory;
