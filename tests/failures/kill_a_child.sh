@@ -19,12 +19,12 @@ trap 'rm -f "$out" "$err"' EXIT
 pid=$!
 worker=""
 for _ in $(seq 1 600); do  # up to 60 s for the pool to start
-    worker=$(pgrep -P "$pid" -f -- '--pyconc-spawn pool' | head -n 1)
+    worker=$(pgrep -P "$pid" -f -- "${CHILD:---pyconc-spawn pool}" | head -n 1)
     [[ -n $worker ]] && break
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.1
 done
-[[ -n $worker ]] || { echo "no pool worker appeared"; kill "$pid" 2>/dev/null; exit 1; }
+[[ -n $worker ]] || { echo "no such child appeared"; kill "$pid" 2>/dev/null; exit 1; }
 kill -9 "$worker"
 wait "$pid"
 status=$?
@@ -33,7 +33,8 @@ failed=0
 check() { echo "$1"; failed=1; }
 ((status == 3)) || check "exit $status, expected 3"
 [[ $(wc -l <"$err") -eq 1 ]] || check "stderr has $(wc -l <"$err") lines, expected 1"
-grep -q "terminated abruptly.*(worker pid $worker)" "$err" || check "stderr does not name the dead worker $worker"
+says=${SAYS:-terminated abruptly.*\(worker pid @PID@\)}
+grep -qE "${says//@PID@/$worker}" "$err" || check "stderr does not say ${says//@PID@/$worker}"
 [[ -z ${KEPT:-} ]] || grep -qE "$KEPT" "$out" || check "what the lesson printed before ($KEPT) was lost"
 sleep 0.2
 [[ -z $(pgrep -P "$pid") ]] || check "children left behind: $(pgrep -P "$pid" | tr '\n' ' ')"
@@ -41,4 +42,4 @@ if ((failed)); then
     echo "--- stderr"; cat "$err"; echo "--- stdout"; cat "$out"
     exit 1
 fi
-echo "killed worker $worker: $(cat "$err")"
+echo "killed child $worker: $(cat "$err")"
