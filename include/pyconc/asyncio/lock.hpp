@@ -6,10 +6,13 @@
 //   Otherwise the task queues a future and waits on it. Waiters are woken
 //   in the order they came ("fair": a task that arrives while others wait
 //   waits too, even if the lock happens to be free at that moment).
-// - release() marks it free and wakes the first waiter, which takes it when
-//   it runs. Releasing a lock that is not held raises RuntimeError.
-// - A waiter cancelled while queued leaves the queue; if the lock is free,
-//   the next waiter is woken in its place.
+// - release() marks it free and wakes the head of the queue, which takes
+//   it when it runs. Releasing a lock that is not held raises RuntimeError.
+// - A waiter cancelled while queued, or after it was woken but before it
+//   ran, leaves the queue; if the lock is free, the head of the queue is
+//   woken unless it is woken already. Only the head, ever: waking "the
+//   first not woken" would let two tasks hold the lock (bpo-32734; CPython
+//   3.12's _wake_up_first, test_cancel_release_race).
 // - `co_await lock.hold()` is `async with lock:` - the guard it returns
 //   releases the lock when it goes out of scope.
 #include <utility>
@@ -37,7 +40,7 @@ public:
         }
         const Waiters::Outcome outcome = co_await waiters_.wait();
         if (outcome != Waiters::Outcome::woken) {
-            if (!locked_) waiters_.wake_first();  // a free lock goes to the next in line
+            if (!locked_) waiters_.wake_head();  // a free lock goes to the head of the line
             throw CancelledError();
         }
         locked_ = true;
@@ -46,7 +49,7 @@ public:
     void release() {
         if (!locked_) throw RuntimeError("Lock is not acquired.");
         locked_ = false;
-        waiters_.wake_first();
+        waiters_.wake_head();
     }
 
     // `async with lock:`

@@ -45,7 +45,7 @@ public:
     [[nodiscard]] bool full() const noexcept { return maxsize_ > 0 && items_.size() >= maxsize_; }
 
     Task<void> put(T item) {
-        while (full()) co_await wait_in(putters_);  // until a get makes room
+        while (full()) co_await wait_in(putters_, [this] { return !full(); });  // until a get makes room
         put_nowait(std::move(item));
     }
     void put_nowait(T item) {
@@ -57,7 +57,7 @@ public:
     }
 
     Task<T> get() {
-        while (empty()) co_await wait_in(getters_);
+        while (empty()) co_await wait_in(getters_, [this] { return !empty(); });
         co_return get_nowait();
     }
     T get_nowait() {
@@ -75,13 +75,17 @@ public:
     Task<void> join() { co_await finished_.wait(); }
 
 private:
-    // Waits to be woken; a waiter cancelled after its wake-up passes it on.
-    static Task<void> wait_in(Waiters& waiters) {
+    // Waits to be woken. A waiter cancelled after its wake-up passes it on
+    // to the next in line, if what it was woken for is still there
+    // (`can_go_on`: an item for a getter, room for a putter), as
+    // queues.py's get() and put() do; one cancelled while waiting wakes
+    // nobody.
+    template <class CanGoOn>
+    static Task<void> wait_in(Waiters& waiters, CanGoOn can_go_on) {
         const Waiters::Outcome outcome = co_await waiters.wait();
-        if (outcome != Waiters::Outcome::woken) {
-            waiters.wake_first();
-            throw CancelledError();
-        }
+        if (outcome == Waiters::Outcome::woken) co_return;
+        if (outcome == Waiters::Outcome::cancelled_after_wakeup && can_go_on()) waiters.wake_first();
+        throw CancelledError();
     }
 
     std::size_t maxsize_;

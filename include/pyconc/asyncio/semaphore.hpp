@@ -1,10 +1,17 @@
 #pragma once
 // asyncio.Semaphore: at most `value` tasks inside at once, FIFO.
 //
-// How this works (Lib/asyncio/locks.py, Semaphore in 3.11)
-// - acquire() takes a unit at once if one is free and nobody waits;
-//   otherwise the task queues a future. release() gives a unit back and
-//   wakes the first waiter, which takes it when it runs.
+// How this works (Lib/asyncio/locks.py, Semaphore in 3.12)
+// - locked() is true when no unit is free, or when a task that has not
+//   given up is waiting (FIFO: a newcomer waits behind it even if a unit is
+//   free). acquire() takes a unit at once unless locked(); otherwise the
+//   task queues a future.
+// - release() gives a unit back and wakes the first waiter not woken yet,
+//   taking the unit for it (_wake_up_next). A waiter cancelled after it was
+//   woken gives its unit back.
+// - However a wait ends, the waiter then wakes as many others as there are
+//   free units: units freed while it waited go to the next in line
+//   (test_acquire_fifo_order_2 hung without it).
 #include <cstddef>
 #include <stdexcept>
 
@@ -22,20 +29,18 @@ public:
     Semaphore(const Semaphore&) = delete;
     Semaphore& operator=(const Semaphore&) = delete;
 
-    [[nodiscard]] bool locked() const noexcept { return value_ == 0; }
+    [[nodiscard]] bool locked() const { return value_ == 0 || !waiters_.none_live(); }
     [[nodiscard]] std::size_t value() const noexcept { return value_; }
 
     Task<void> acquire() {
-        if (value_ > 0 && waiters_.empty()) {
+        if (!locked()) {
             --value_;
             co_return;
         }
         const Waiters::Outcome outcome = co_await waiters_.wait();
-        if (outcome != Waiters::Outcome::woken) {
-            if (outcome == Waiters::Outcome::cancelled_after_wakeup) ++value_;  // the unit it was woken for
-            wake_up_next();
-            throw CancelledError();
-        }
+        if (outcome == Waiters::Outcome::cancelled_after_wakeup) ++value_;  // the unit it was woken for
+        wake_up_next();  // units still free go to the next in line
+        if (outcome != Waiters::Outcome::woken) throw CancelledError();
     }
 
     void release() {

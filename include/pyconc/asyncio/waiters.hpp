@@ -4,8 +4,11 @@
 //
 // How this works (Lib/asyncio/locks.py, queues.py)
 // - wait() queues a future and awaits it; wake_first() sets the first one
-//   not done yet, so tasks are woken in the order they came; wake_all()
-//   sets every one.
+//   not done yet, so tasks are woken in the order they came (Semaphore's
+//   _wake_up_next, Queue's _wakeup_next); wake_head() sets the head of the
+//   queue only, and only if it is not done yet (Lock's _wake_up_first: a
+//   lock is taken by one task at a time, so once the head is woken nobody
+//   else may be, bpo-32734); wake_all() sets every one.
 // - A waiter always leaves the queue, however its wait ended, and says how:
 //   woken; cancelled while waiting; or cancelled after it was woken but
 //   before it ran (then it owes its wake-up to the next in line: a lock
@@ -51,6 +54,10 @@ public:
             }
         }
         return false;
+    }
+    // Wakes the head of the queue if it is not woken (or cancelled) yet.
+    void wake_head() {
+        if (!waiters_.empty() && !waiters_.front()->done()) waiters_.front()->set_result();
     }
     void wake_all() {
         for (const auto& waiter : waiters_) {
