@@ -1,13 +1,17 @@
 // The eval loop, one thread, no contention: the countdown loop and the
 // global `counter += 1` loop, per iteration. CPython's side of the
 // comparison is ../shared/reference/bench/eval_costs.py.
+#include <atomic>
+#include <chrono>
 #include <cstdint>
+#include <thread>
 
 #include <benchmark/benchmark.h>
 
 #include "pyconc/lesson/workloads.hpp"
 #include "pyconc/runtime/interpreter.hpp"
 #include "pyconc/runtime/thread_state.hpp"
+#include "pyconc/threading.hpp"
 
 using namespace pyconc::runtime;
 using pyconc::lesson::countdown;
@@ -61,3 +65,35 @@ static void BM_GlobalCounterIncrement(benchmark::State& state) {
                            benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
 BENCHMARK(BM_GlobalCounterIncrement)->ArgName("free_threaded")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
+
+// threading_example's plain program, one thread, sized in rounds (Arg 0:
+// `for _ in range(n)`) or until a stop flag another thread sets after
+// 20 ms (Arg 1: a run sized in switch intervals): what each way of ending
+// the loop costs per iteration.
+static void BM_PlainProgramRounds(benchmark::State& state) {
+    Interpreter interpreter;
+    interpreter.globals().set("counter", Int::from(0));
+    ThreadState tstate{interpreter, "main"};
+    const ThreadState::Attached attached{tstate};
+    pyconc::threading::Lock lock;
+    std::int64_t done = 0;
+    for (auto _ : state) {
+        if (state.range(0) == 0) {
+            pyconc::lesson::Rounds rounds = pyconc::lesson::Rounds::exactly(iterations_per_run);
+            pyconc::lesson::plain(tstate, rounds, lock);
+            done += rounds.done();
+        } else {
+            std::atomic<bool> stop{false};
+            pyconc::lesson::Rounds rounds = pyconc::lesson::Rounds::until(stop);
+            const std::jthread timer{[&stop] {
+                std::this_thread::sleep_for(std::chrono::milliseconds{20});
+                stop = true;
+            }};
+            pyconc::lesson::plain(tstate, rounds, lock);
+            done += rounds.done();
+        }
+    }
+    state.counters["ns_per_iteration"] = benchmark::Counter(
+        static_cast<double>(done), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_PlainProgramRounds)->ArgName("until_stop")->Arg(0)->Arg(1)->Unit(benchmark::kMillisecond);
