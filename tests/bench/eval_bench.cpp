@@ -79,18 +79,14 @@ static void BM_PlainProgramRounds(benchmark::State& state) {
     std::int64_t done = 0;
     for (auto _ : state) {
         if (state.range(0) == 0) {
-            pyconc::lesson::Rounds rounds = pyconc::lesson::Rounds::exactly(iterations_per_run);
-            pyconc::lesson::plain(tstate, rounds, lock);
-            done += rounds.done();
+            done += pyconc::lesson::plain(tstate, pyconc::lesson::Rounds::exactly(iterations_per_run), lock);
         } else {
             std::atomic<bool> stop{false};
-            pyconc::lesson::Rounds rounds = pyconc::lesson::Rounds::until(stop);
             const std::jthread timer{[&stop] {
                 std::this_thread::sleep_for(std::chrono::milliseconds{20});
                 stop = true;
             }};
-            pyconc::lesson::plain(tstate, rounds, lock);
-            done += rounds.done();
+            done += pyconc::lesson::plain(tstate, pyconc::lesson::Rounds::until(stop), lock);
         }
     }
     state.counters["ns_per_iteration"] = benchmark::Counter(

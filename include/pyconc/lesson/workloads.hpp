@@ -71,7 +71,8 @@ private:
 };
 
 // The three ways threads add to the global `counter` (basics/threading_example,
-// advance/06_free_threading); each takes the lock it may use.
+// advance/06_free_threading); each takes the lock it may use and returns the
+// rounds it ran (its own copy of `rounds` counts them).
 // def nothing(): pass
 inline void nothing(runtime::ThreadState& t) {
     t.resume();
@@ -80,7 +81,7 @@ inline void nothing(runtime::ThreadState& t) {
 
 // def plain():
 //     for _ in range(N): counter += 1
-inline void plain(runtime::ThreadState& t, Rounds& rounds, threading::Lock& /*lock*/) {
+inline std::int64_t plain(runtime::ThreadState& t, Rounds rounds, threading::Lock& /*lock*/) {
     t.resume();
     while (rounds.next()) {
         t.load_global("counter");   // LOAD_GLOBAL counter
@@ -89,11 +90,12 @@ inline void plain(runtime::ThreadState& t, Rounds& rounds, threading::Lock& /*lo
         t.store_global("counter");  // STORE_GLOBAL counter
         t.jump_backward();          // JUMP_BACKWARD (a check point)
     }
+    return rounds.done();
 }
 
 // def with_call():
 //     for _ in range(N): v = counter; nothing(); counter = v + 1
-inline void with_call(runtime::ThreadState& t, Rounds& rounds, threading::Lock& /*lock*/) {
+inline std::int64_t with_call(runtime::ThreadState& t, Rounds rounds, threading::Lock& /*lock*/) {
     t.resume();
     while (rounds.next()) {
         t.load_global("counter");  // v = counter
@@ -106,12 +108,13 @@ inline void with_call(runtime::ThreadState& t, Rounds& rounds, threading::Lock& 
         t.store_global("counter");
         t.jump_backward();
     }
+    return rounds.done();
 }
 
 // def locked():
 //     for _ in range(N):
 //         with lock: v = counter; nothing(); counter = v + 1
-inline void locked(runtime::ThreadState& t, Rounds& rounds, threading::Lock& lock) {
+inline std::int64_t locked(runtime::ThreadState& t, Rounds rounds, threading::Lock& lock) {
     t.resume();
     while (rounds.next()) {
         lock.acquire(t);  // BEFORE_WITH calls lock.__enter__ (no check point)
@@ -129,10 +132,11 @@ inline void locked(runtime::ThreadState& t, Rounds& rounds, threading::Lock& loc
         t.pop_top();
         t.jump_backward();
     }
+    return rounds.done();
 }
 
 // The signature the three share.
-using CounterProgram = void (*)(runtime::ThreadState&, Rounds&, threading::Lock&);
+using CounterProgram = std::int64_t (*)(runtime::ThreadState&, Rounds, threading::Lock&);
 
 struct CounterRun {
     std::int64_t counter = 0;   // what the global ended at
@@ -149,14 +153,14 @@ inline CounterRun run_counter(runtime::Interpreter& interpreter, CounterProgram 
     interpreter.globals().set("counter", runtime::Int::from(0));
     threading::Lock lock;
     std::atomic<bool> stop{false};
-    std::vector<Rounds> rounds(static_cast<std::size_t>(threads),
-                               iterations == 0 ? Rounds::until(stop) : Rounds::exactly(iterations));
+    const Rounds rounds = iterations == 0 ? Rounds::until(stop) : Rounds::exactly(iterations);
+    std::vector<std::int64_t> done(static_cast<std::size_t>(threads));  // each thread's rounds
     std::vector<std::unique_ptr<threading::Thread>> started;
-    started.reserve(rounds.size());
-    for (Rounds& own : rounds) {
-        started.push_back(
-            std::make_unique<threading::Thread>(interpreter, fmt::format("Thread-{}", started.size() + 1),
-                                                [&](runtime::ThreadState& t) { program(t, own, lock); }));
+    started.reserve(done.size());
+    for (std::int64_t& own : done) {
+        started.push_back(std::make_unique<threading::Thread>(
+            interpreter, fmt::format("Thread-{}", started.size() + 1),
+            [&](runtime::ThreadState& t) { own = program(t, rounds, lock); }));
     }
     const Stopwatch stopwatch;
     for (auto& thread : started) thread->start();
@@ -168,7 +172,7 @@ inline CounterRun run_counter(runtime::Interpreter& interpreter, CounterProgram 
     CounterRun run;
     run.elapsed = stopwatch.elapsed();
     run.counter = static_cast<const runtime::Int&>(*interpreter.globals().get("counter")).value();
-    for (const Rounds& own : rounds) run.expected += own.done();
+    for (const std::int64_t own : done) run.expected += own;
     return run;
 }
 
