@@ -9,11 +9,16 @@
 //   when the target returns it drops the GIL and leaves.
 // - `join()` waits for the OS thread. Call it from a thread that does not
 //   hold the GIL, or inside ThreadState::AllowThreads, as Python's join
-//   releases the GIL while it waits.
+//   releases the GIL while it waits. An exception the target let out (out
+//   of memory, say) is kept and raised again by join(), so that the lesson
+//   reports it in one line instead of std::terminate. (Python prints it
+//   through threading.excepthook and join() returns; a lesson must not go
+//   on as if the thread had done its work.)
 // - `Lock` is a binary semaphore. `acquire` first tries without blocking;
 //   when it has to wait, it releases the GIL for the wait
 //   (Py_BEGIN_ALLOW_THREADS), so that the holder of the lock can run.
 //   Any thread may release it, as in Python.
+#include <exception>
 #include <functional>
 #include <semaphore>
 #include <string>
@@ -39,12 +44,17 @@ public:
 
     void start() {
         os_thread_ = std::thread([this] {
-            const runtime::ThreadState::Attached attached{tstate_};
-            target_(tstate_);
+            try {
+                const runtime::ThreadState::Attached attached{tstate_};
+                target_(tstate_);
+            } catch (...) {
+                error_ = std::current_exception();  // read by join(), after the thread ended
+            }
         });
     }
     void join() {
         if (os_thread_.joinable()) os_thread_.join();
+        if (error_) std::rethrow_exception(std::exchange(error_, nullptr));
     }
 
     [[nodiscard]] const runtime::ThreadState& state() const noexcept { return tstate_; }
@@ -53,6 +63,7 @@ private:
     runtime::ThreadState tstate_;
     Target target_;
     std::thread os_thread_;
+    std::exception_ptr error_;  // what the target raised; written by the thread before it ends
 };
 
 class Lock {

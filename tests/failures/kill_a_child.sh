@@ -18,11 +18,11 @@ trap 'rm -f "$out" "$err"' EXIT
 "$lesson" "$@" >"$out" 2>"$err" &
 pid=$!
 worker=""
-for _ in $(seq 1 600); do  # up to 60 s for the pool to start
+for _ in $(seq 1 6000); do  # up to 60 s for the child to start
     worker=$(pgrep -P "$pid" -f -- "${CHILD:---pyconc-spawn pool}" | head -n 1)
     [[ -n $worker ]] && break
     kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
+    sleep 0.01
 done
 [[ -n $worker ]] || { echo "no such child appeared"; kill "$pid" 2>/dev/null; exit 1; }
 kill -9 "$worker"

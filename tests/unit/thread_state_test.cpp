@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <new>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -129,4 +130,16 @@ TEST(ThreadState, GlobalsAreFoundAgainAfterTheModuleGainsAndLosesNames) {
     EXPECT_EQ(t.return_int(), 4);
     t.load_global("b");
     EXPECT_EQ(t.return_int(), 3);
+}
+
+TEST(Thread, AnExceptionItsTargetLetsOutComesBackFromJoinNotTerminate) {
+    Interpreter interpreter;
+    Thread failing{interpreter, "Thread-1", [](ThreadState& t) {
+                       t.resume();
+                       throw std::bad_alloc();  // say, a model thread out of memory
+                   }};
+    failing.start();
+    EXPECT_THROW(failing.join(), std::bad_alloc);
+    EXPECT_FALSE(interpreter.gil().locked());  // it let the GIL go on its way out
+    EXPECT_NO_THROW(failing.join());           // raised once
 }
