@@ -209,6 +209,10 @@ public:
     void wait_on(std::shared_ptr<FutureBase> future) {
         waiting_on_ = std::move(future);
         waiting_on_->add_waiter(*this);
+        // Cancelled while it ran (it cancelled itself, say): what it waits
+        // on next is cancelled at once, as Task.__step does with
+        // _must_cancel (a sleep(100) raises now; bpo-34872 for a task).
+        if (must_cancel_ && waiting_on_->cancel()) must_cancel_ = false;
     }
     void stop_waiting() noexcept { waiting_on_.reset(); }
     // sleep(0): the next step goes to the back of the ready queue.
@@ -237,7 +241,14 @@ public:
         started_ = true;
         resume_point_.resume();
         current_ = previous;
-        if (top_done()) finish(top_error());
+        if (!top_done()) return;
+        if (must_cancel_ &&
+            !top_error()) {  // cancelled right before its coroutine returned: it ends cancelled
+            must_cancel_ = false;
+            finish(std::make_exception_ptr(CancelledError()));
+            return;
+        }
+        finish(top_error());
     }
 
 protected:

@@ -1,0 +1,202 @@
+// CPython 3.12's Lib/test/test_asyncio/test_tasks.py, the cancellation
+// cases, one TEST per CPython test (named in the comment above it), in our
+// own code.
+//
+// Expressed differently, with why:
+// - `test_utils.run_briefly(loop)` (one turn of a loop driven from outside)
+//   is `co_await asyncio::sleep(0)` inside the test's main task: the same
+//   one turn, seen from a task on that loop.
+// - `t._fut_waiter is fut` and `t._must_cancel` (private state) are checked
+//   through what they imply: which future a cancel() cancels, and how the
+//   task ends.
+// - `loop.run_until_complete(t)` raising CancelledError is `co_await t`
+//   raising it.
+#include <chrono>
+#include <memory>
+#include <optional>
+
+#include <gtest/gtest.h>
+
+#include "pyconc/asyncio.hpp"
+
+namespace asyncio = pyconc::asyncio;
+using asyncio::Task;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+asyncio::EventLoop& loop() {
+    return asyncio::EventLoop::get_running_loop();
+}
+
+// t.cancel() from inside t: asyncio.current_task().cancel()
+bool cancel_current_task() {
+    return asyncio::TaskBase::current_or_fail("current_task").cancel();
+}
+
+}  // namespace
+
+// test_cancel_yield: cancelled between two sleep(0)s, it ends cancelled.
+TEST(TaskTests, CancelYield) {
+    asyncio::run([]() -> Task<void> {
+        auto t = asyncio::create_task([]() -> Task<int> {
+            co_await asyncio::sleep(0);
+            co_await asyncio::sleep(0);
+            co_return 12;
+        }());
+        co_await asyncio::sleep(0);  // start coro
+        t.cancel();
+        EXPECT_THROW(co_await t, asyncio::CancelledError);
+        EXPECT_TRUE(t.done());
+        EXPECT_TRUE(t.cancelled());
+        EXPECT_FALSE(t.cancel());
+    }());
+}
+
+// test_cancel_inner_future: the future it awaits is cancelled: so is it.
+TEST(TaskTests, CancelInnerFuture) {
+    asyncio::run([]() -> Task<void> {
+        auto f = asyncio::make_future<void>(loop());
+        auto t = asyncio::create_task([](std::shared_ptr<asyncio::Future<void>> inner) -> Task<int> {
+            co_await inner;
+            co_return 12;
+        }(f));
+        co_await asyncio::sleep(0);  // start task
+        f->cancel();
+        EXPECT_THROW(co_await t, asyncio::CancelledError);
+        EXPECT_TRUE(f->cancelled());
+        EXPECT_TRUE(t.cancelled());
+    }());
+}
+
+// test_cancel_both_task_and_inner_future
+TEST(TaskTests, CancelBothTaskAndInnerFuture) {
+    asyncio::run([]() -> Task<void> {
+        auto f = asyncio::make_future<void>(loop());
+        auto t = asyncio::create_task([](std::shared_ptr<asyncio::Future<void>> inner) -> Task<int> {
+            co_await inner;
+            co_return 12;
+        }(f));
+        co_await asyncio::sleep(0);
+        f->cancel();
+        t.cancel();
+        EXPECT_THROW(co_await t, asyncio::CancelledError);
+        EXPECT_TRUE(t.done());
+        EXPECT_TRUE(f->cancelled());
+        EXPECT_TRUE(t.cancelled());
+    }());
+}
+
+// test_cancel_task_catching: cancel() cancels the future it waits on now
+// (fut2); the task catches CancelledError and returns 42: not cancelled.
+TEST(TaskTests, CancelTaskCatching) {
+    asyncio::run([]() -> Task<void> {
+        auto fut1 = asyncio::make_future<void>(loop());
+        auto fut2 = asyncio::make_future<void>(loop());
+        auto t = asyncio::create_task([](std::shared_ptr<asyncio::Future<void>> f1,
+                                         std::shared_ptr<asyncio::Future<void>> f2) -> Task<int> {
+            co_await f1;
+            try {
+                co_await f2;
+            } catch (const asyncio::CancelledError&) {
+                co_return 42;
+            }
+            co_return 0;
+        }(fut1, fut2));
+        co_await asyncio::sleep(0);
+        fut1->set_result();
+        co_await asyncio::sleep(0);
+        t.cancel();
+        EXPECT_TRUE(fut2->cancelled());
+        EXPECT_EQ(co_await t, 42);
+        EXPECT_FALSE(t.cancelled());
+    }());
+}
+
+// test_cancel_task_ignoring: it swallows the cancellation and goes on to
+// await fut3, which is not cancelled.
+TEST(TaskTests, CancelTaskIgnoring) {
+    asyncio::run([]() -> Task<void> {
+        auto fut1 = asyncio::make_future<void>(loop());
+        auto fut2 = asyncio::make_future<void>(loop());
+        auto fut3 = asyncio::make_future<int>(loop());
+        auto t = asyncio::create_task([](std::shared_ptr<asyncio::Future<void>> f1,
+                                         std::shared_ptr<asyncio::Future<void>> f2,
+                                         std::shared_ptr<asyncio::Future<int>> f3) -> Task<int> {
+            co_await f1;
+            try {
+                co_await f2;
+            } catch (const asyncio::CancelledError&) {  // pass
+            }
+            const int res = co_await f3;
+            co_return res;
+        }(fut1, fut2, fut3));
+        co_await asyncio::sleep(0);
+        fut1->set_result();
+        co_await asyncio::sleep(0);
+        t.cancel();
+        EXPECT_TRUE(fut2->cancelled());
+        co_await asyncio::sleep(0);
+        fut3->set_result(42);
+        EXPECT_EQ(co_await t, 42);
+        EXPECT_FALSE(fut3->cancelled());
+        EXPECT_FALSE(t.cancelled());
+    }());
+}
+
+// test_cancel_current_task: a task that cancels itself and then sleeps 100 s
+// is cancelled at once, not after 100 s.
+TEST(TaskTests, CancelCurrentTask) {
+    const auto started = Clock::now();
+    asyncio::run([]() -> Task<void> {
+        auto t = asyncio::create_task([]() -> Task<int> {
+            EXPECT_TRUE(cancel_current_task());
+            co_await asyncio::sleep(100);  // the sleep should be cancelled immediately
+            co_return 12;
+        }());
+        EXPECT_FALSE(t.cancelled());
+        EXPECT_THROW(co_await t, asyncio::CancelledError);
+        EXPECT_TRUE(t.done());
+        EXPECT_TRUE(t.cancelled());
+        EXPECT_FALSE(t.cancel());
+    }());
+    EXPECT_LT(std::chrono::duration<double>(Clock::now() - started).count(), 10.0);
+}
+
+// test_cancel_at_end: a task that cancels itself and returns at once ends
+// cancelled, not with its result.
+TEST(TaskTests, CancelAtEnd) {
+    asyncio::run([]() -> Task<void> {
+        auto t = asyncio::create_task([]() -> Task<int> {
+            EXPECT_TRUE(cancel_current_task());
+            co_return 12;
+        }());
+        EXPECT_FALSE(t.cancelled());
+        EXPECT_THROW(co_await t, asyncio::CancelledError);
+        EXPECT_TRUE(t.done());
+        EXPECT_TRUE(t.cancelled());
+        EXPECT_FALSE(t.cancel());
+    }());
+}
+
+// test_cancel_awaited_task (bpo-34872): a task that cancels itself and then
+// awaits a nested task cancels the nested task, and what that one awaits.
+TEST(TaskTests, CancelAwaitedTask) {
+    asyncio::run([]() -> Task<void> {
+        auto fut = asyncio::make_future<void>(loop());
+        std::optional<asyncio::TaskHandle<void>> nested_task;
+        auto task = asyncio::create_task([](std::shared_ptr<asyncio::Future<void>> inner,
+                                            std::optional<asyncio::TaskHandle<void>>& nested) -> Task<void> {
+            // Create a sub-task and wait for it to run.
+            nested = asyncio::create_task(
+                [](std::shared_ptr<asyncio::Future<void>> f) -> Task<void> { co_await f; }(inner));
+            co_await asyncio::sleep(0);
+            cancel_current_task();  // request the current task to be cancelled
+            co_await *nested;       // blocks on the nested task, which should be cancelled at once
+        }(fut, nested_task));
+        EXPECT_THROW(co_await task, asyncio::CancelledError);
+        EXPECT_TRUE(task.cancelled());
+        EXPECT_TRUE(nested_task->cancelled());
+        EXPECT_TRUE(fut->cancelled());
+    }());
+}
