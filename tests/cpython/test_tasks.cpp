@@ -14,6 +14,8 @@
 #include <chrono>
 #include <memory>
 #include <optional>
+#include <string>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -32,6 +34,11 @@ asyncio::EventLoop& loop() {
 // t.cancel() from inside t: asyncio.current_task().cancel()
 bool cancel_current_task() {
     return asyncio::TaskBase::current_or_fail("current_task").cancel();
+}
+
+// asyncio.sleep(s) as a coroutine of its own, for gather.
+Task<void> sleep_task(double seconds) {
+    co_await asyncio::sleep(seconds);
 }
 
 }  // namespace
@@ -199,4 +206,60 @@ TEST(TaskTests, CancelAwaitedTask) {
         EXPECT_TRUE(nested_task->cancelled());
         EXPECT_TRUE(fut->cancelled());
     }());
+}
+
+// test_cancel_gather_2: a task awaiting gather(sleep(0.05),
+// return_exceptions=True) in a loop, cancelled from outside: the
+// cancellation reaches the caller of gather, even with return_exceptions.
+TEST(TaskTests, CancelGather2) {
+    EXPECT_THROW(asyncio::run([]() -> Task<void> {
+                     auto qwe = asyncio::create_task([]() -> Task<void> {
+                         double time = 0;
+                         while (true) {
+                             time += 0.05;
+                             std::vector<Task<void>> sleeps;
+                             sleeps.push_back(sleep_task(0.05));
+                             (void)co_await asyncio::gather(std::move(sleeps), asyncio::return_exceptions);
+                             if (time > 1) co_return;
+                         }
+                     }());
+                     co_await asyncio::sleep(0.2);
+                     qwe.cancel();
+                     co_await qwe;
+                 }()),
+                 asyncio::CancelledError);
+}
+
+// _GatheringFuture.cancel() (tasks.py): cancelling the task that awaits a
+// gather cancels the children, and the task sees CancelledError only after
+// they have finished cancelling (each ran its own handler first).
+TEST(TaskTests, CancellingAGatherLetsTheChildrenFinishCancellingFirst) {
+    std::vector<std::string> log;
+    asyncio::run([](std::vector<std::string>& events) -> Task<void> {
+        auto child = [](std::vector<std::string>& out, std::string name) -> Task<void> {
+            try {
+                co_await asyncio::sleep(10);
+            } catch (const asyncio::CancelledError&) {
+                out.push_back(name + " cancelled");
+                throw;
+            }
+        };
+        auto parent = asyncio::create_task([](std::vector<std::string>& out, auto make_child) -> Task<void> {
+            std::vector<Task<void>> children;
+            children.push_back(make_child(out, "a"));
+            children.push_back(make_child(out, "b"));
+            try {
+                co_await asyncio::gather(std::move(children));
+            } catch (const asyncio::CancelledError&) {
+                out.emplace_back("parent cancelled");
+                throw;
+            }
+        }(events, child));
+        co_await asyncio::sleep(0.01);
+        EXPECT_TRUE(parent.cancel());
+        EXPECT_THROW(co_await parent, asyncio::CancelledError);
+        EXPECT_TRUE(parent.cancelled());
+    }(log));
+    ASSERT_EQ(log.size(), 3U);
+    EXPECT_EQ(log.back(), "parent cancelled");
 }

@@ -10,7 +10,12 @@
 // - The first child to fail (or to be cancelled) fails the outer future at
 //   once with its exception; the other children go on running, as in
 //   asyncio. With `return_exceptions`, failures are results like any other.
-// - Cancelling the task that awaits gather cancels every child.
+// - The outer future is a _GatheringFuture: cancelling it (as cancelling
+//   the task that awaits gather does) cancels every child instead of
+//   itself, and returns whether any child could be cancelled. It ends when
+//   the children have finished cancelling: with CancelledError once the
+//   first child is cancelled, or, with return_exceptions, when they are all
+//   done (bpo-26923: once every child is done, cancel() is refused).
 #include <cstddef>
 #include <exception>
 #include <memory>
@@ -38,6 +43,37 @@ inline constexpr struct ReturnExceptions {
 
 namespace detail {
 
+// _GatheringFuture: gather's outer future.
+class GatheringFuture final : public FutureBase {
+public:
+    GatheringFuture(EventLoop& loop, std::vector<std::shared_ptr<TaskBase>> children)
+        : FutureBase(loop, "_GatheringFuture"), children_(std::move(children)) {}
+    GatheringFuture(const GatheringFuture&) = delete;
+    GatheringFuture& operator=(const GatheringFuture&) = delete;
+    ~GatheringFuture() override { report_if_never_retrieved(); }
+
+    // Cancels the children, not itself: false if none could be cancelled.
+    bool cancel() override {
+        if (done()) return false;
+        bool any = false;
+        for (const auto& child : children_) any = child->cancel() || any;
+        cancel_requested_ = cancel_requested_ || any;
+        return any;
+    }
+    // A cancel() reached a child: when they are all done, it ends cancelled.
+    [[nodiscard]] bool cancel_requested() const noexcept { return cancel_requested_; }
+
+    void set_result() {
+        check_settable();
+        finish_with_result();
+    }
+    void result() { raise_unless_result(); }
+
+private:
+    std::vector<std::shared_ptr<TaskBase>> children_;
+    bool cancel_requested_ = false;
+};
+
 // The shared state of one gather: the outer future, and one waiter per
 // child, woken like a task when that child is done (no allocation per
 // child). It keeps itself alive until every child has reported, since
@@ -46,7 +82,7 @@ class Gathering {
 public:
     Gathering(EventLoop& loop, std::vector<std::shared_ptr<TaskBase>> children, bool collect_failures)
         : children_(std::move(children)),
-          outer_(make_future<void>(loop)),
+          outer_(std::make_shared<GatheringFuture>(loop, children_)),
           remaining_(children_.size()),
           unreported_(children_.size()),
           collect_failures_(collect_failures) {
@@ -71,10 +107,7 @@ public:
         return gathering;
     }
 
-    [[nodiscard]] const std::shared_ptr<Future<void>>& outer() const noexcept { return outer_; }
-    void cancel_children() const {
-        for (const auto& child : children_) child->cancel();
-    }
+    [[nodiscard]] const std::shared_ptr<GatheringFuture>& outer() const noexcept { return outer_; }
 
 private:
     struct ChildDone final : Runnable {
@@ -97,14 +130,18 @@ private:
                    error) {
             outer_->set_exception(error);
         } else if (--remaining_ == 0) {
-            outer_->set_result();
+            if (outer_->cancel_requested()) {
+                outer_->set_exception(std::make_exception_ptr(CancelledError()));
+            } else {
+                outer_->set_result();
+            }
         }
         if (--unreported_ == 0) keep_.reset();  // may destroy this: the last thing done
     }
 
     std::vector<std::shared_ptr<TaskBase>> children_;
     std::vector<ChildDone> waiters_;
-    std::shared_ptr<Future<void>> outer_;
+    std::shared_ptr<GatheringFuture> outer_;
     std::size_t remaining_;
     std::size_t unreported_;
     bool collect_failures_;
@@ -116,13 +153,7 @@ private:
 inline Task<void> wait_all(std::vector<std::shared_ptr<TaskBase>> children, bool collect_failures) {
     const auto gathering =
         Gathering::start(EventLoop::get_running_loop(), std::move(children), collect_failures);
-    try {
-        co_await gathering->outer();
-    } catch (const CancelledError&) {
-        if (!gathering->outer()->cancelled()) throw;  // a child was cancelled: that is the failure
-        gathering->cancel_children();
-        throw;
-    }
+    co_await FutureAwaiter<GatheringFuture>{gathering->outer()};
 }
 
 template <class T>
