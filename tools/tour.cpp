@@ -104,7 +104,7 @@ bool interactive() {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int main(int argc, char** argv) try {
     using namespace pyconc::lesson;
 
     // A lesson by its name, or by the folder/name that --list prints.
@@ -199,4 +199,6 @@ int main(int argc, char** argv) {
     }
     fmt::print("\n{}\n", style.paint(style.good(), fmt::format("tour done: {} lesson(s)", ran)));
     return exit_ok;
+} catch (...) {
+    return pyconc::lesson::failed(argv[0]);  // one line and exit 3 (lesson/failure.hpp)
 }
