@@ -62,6 +62,9 @@ public:
     }
     // A cancel() reached a child: when they are all done, it ends cancelled.
     [[nodiscard]] bool cancel_requested() const noexcept { return cancel_requested_; }
+    [[nodiscard]] const std::vector<std::shared_ptr<TaskBase>>& children() const noexcept {
+        return children_;
+    }
 
     void set_result() {
         check_settable();
@@ -81,13 +84,12 @@ private:
 class Gathering {
 public:
     Gathering(EventLoop& loop, std::vector<std::shared_ptr<TaskBase>> children, bool collect_failures)
-        : children_(std::move(children)),
-          outer_(std::make_shared<GatheringFuture>(loop, children_)),
-          remaining_(children_.size()),
-          unreported_(children_.size()),
+        : outer_(std::make_shared<GatheringFuture>(loop, std::move(children))),
+          remaining_(outer_->children().size()),
+          unreported_(remaining_),
           collect_failures_(collect_failures) {
-        waiters_.reserve(children_.size());
-        for (std::size_t i = 0; i < children_.size(); ++i) waiters_.emplace_back(this, i);
+        waiters_.reserve(remaining_);
+        for (std::size_t i = 0; i < remaining_; ++i) waiters_.emplace_back(this, i);
     }
     Gathering(const Gathering&) = delete;
     Gathering& operator=(const Gathering&) = delete;
@@ -96,13 +98,14 @@ public:
     static std::shared_ptr<Gathering> start(EventLoop& loop, std::vector<std::shared_ptr<TaskBase>> children,
                                             bool collect_failures) {
         auto gathering = std::make_shared<Gathering>(loop, std::move(children), collect_failures);
-        if (gathering->children_.empty()) {
+        const auto& children_started = gathering->outer_->children();
+        if (children_started.empty()) {
             gathering->outer_->set_result();
             return gathering;
         }
         gathering->keep_ = gathering;
-        for (std::size_t i = 0; i < gathering->children_.size(); ++i) {
-            gathering->children_[i]->add_waiter(gathering->waiters_[i]);
+        for (std::size_t i = 0; i < children_started.size(); ++i) {
+            children_started[i]->add_waiter(gathering->waiters_[i]);
         }
         return gathering;
     }
@@ -120,7 +123,7 @@ private:
 
     // _done_callback in asyncio's gather.
     void child_done(std::size_t index) {
-        TaskBase& child = *children_[index];
+        TaskBase& child = *outer_->children()[index];
         if (outer_->done()) {
             if (!child.cancelled()) (void)child.exception();  // mark it retrieved, as asyncio does
         } else if (!collect_failures_ && child.cancelled()) {
@@ -139,9 +142,8 @@ private:
         if (--unreported_ == 0) keep_.reset();  // may destroy this: the last thing done
     }
 
-    std::vector<std::shared_ptr<TaskBase>> children_;
     std::vector<ChildDone> waiters_;
-    std::shared_ptr<GatheringFuture> outer_;
+    std::shared_ptr<GatheringFuture> outer_;  // owns the children
     std::size_t remaining_;
     std::size_t unreported_;
     bool collect_failures_;
