@@ -155,7 +155,11 @@ private:
 inline Task<void> wait_all(std::vector<std::shared_ptr<TaskBase>> children, bool collect_failures) {
     const auto gathering =
         Gathering::start(EventLoop::get_running_loop(), std::move(children), collect_failures);
-    co_await FutureAwaiter<GatheringFuture>{gathering->outer()};
+    // A named awaiter: g++ 12 destroyed a temporary one in `co_await
+    // FutureAwaiter<...>{...}` twice (one reference too few: a freed
+    // future; seen here under ASan).
+    FutureAwaiter<GatheringFuture> outer{gathering->outer()};
+    co_await outer;
 }
 
 template <class T>
