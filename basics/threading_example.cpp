@@ -9,6 +9,12 @@
 // between the read and the write brings the race back, and a Lock makes it
 // exact either way.
 //
+// Each run lasts a number of switch intervals (--intervals, default 40)
+// rather than CPython's 200,000 increments: the model runs them inside one
+// interval, where no thread is ever switched out. A run that CPython loses
+// updates in but that got too few switches or too little CPU to show it
+// says machine-busy instead of "no race".
+//
 // --explore runs two threads that each do one `counter += 1` under every
 // possible order of their eight instructions (70 orders), through explicit
 // schedules, and counts the orders each policy allows and the ones that
