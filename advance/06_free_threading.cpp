@@ -235,20 +235,20 @@ int main(int argc, char** argv) try {
     std::vector<double> gil_seconds;
     std::vector<double> free_seconds;
     std::vector<double> free_cores_busy;
-    bool impossible = false;
-    const auto speedup_text = [&](const std::vector<double>& seconds) {
-        const auto value = pyconc::lesson::speedup(seconds.front(), seconds.back(), cores);
-        impossible = impossible || !value;
-        return value ? fmt::format("{:.2f}x", *value) : std::string{"n/a"};
-    };
+    bool impossible = false;  // a speed-up above the cores was refused
     for (const int k : {1, 2, 4}) {
         gil_seconds.push_back(countdown_seconds(GilMode::enabled, n, k).seconds);
         const Countdown free = countdown_seconds(GilMode::disabled, n, k);
         free_seconds.push_back(free.seconds);
         free_cores_busy.push_back(free.cores_busy);
-        cpu_table.row({fmt::format("{}", k), fmt::format("{:.3f}s", gil_seconds.back()),
-                       speedup_text(gil_seconds), fmt::format("{:.3f}s", free_seconds.back()),
-                       speedup_text(free_seconds), fmt::format("{:.2f}", free.cores_busy)});
+        const std::string with_gil =
+            pyconc::lesson::speedup_text(gil_seconds.front(), gil_seconds.back(), cores);
+        const std::string without =
+            pyconc::lesson::speedup_text(free_seconds.front(), free_seconds.back(), cores);
+        impossible = impossible || with_gil == "n/a" || without == "n/a";
+        cpu_table.row({fmt::format("{}", k), fmt::format("{:.3f}s", gil_seconds.back()), with_gil,
+                       fmt::format("{:.3f}s", free_seconds.back()), without,
+                       fmt::format("{:.2f}", free.cores_busy)});
     }
     lesson.print(cpu_table);
     if (impossible) {
