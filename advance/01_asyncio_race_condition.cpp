@@ -13,7 +13,7 @@
 #include "pyconc/lesson/lesson.hpp"
 
 namespace asyncio = pyconc::asyncio;
-using asyncio::Task;
+using asyncio::Coroutine;
 using pyconc::lesson::accepted_range;
 
 namespace {
@@ -39,7 +39,7 @@ struct Shared {
 //         value = counter
 //         await asyncio.sleep(0)     # suspension point inside read-modify-write
 //         counter = value + 1
-Task<void> unsafe(Shared& shared, int iterations, int id) {
+Coroutine<void> unsafe(Shared& shared, int iterations, int id) {
     for (int i = 0; i < iterations; ++i) {
         const int value = shared.counter;
         shared.trace.add(fmt::format("task {} reads  counter = {}", id, value));
@@ -53,7 +53,7 @@ Task<void> unsafe(Shared& shared, int iterations, int id) {
 //     for _ in range(N):
 //         async with lock:
 //             value = counter; await asyncio.sleep(0); counter = value + 1
-Task<void> safe(Shared& shared, int iterations, int id) {
+Coroutine<void> safe(Shared& shared, int iterations, int id) {
     for (int i = 0; i < iterations; ++i) {
         const auto held = co_await shared.lock.hold();
         const int value = shared.counter;
@@ -65,8 +65,8 @@ Task<void> safe(Shared& shared, int iterations, int id) {
 }
 
 // async def run(use_lock): await asyncio.gather(*(task() for _ in range(TASKS))); return counter
-Task<int> run(Shared& shared, bool use_lock, int tasks, int iterations) {
-    std::vector<Task<void>> workers;
+Coroutine<int> run(Shared& shared, bool use_lock, int tasks, int iterations) {
+    std::vector<Coroutine<void>> workers;
     for (int id = 1; id <= tasks; ++id) {
         workers.push_back(use_lock ? safe(shared, iterations, id) : unsafe(shared, iterations, id));
     }

@@ -26,7 +26,7 @@
 #include "pyconc/runtime/thread_state.hpp"
 
 namespace asyncio = pyconc::asyncio;
-using asyncio::Task;
+using asyncio::Coroutine;
 using pyconc::concurrent::futures::ProcessPoolExecutor;
 using pyconc::concurrent::futures::ThreadPoolExecutor;
 using pyconc::lesson::accepted_range;
@@ -50,7 +50,7 @@ struct Row {
 };
 
 // async def heartbeat(stop, gaps): while not stop.is_set(): await asyncio.sleep(0.02); gaps.append(...)
-Task<void> heartbeat(asyncio::Event& stop, std::vector<double>& gaps, std::vector<Clock::time_point>& ticks) {
+Coroutine<void> heartbeat(asyncio::Event& stop, std::vector<double>& gaps, std::vector<Clock::time_point>& ticks) {
     auto last = Clock::now();
     while (!stop.is_set()) {
         co_await asyncio::sleep(0.02);
@@ -63,7 +63,7 @@ Task<void> heartbeat(asyncio::Event& stop, std::vector<double>& gaps, std::vecto
 
 // async def measure(label, executor, fn, args):
 //     heartbeat running; await asyncio.gather(*(loop.run_in_executor(executor, fn, a) for a in args))
-Task<Row> measure(std::string label, std::vector<Task<std::int64_t>> calls, std::int64_t expected_sum) {
+Coroutine<Row> measure(std::string label, std::vector<Coroutine<std::int64_t>> calls, std::int64_t expected_sum) {
     asyncio::Event stop;
     std::vector<double> gaps;
     std::vector<Clock::time_point> ticks;
@@ -84,19 +84,19 @@ struct Outcome {
     int ticks_while_frozen = 0;
 };
 
-Task<Outcome> amain(ThreadPoolExecutor& threads, ProcessPoolExecutor& processes, std::int64_t n, int jobs,
+Coroutine<Outcome> amain(ThreadPoolExecutor& threads, ProcessPoolExecutor& processes, std::int64_t n, int jobs,
                     double blocking_ms) {
     Outcome outcome;
     const std::int64_t job_result = pyconc::lesson::cpu_job_expected(n);
 
-    std::vector<Task<std::int64_t>> blocking;
+    std::vector<Coroutine<std::int64_t>> blocking;
     for (std::int64_t i = 0; i < 8; ++i) {
         blocking.push_back(asyncio::run_in_executor(
             threads, [i, blocking_ms](ThreadState& t) { return blocking_io(t, i, blocking_ms); }));
     }
     outcome.rows.push_back(co_await measure("8 blocking calls, threads", std::move(blocking), 28));
 
-    std::vector<Task<std::int64_t>> cpu_in_threads;
+    std::vector<Coroutine<std::int64_t>> cpu_in_threads;
     cpu_in_threads.reserve(static_cast<std::size_t>(jobs));
     for (int i = 0; i < jobs; ++i) {
         cpu_in_threads.push_back(
@@ -105,7 +105,7 @@ Task<Outcome> amain(ThreadPoolExecutor& threads, ProcessPoolExecutor& processes,
     outcome.rows.push_back(co_await measure(fmt::format("{} CPU jobs, threads", jobs),
                                             std::move(cpu_in_threads), job_result * jobs));
 
-    std::vector<Task<std::int64_t>> cpu_in_processes;
+    std::vector<Coroutine<std::int64_t>> cpu_in_processes;
     cpu_in_processes.reserve(static_cast<std::size_t>(jobs));
     for (int i = 0; i < jobs; ++i) {
         cpu_in_processes.push_back(

@@ -22,7 +22,7 @@
 #include "pyconc/threading.hpp"
 
 namespace asyncio = pyconc::asyncio;
-using asyncio::Task;
+using asyncio::Coroutine;
 using pyconc::lesson::accepted_range;
 using pyconc::runtime::ThreadState;
 using Clock = std::chrono::steady_clock;
@@ -80,7 +80,7 @@ void burn(ThreadState& t, double seconds) {
 // --- (a) and (b): the hog is a task on the loop ---------------------------------------
 
 // async def heartbeat(): while elapsed < HOG + 0.3: ticks.append(now); await asyncio.sleep(0.05)
-Task<void> heartbeat(Case& result, Clock::time_point start, const Settings& settings) {
+Coroutine<void> heartbeat(Case& result, Clock::time_point start, const Settings& settings) {
     while (since(start) < settings.hog_seconds + 0.3) {
         result.ticks.push_back(since(start));
         co_await asyncio::sleep(settings.beat_seconds);
@@ -88,7 +88,7 @@ Task<void> heartbeat(Case& result, Clock::time_point start, const Settings& sett
 }
 
 // async def hog(): await asyncio.sleep(0.1); burn(HOG)  (or burn(0.01); await asyncio.sleep(0) until HOG)
-Task<void> hog(Case& result, Clock::time_point start, const Settings& settings, bool yields) {
+Coroutine<void> hog(Case& result, Clock::time_point start, const Settings& settings, bool yields) {
     co_await asyncio::sleep(0.1);
     ThreadState& t = *asyncio::EventLoop::get_running_loop().thread_state();
     result.hog_from = since(start);
@@ -111,7 +111,7 @@ Case on_the_loop(pyconc::lesson::Lesson& lesson, const Settings& settings, bool 
     ThreadState loop_thread{interpreter, "loop"};
     const auto start = Clock::now();
     // async def coop(): await asyncio.gather(heartbeat(), hog())  (named, for debug mode's report)
-    const auto coop = [&]() -> Task<void> {
+    const auto coop = [&]() -> Coroutine<void> {
         auto& loop = asyncio::EventLoop::get_running_loop();
         loop.set_slow_callback_reporter([&](const std::string& what, double seconds) {
             lesson.note("  asyncio debug mode: Executing {} took {:.3f} seconds", what, seconds);

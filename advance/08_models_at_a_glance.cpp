@@ -30,7 +30,7 @@
 
 namespace asyncio = pyconc::asyncio;
 namespace mp = pyconc::multiprocessing;
-using asyncio::Task;
+using asyncio::Coroutine;
 using pyconc::concurrent::futures::ProcessPoolExecutor;
 using pyconc::concurrent::futures::ThreadPoolExecutor;
 using pyconc::lesson::accepted_range;
@@ -73,18 +73,18 @@ std::int64_t request_in_this_process(std::int64_t i, int waits, double wait_ms) 
 }
 
 // async def arequest(i): for _ in range(WAITS): await asyncio.sleep(WAIT); return i
-Task<std::int64_t> arequest(std::int64_t i, IoWork io) {
+Coroutine<std::int64_t> arequest(std::int64_t i, IoWork io) {
     for (int w = 0; w < io.waits; ++w) co_await asyncio::sleep(io.wait_ms / 1000.0);
     co_return i;
 }
 
 // async def run_all(coros): return await asyncio.gather(*coros)
-Task<std::vector<std::int64_t>> gather_all(std::vector<Task<std::int64_t>> coroutines) {
+Coroutine<std::vector<std::int64_t>> gather_all(std::vector<Coroutine<std::int64_t>> coroutines) {
     co_return co_await asyncio::gather(std::move(coroutines));
 }
 
 // async def cpu_jobs(): return [cpu_job(n) for _ in range(jobs)]   (no await: the loop runs one at a time)
-Task<std::int64_t> acpu_job(ThreadState& t, std::int64_t n) {
+Coroutine<std::int64_t> acpu_job(ThreadState& t, std::int64_t n) {
     co_return cpu_job(t, n);
 }
 
@@ -116,11 +116,11 @@ constexpr int switches = 20'000;
 double await_switch_ns() {
     Interpreter interpreter;
     ThreadState main_thread{interpreter, "MainThread"};
-    const auto ping = []() -> Task<void> {
+    const auto ping = []() -> Coroutine<void> {
         for (int i = 0; i < switches / 2; ++i) co_await asyncio::sleep(0);
     };
-    const auto both = [&ping]() -> Task<void> {
-        std::vector<Task<void>> two;
+    const auto both = [&ping]() -> Coroutine<void> {
+        std::vector<Coroutine<void>> two;
         two.push_back(ping());
         two.push_back(ping());
         co_await asyncio::gather(std::move(two));
@@ -259,7 +259,7 @@ int main(int argc, char** argv) try {
             cpu_times.results_right &= all_jobs_right(results);
         }
         {
-            std::vector<Task<std::int64_t>> requests;
+            std::vector<Coroutine<std::int64_t>> requests;
             requests.reserve(request_ids.size());
             for (const std::int64_t id : request_ids) requests.push_back(arequest(id, io));
             auto started = Clock::now();
@@ -268,7 +268,7 @@ int main(int argc, char** argv) try {
             io_times.asyncio = seconds_since(started);
             io_times.results_right &= results == request_ids;
 
-            std::vector<Task<std::int64_t>> cpu;
+            std::vector<Coroutine<std::int64_t>> cpu;
             cpu.reserve(job_ns.size());
             for (int j = 0; j < jobs; ++j) cpu.push_back(acpu_job(main_thread, n));
             const pyconc::lesson::Stopwatch stopwatch;
@@ -281,7 +281,7 @@ int main(int argc, char** argv) try {
 
             // A task's change to a module global, seen by the code that awaited it.
             int seen = 0;
-            const auto change = [&seen]() -> Task<void> {
+            const auto change = [&seen]() -> Coroutine<void> {
                 seen = 1;
                 co_return;
             };

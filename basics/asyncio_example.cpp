@@ -14,7 +14,7 @@
 #include "pyconc/lesson/lesson.hpp"
 
 namespace asyncio = pyconc::asyncio;
-using asyncio::Task;
+using asyncio::Coroutine;
 using pyconc::lesson::accepted_range;
 using Clock = std::chrono::steady_clock;
 
@@ -29,7 +29,7 @@ std::vector<std::string> order;  // who incremented, in order
 //         print(...)
 //         await asyncio.sleep(delay)
 //     return f"{name} done"
-Task<std::string> worker(pyconc::lesson::Lesson& lesson, std::string name, int times, double delay) {
+Coroutine<std::string> worker(pyconc::lesson::Lesson& lesson, std::string name, int times, double delay) {
     for (int i = 0; i < times; ++i) {
         counter += 1;
         order.push_back(name);
@@ -40,9 +40,9 @@ Task<std::string> worker(pyconc::lesson::Lesson& lesson, std::string name, int t
 }
 
 // async def main(): results = await asyncio.gather(worker("A", ...), worker("B", ...), ...)
-Task<double> amain(pyconc::lesson::Lesson& lesson, int tasks, int steps, double delay) {
+Coroutine<double> amain(pyconc::lesson::Lesson& lesson, int tasks, int steps, double delay) {
     const auto started = Clock::now();
-    std::vector<Task<std::string>> workers;
+    std::vector<Coroutine<std::string>> workers;
     workers.reserve(static_cast<std::size_t>(tasks));
     for (int i = 0; i < tasks; ++i)
         workers.push_back(worker(lesson, std::string(1, char('A' + i)), steps, delay));

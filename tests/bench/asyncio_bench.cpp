@@ -10,33 +10,33 @@
 #include "pyconc/asyncio.hpp"
 
 namespace asyncio = pyconc::asyncio;
-using asyncio::Task;
+using asyncio::Coroutine;
 
 namespace {
 
-Task<void> spin(int n) {
+Coroutine<void> spin(int n) {
     for (int i = 0; i < n; ++i) co_await asyncio::sleep(0);
 }
 
-Task<void> switches(int tasks, int n) {
-    std::vector<Task<void>> spinners;
+Coroutine<void> switches(int tasks, int n) {
+    std::vector<Coroutine<void>> spinners;
     spinners.reserve(static_cast<std::size_t>(tasks));
     for (int i = 0; i < tasks; ++i) spinners.push_back(spin(n));
     co_await asyncio::gather(std::move(spinners));
 }
 
-Task<void> nop() {
+Coroutine<void> nop() {
     co_return;
 }
 
-Task<void> creations(int tasks) {
-    std::vector<Task<void>> nops;
+Coroutine<void> creations(int tasks) {
+    std::vector<Coroutine<void>> nops;
     nops.reserve(static_cast<std::size_t>(tasks));
     for (int i = 0; i < tasks; ++i) nops.push_back(nop());
     co_await asyncio::gather(std::move(nops));
 }
 
-Task<void> wait_for_event(asyncio::Event& event) {
+Coroutine<void> wait_for_event(asyncio::Event& event) {
     co_await event.wait();
 }
 
@@ -70,9 +70,9 @@ static void BM_MemoryPerPendingTask(benchmark::State& state) {
     double bytes_per_task = 0;
     for (auto _ : state) {
         asyncio::run(
-            [&]() -> Task<void> {
+            [&]() -> Coroutine<void> {
                 asyncio::Event event;
-                std::vector<asyncio::TaskHandle<void>> handles;
+                std::vector<asyncio::Task<void>> handles;
                 handles.reserve(tasks);
                 const std::size_t before = mallinfo2().uordblks;
                 for (int i = 0; i < tasks; ++i)

@@ -55,7 +55,7 @@ static void BM_RunInExecutorRoundTrip(benchmark::State& state) {
     ThreadState main_thread{interpreter, "MainThread"};
     futures::ThreadPoolExecutor pool{interpreter, 2};
     asyncio::run(
-        [&]() -> asyncio::Task<void> {
+        [&]() -> asyncio::Coroutine<void> {
             int i = 0;
             for (auto _ : state) {
                 benchmark::DoNotOptimize(

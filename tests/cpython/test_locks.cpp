@@ -21,12 +21,12 @@
 #include "pyconc/asyncio.hpp"
 
 namespace asyncio = pyconc::asyncio;
-using asyncio::Task;
+using asyncio::Coroutine;
 
 namespace {
 
 // async def lockit(name, blocker): acquire; await blocker (if any); release
-Task<void> lockit(asyncio::Lock& lock, std::shared_ptr<asyncio::Future<void>> blocker) {
+Coroutine<void> lockit(asyncio::Lock& lock, std::shared_ptr<asyncio::Future<void>> blocker) {
     co_await lock.acquire();
     if (blocker) {
         try {
@@ -40,13 +40,13 @@ Task<void> lockit(asyncio::Lock& lock, std::shared_ptr<asyncio::Future<void>> bl
 }
 
 // async def lockit(): call_count += 1; await lock.acquire(); lock_count += 1
-Task<void> count_and_acquire(asyncio::Lock& lock, int& call_count, int& lock_count) {
+Coroutine<void> count_and_acquire(asyncio::Lock& lock, int& call_count, int& lock_count) {
     ++call_count;
     co_await lock.acquire();
     ++lock_count;
 }
 
-Task<void> acquire_and_append(asyncio::Semaphore& sem, std::vector<int>& result, int tag) {
+Coroutine<void> acquire_and_append(asyncio::Semaphore& sem, std::vector<int>& result, int tag) {
     co_await sem.acquire();
     result.push_back(tag);
 }
@@ -58,7 +58,7 @@ Task<void> acquire_and_append(asyncio::Semaphore& sem, std::vector<int>& result,
 // test_cancel_race: A holds the lock, B and C wait; B is cancelled while A
 // releases: the lock must go to C, not crash on B's cancelled waiter.
 TEST(LockTests, CancelRace) {
-    asyncio::run([]() -> Task<void> {
+    asyncio::run([]() -> Coroutine<void> {
         asyncio::Lock lock;
         auto fa = asyncio::make_future<void>(asyncio::EventLoop::get_running_loop());
         auto ta = asyncio::create_task(lockit(lock, fa));
@@ -84,7 +84,7 @@ TEST(LockTests, CancelRace) {
 TEST(LockTests, CancelReleaseRace) {
     int lock_count = 0;
     int call_count = 0;
-    asyncio::run([](int& locks, int& calls) -> Task<void> {
+    asyncio::run([](int& locks, int& calls) -> Coroutine<void> {
         asyncio::Lock lock;
         co_await lock.acquire();
         auto t1 = asyncio::create_task(count_and_acquire(lock, calls, locks));
@@ -111,7 +111,7 @@ TEST(LockTests, CancelReleaseRace) {
 // test_finished_waiter_cancelled: the first waiter is woken by release()
 // and cancelled before it runs: the second must get the lock.
 TEST(LockTests, FinishedWaiterCancelled) {
-    asyncio::run([]() -> Task<void> {
+    asyncio::run([]() -> Coroutine<void> {
         asyncio::Lock lock;
         co_await lock.acquire();
         EXPECT_TRUE(lock.locked());
@@ -133,7 +133,7 @@ TEST(LockTests, FinishedWaiterCancelled) {
 
 // test_release_no_waiters
 TEST(SemaphoreTests, ReleaseNoWaiters) {
-    asyncio::run([]() -> Task<void> {
+    asyncio::run([]() -> Coroutine<void> {
         asyncio::Semaphore sem;
         co_await sem.acquire();
         EXPECT_TRUE(sem.locked());
@@ -146,14 +146,14 @@ TEST(SemaphoreTests, ReleaseNoWaiters) {
 // unit must reach the next waiter after c2 has taken and given back its own.
 TEST(SemaphoreTests, AcquireFifoOrder2) {
     std::vector<int> result;
-    asyncio::run([](std::vector<int>& out) -> Task<void> {
+    asyncio::run([](std::vector<int>& out) -> Coroutine<void> {
         asyncio::Semaphore sem{1};
-        auto c1 = [](asyncio::Semaphore& s, std::vector<int>& r) -> Task<bool> {
+        auto c1 = [](asyncio::Semaphore& s, std::vector<int>& r) -> Coroutine<bool> {
             co_await s.acquire();
             r.push_back(1);
             co_return true;
         };
-        auto c2 = [](asyncio::Semaphore& s, std::vector<int>& r) -> Task<bool> {
+        auto c2 = [](asyncio::Semaphore& s, std::vector<int>& r) -> Coroutine<bool> {
             co_await s.acquire();
             r.push_back(2);
             s.release();
@@ -161,7 +161,7 @@ TEST(SemaphoreTests, AcquireFifoOrder2) {
             r.push_back(4);
             co_return true;
         };
-        auto c3 = [](asyncio::Semaphore& s, std::vector<int>& r) -> Task<bool> {
+        auto c3 = [](asyncio::Semaphore& s, std::vector<int>& r) -> Coroutine<bool> {
             co_await s.acquire();
             r.push_back(3);
             co_return true;
@@ -183,7 +183,7 @@ TEST(SemaphoreTests, AcquireFifoOrder2) {
 // cancelled; two releases go to the second and the third.
 TEST(SemaphoreTests, AcquireFifoOrder3) {
     std::vector<int> result;
-    asyncio::run([](std::vector<int>& out) -> Task<void> {
+    asyncio::run([](std::vector<int>& out) -> Coroutine<void> {
         asyncio::Semaphore sem{0};
         auto t1 = asyncio::create_task(acquire_and_append(sem, out, 1));
         auto t2 = asyncio::create_task(acquire_and_append(sem, out, 2));
@@ -203,17 +203,17 @@ TEST(SemaphoreTests, AcquireFifoOrder3) {
 // test_acquire_no_hang: c2 waits inside `async with sem` and is cancelled
 // by c1 after c1 released: the semaphore must be free afterwards.
 TEST(SemaphoreTests, AcquireNoHang) {
-    asyncio::run([]() -> Task<void> {
+    asyncio::run([]() -> Coroutine<void> {
         asyncio::Semaphore sem{1};
-        std::optional<asyncio::TaskHandle<void>> t2;
+        std::optional<asyncio::Task<void>> t2;
         bool c2_entered = false;
-        auto c1 = [](asyncio::Semaphore& s, std::optional<asyncio::TaskHandle<void>>& other) -> Task<void> {
+        auto c1 = [](asyncio::Semaphore& s, std::optional<asyncio::Task<void>>& other) -> Coroutine<void> {
             co_await s.acquire();
             co_await asyncio::sleep(0);
             s.release();
             other->cancel();
         };
-        auto c2 = [](asyncio::Semaphore& s, bool& entered) -> Task<void> {
+        auto c2 = [](asyncio::Semaphore& s, bool& entered) -> Coroutine<void> {
             co_await s.acquire();
             entered = true;  // self.assertFalse(True)
             s.release();
@@ -231,7 +231,7 @@ TEST(SemaphoreTests, AcquireNoHang) {
 
 // test_get_cancelled_race
 TEST(QueueGetTests, GetCancelledRace) {
-    asyncio::run([]() -> Task<void> {
+    asyncio::run([]() -> Coroutine<void> {
         asyncio::Queue<std::string> q;
         auto t1 = asyncio::create_task(q.get());
         auto t2 = asyncio::create_task(q.get());
@@ -248,7 +248,7 @@ TEST(QueueGetTests, GetCancelledRace) {
 // test_get_cancel_drop_one_pending_reader: a reader woken by put_nowait(1)
 // and cancelled before it runs must not take the item with it.
 TEST(QueueGetTests, GetCancelDropOnePendingReader) {
-    asyncio::run([]() -> Task<void> {
+    asyncio::run([]() -> Coroutine<void> {
         asyncio::Queue<int> q;
         auto reader = asyncio::create_task(q.get());
         co_await asyncio::sleep(0);
@@ -272,7 +272,7 @@ TEST(QueueGetTests, GetCancelDropOnePendingReader) {
 
 // test_put_cancelled_race
 TEST(QueuePutTests, PutCancelledRace) {
-    asyncio::run([]() -> Task<void> {
+    asyncio::run([]() -> Coroutine<void> {
         asyncio::Queue<std::string> q{1};
         auto put_a = asyncio::create_task(q.put("a"));
         auto put_b = asyncio::create_task(q.put("b"));

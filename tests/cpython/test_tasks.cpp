@@ -22,7 +22,7 @@
 #include "pyconc/asyncio.hpp"
 
 namespace asyncio = pyconc::asyncio;
-using asyncio::Task;
+using asyncio::Coroutine;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -37,7 +37,7 @@ bool cancel_current_task() {
 }
 
 // asyncio.sleep(s) as a coroutine of its own, for gather.
-Task<void> sleep_task(double seconds) {
+Coroutine<void> sleep_task(double seconds) {
     co_await asyncio::sleep(seconds);
 }
 
@@ -45,8 +45,8 @@ Task<void> sleep_task(double seconds) {
 
 // test_cancel_yield: cancelled between two sleep(0)s, it ends cancelled.
 TEST(TaskTests, CancelYield) {
-    asyncio::run([]() -> Task<void> {
-        auto t = asyncio::create_task([]() -> Task<int> {
+    asyncio::run([]() -> Coroutine<void> {
+        auto t = asyncio::create_task([]() -> Coroutine<int> {
             co_await asyncio::sleep(0);
             co_await asyncio::sleep(0);
             co_return 12;
@@ -62,9 +62,9 @@ TEST(TaskTests, CancelYield) {
 
 // test_cancel_inner_future: the future it awaits is cancelled: so is it.
 TEST(TaskTests, CancelInnerFuture) {
-    asyncio::run([]() -> Task<void> {
+    asyncio::run([]() -> Coroutine<void> {
         auto f = asyncio::make_future<void>(loop());
-        auto t = asyncio::create_task([](std::shared_ptr<asyncio::Future<void>> inner) -> Task<int> {
+        auto t = asyncio::create_task([](std::shared_ptr<asyncio::Future<void>> inner) -> Coroutine<int> {
             co_await inner;
             co_return 12;
         }(f));
@@ -78,9 +78,9 @@ TEST(TaskTests, CancelInnerFuture) {
 
 // test_cancel_both_task_and_inner_future
 TEST(TaskTests, CancelBothTaskAndInnerFuture) {
-    asyncio::run([]() -> Task<void> {
+    asyncio::run([]() -> Coroutine<void> {
         auto f = asyncio::make_future<void>(loop());
-        auto t = asyncio::create_task([](std::shared_ptr<asyncio::Future<void>> inner) -> Task<int> {
+        auto t = asyncio::create_task([](std::shared_ptr<asyncio::Future<void>> inner) -> Coroutine<int> {
             co_await inner;
             co_return 12;
         }(f));
@@ -97,11 +97,11 @@ TEST(TaskTests, CancelBothTaskAndInnerFuture) {
 // test_cancel_task_catching: cancel() cancels the future it waits on now
 // (fut2); the task catches CancelledError and returns 42: not cancelled.
 TEST(TaskTests, CancelTaskCatching) {
-    asyncio::run([]() -> Task<void> {
+    asyncio::run([]() -> Coroutine<void> {
         auto fut1 = asyncio::make_future<void>(loop());
         auto fut2 = asyncio::make_future<void>(loop());
         auto t = asyncio::create_task([](std::shared_ptr<asyncio::Future<void>> f1,
-                                         std::shared_ptr<asyncio::Future<void>> f2) -> Task<int> {
+                                         std::shared_ptr<asyncio::Future<void>> f2) -> Coroutine<int> {
             co_await f1;
             try {
                 co_await f2;
@@ -123,13 +123,13 @@ TEST(TaskTests, CancelTaskCatching) {
 // test_cancel_task_ignoring: it swallows the cancellation and goes on to
 // await fut3, which is not cancelled.
 TEST(TaskTests, CancelTaskIgnoring) {
-    asyncio::run([]() -> Task<void> {
+    asyncio::run([]() -> Coroutine<void> {
         auto fut1 = asyncio::make_future<void>(loop());
         auto fut2 = asyncio::make_future<void>(loop());
         auto fut3 = asyncio::make_future<int>(loop());
         auto t = asyncio::create_task([](std::shared_ptr<asyncio::Future<void>> f1,
                                          std::shared_ptr<asyncio::Future<void>> f2,
-                                         std::shared_ptr<asyncio::Future<int>> f3) -> Task<int> {
+                                         std::shared_ptr<asyncio::Future<int>> f3) -> Coroutine<int> {
             co_await f1;
             try {
                 co_await f2;
@@ -155,8 +155,8 @@ TEST(TaskTests, CancelTaskIgnoring) {
 // is cancelled at once, not after 100 s.
 TEST(TaskTests, CancelCurrentTask) {
     const auto started = Clock::now();
-    asyncio::run([]() -> Task<void> {
-        auto t = asyncio::create_task([]() -> Task<int> {
+    asyncio::run([]() -> Coroutine<void> {
+        auto t = asyncio::create_task([]() -> Coroutine<int> {
             EXPECT_TRUE(cancel_current_task());
             co_await asyncio::sleep(100);  // the sleep should be cancelled immediately
             co_return 12;
@@ -173,8 +173,8 @@ TEST(TaskTests, CancelCurrentTask) {
 // test_cancel_at_end: a task that cancels itself and returns at once ends
 // cancelled, not with its result.
 TEST(TaskTests, CancelAtEnd) {
-    asyncio::run([]() -> Task<void> {
-        auto t = asyncio::create_task([]() -> Task<int> {
+    asyncio::run([]() -> Coroutine<void> {
+        auto t = asyncio::create_task([]() -> Coroutine<int> {
             EXPECT_TRUE(cancel_current_task());
             co_return 12;
         }());
@@ -189,14 +189,14 @@ TEST(TaskTests, CancelAtEnd) {
 // test_cancel_awaited_task (bpo-34872): a task that cancels itself and then
 // awaits a nested task cancels the nested task, and what that one awaits.
 TEST(TaskTests, CancelAwaitedTask) {
-    asyncio::run([]() -> Task<void> {
+    asyncio::run([]() -> Coroutine<void> {
         auto fut = asyncio::make_future<void>(loop());
-        std::optional<asyncio::TaskHandle<void>> nested_task;
+        std::optional<asyncio::Task<void>> nested_task;
         auto task = asyncio::create_task([](std::shared_ptr<asyncio::Future<void>> inner,
-                                            std::optional<asyncio::TaskHandle<void>>& nested) -> Task<void> {
+                                            std::optional<asyncio::Task<void>>& nested) -> Coroutine<void> {
             // Create a sub-task and wait for it to run.
             nested = asyncio::create_task(
-                [](std::shared_ptr<asyncio::Future<void>> f) -> Task<void> { co_await f; }(inner));
+                [](std::shared_ptr<asyncio::Future<void>> f) -> Coroutine<void> { co_await f; }(inner));
             co_await asyncio::sleep(0);
             cancel_current_task();  // request the current task to be cancelled
             co_await *nested;       // blocks on the nested task, which should be cancelled at once
@@ -212,12 +212,12 @@ TEST(TaskTests, CancelAwaitedTask) {
 // return_exceptions=True) in a loop, cancelled from outside: the
 // cancellation reaches the caller of gather, even with return_exceptions.
 TEST(TaskTests, CancelGather2) {
-    EXPECT_THROW(asyncio::run([]() -> Task<void> {
-                     auto qwe = asyncio::create_task([]() -> Task<void> {
+    EXPECT_THROW(asyncio::run([]() -> Coroutine<void> {
+                     auto qwe = asyncio::create_task([]() -> Coroutine<void> {
                          double time = 0;
                          while (true) {
                              time += 0.05;
-                             std::vector<Task<void>> sleeps;
+                             std::vector<Coroutine<void>> sleeps;
                              sleeps.push_back(sleep_task(0.05));
                              (void)co_await asyncio::gather(std::move(sleeps), asyncio::return_exceptions);
                              if (time > 1) co_return;
@@ -235,8 +235,8 @@ TEST(TaskTests, CancelGather2) {
 // they have finished cancelling (each ran its own handler first).
 TEST(TaskTests, CancellingAGatherLetsTheChildrenFinishCancellingFirst) {
     std::vector<std::string> log;
-    asyncio::run([](std::vector<std::string>& events) -> Task<void> {
-        auto child = [](std::vector<std::string>& out, std::string name) -> Task<void> {
+    asyncio::run([](std::vector<std::string>& events) -> Coroutine<void> {
+        auto child = [](std::vector<std::string>& out, std::string name) -> Coroutine<void> {
             try {
                 co_await asyncio::sleep(10);
             } catch (const asyncio::CancelledError&) {
@@ -244,8 +244,8 @@ TEST(TaskTests, CancellingAGatherLetsTheChildrenFinishCancellingFirst) {
                 throw;
             }
         };
-        auto parent = asyncio::create_task([](std::vector<std::string>& out, auto make_child) -> Task<void> {
-            std::vector<Task<void>> children;
+        auto parent = asyncio::create_task([](std::vector<std::string>& out, auto make_child) -> Coroutine<void> {
+            std::vector<Coroutine<void>> children;
             children.push_back(make_child(out, "a"));
             children.push_back(make_child(out, "b"));
             try {

@@ -18,7 +18,7 @@
 #include "pyconc/threading.hpp"
 
 namespace asyncio = pyconc::asyncio;
-using asyncio::Task;
+using asyncio::Coroutine;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -38,7 +38,7 @@ private:
     asyncio::ExceptionHandler previous_;
 };
 
-Task<void> append_after_yields(std::vector<std::string>& log, std::string name, int yields) {
+Coroutine<void> append_after_yields(std::vector<std::string>& log, std::string name, int yields) {
     for (int i = 0; i < yields; ++i) {
         log.push_back(name + std::to_string(i));
         co_await asyncio::sleep(0);
@@ -51,7 +51,7 @@ Task<void> append_after_yields(std::vector<std::string>& log, std::string name, 
 
 TEST(EventLoop, CallSoonRunsCallbacksInTheOrderTheyWereScheduled) {
     std::vector<int> order;
-    asyncio::run([&]() -> Task<void> {
+    asyncio::run([&]() -> Coroutine<void> {
         auto& loop = asyncio::EventLoop::get_running_loop();
         for (int i = 0; i < 5; ++i) loop.call_soon([&order, i] { order.push_back(i); });
         co_await asyncio::sleep(0);
@@ -62,10 +62,10 @@ TEST(EventLoop, CallSoonRunsCallbacksInTheOrderTheyWereScheduled) {
 
 TEST(EventLoop, CreateTaskStartsTheTaskOnTheNextTurnNotAtOnce) {
     std::vector<std::string> log;
-    asyncio::run([&]() -> Task<void> {
+    asyncio::run([&]() -> Coroutine<void> {
         // A coroutine lambda's captures live in the lambda, not in the frame:
         // name it, so that it outlives the task.
-        auto body = [&]() -> Task<void> {
+        auto body = [&]() -> Coroutine<void> {
             log.emplace_back("child runs");
             co_return;
         };
@@ -80,8 +80,8 @@ TEST(EventLoop, CreateTaskStartsTheTaskOnTheNextTurnNotAtOnce) {
 
 TEST(EventLoop, SleepZeroGoesToTheBackOfTheQueue) {
     std::vector<std::string> log;
-    asyncio::run([&]() -> Task<void> {
-        std::vector<Task<void>> tasks;
+    asyncio::run([&]() -> Coroutine<void> {
+        std::vector<Coroutine<void>> tasks;
         tasks.push_back(append_after_yields(log, "A", 3));
         tasks.push_back(append_after_yields(log, "B", 3));
         tasks.push_back(append_after_yields(log, "C", 3));
@@ -92,13 +92,13 @@ TEST(EventLoop, SleepZeroGoesToTheBackOfTheQueue) {
 
 TEST(EventLoop, GatherGivesResultsInArgumentOrderWhateverOrderTheyFinishIn) {
     std::vector<int> finished;
-    const auto results = asyncio::run([&]() -> Task<std::vector<int>> {
-        auto after = [&](int value, double seconds) -> Task<int> {
+    const auto results = asyncio::run([&]() -> Coroutine<std::vector<int>> {
+        auto after = [&](int value, double seconds) -> Coroutine<int> {
             co_await asyncio::sleep(seconds);
             finished.push_back(value);
             co_return value;
         };
-        std::vector<Task<int>> tasks;
+        std::vector<Coroutine<int>> tasks;
         tasks.push_back(after(1, 0.03));
         tasks.push_back(after(2, 0.02));
         tasks.push_back(after(3, 0.01));
@@ -109,9 +109,9 @@ TEST(EventLoop, GatherGivesResultsInArgumentOrderWhateverOrderTheyFinishIn) {
 }
 
 TEST(EventLoop, GatherOfDifferentTypesGivesATuple) {
-    const auto [number, text] = asyncio::run([]() -> Task<std::tuple<int, std::string>> {
-        co_return co_await asyncio::gather([]() -> Task<int> { co_return 7; }(),
-                                           []() -> Task<std::string> { co_return "seven"; }());
+    const auto [number, text] = asyncio::run([]() -> Coroutine<std::tuple<int, std::string>> {
+        co_return co_await asyncio::gather([]() -> Coroutine<int> { co_return 7; }(),
+                                           []() -> Coroutine<std::string> { co_return "seven"; }());
     }());
     EXPECT_EQ(number, 7);
     EXPECT_EQ(text, "seven");
@@ -121,7 +121,7 @@ TEST(EventLoop, GatherOfDifferentTypesGivesATuple) {
 
 TEST(EventLoop, TimersFireInOrderOfTheirTimeAndTiesInOrderOfScheduling) {
     std::vector<int> order;
-    asyncio::run([&]() -> Task<void> {
+    asyncio::run([&]() -> Coroutine<void> {
         auto& loop = asyncio::EventLoop::get_running_loop();
         loop.call_later(0.03, [&] { order.push_back(3); });
         loop.call_later(0.01, [&] { order.push_back(1); });
@@ -136,10 +136,10 @@ TEST(EventLoop, TimersFireInOrderOfTheirTimeAndTiesInOrderOfScheduling) {
 
 TEST(EventLoop, SleepsOverlap) {
     const auto started = Clock::now();
-    asyncio::run([]() -> Task<void> {
-        std::vector<Task<void>> sleepers;
+    asyncio::run([]() -> Coroutine<void> {
+        std::vector<Coroutine<void>> sleepers;
         for (int i = 0; i < 10; ++i)
-            sleepers.push_back([]() -> Task<void> { co_await asyncio::sleep(0.05); }());
+            sleepers.push_back([]() -> Coroutine<void> { co_await asyncio::sleep(0.05); }());
         co_await asyncio::gather(std::move(sleepers));
     }());
     // Ten sleeps of 50 ms take about 50 ms, not 500: generous for loaded machines.
@@ -150,8 +150,8 @@ TEST(EventLoop, SleepsOverlap) {
 
 TEST(Cancellation, RaisesAtSleepZero) {
     std::string seen;
-    asyncio::run([&]() -> Task<void> {
-        auto body = [&]() -> Task<void> {
+    asyncio::run([&]() -> Coroutine<void> {
+        auto body = [&]() -> Coroutine<void> {
             try {
                 while (true) co_await asyncio::sleep(0);
             } catch (const asyncio::CancelledError&) {
@@ -171,8 +171,8 @@ TEST(Cancellation, RaisesAtSleepZero) {
 
 TEST(Cancellation, RaisesAtATimedSleepAndCancelsItsTimer) {
     const auto started = Clock::now();
-    asyncio::run([&]() -> Task<void> {
-        auto task = asyncio::create_task([]() -> Task<void> { co_await asyncio::sleep(10); }());
+    asyncio::run([&]() -> Coroutine<void> {
+        auto task = asyncio::create_task([]() -> Coroutine<void> { co_await asyncio::sleep(10); }());
         co_await asyncio::sleep(0.01);
         task.cancel();
         EXPECT_THROW(co_await task, asyncio::CancelledError);
@@ -181,10 +181,10 @@ TEST(Cancellation, RaisesAtATimedSleepAndCancelsItsTimer) {
 }
 
 TEST(Cancellation, RaisesAtAnAwaitedFuture) {
-    asyncio::run([]() -> Task<void> {
+    asyncio::run([]() -> Coroutine<void> {
         auto future = asyncio::make_future<int>(asyncio::EventLoop::get_running_loop());
         auto task = asyncio::create_task(
-            [](std::shared_ptr<asyncio::Future<int>> f) -> Task<int> { co_return co_await f; }(future));
+            [](std::shared_ptr<asyncio::Future<int>> f) -> Coroutine<int> { co_return co_await f; }(future));
         co_await asyncio::sleep(0);
         task.cancel();
         EXPECT_THROW(co_await task, asyncio::CancelledError);
@@ -193,10 +193,10 @@ TEST(Cancellation, RaisesAtAnAwaitedFuture) {
 }
 
 TEST(Cancellation, OfATaskAwaitingATaskCancelsTheInnerTask) {
-    asyncio::run([]() -> Task<void> {
-        auto inner = asyncio::create_task([]() -> Task<void> { co_await asyncio::sleep(10); }());
+    asyncio::run([]() -> Coroutine<void> {
+        auto inner = asyncio::create_task([]() -> Coroutine<void> { co_await asyncio::sleep(10); }());
         auto outer =
-            asyncio::create_task([](asyncio::TaskHandle<void> i) -> Task<void> { co_await i; }(inner));
+            asyncio::create_task([](asyncio::Task<void> i) -> Coroutine<void> { co_await i; }(inner));
         co_await asyncio::sleep(0.01);
         outer.cancel();
         EXPECT_THROW(co_await outer, asyncio::CancelledError);
@@ -206,8 +206,8 @@ TEST(Cancellation, OfATaskAwaitingATaskCancelsTheInnerTask) {
 
 TEST(Cancellation, BeforeTheFirstStepTheBodyNeverRuns) {
     bool ran = false;
-    asyncio::run([&]() -> Task<void> {
-        auto body = [&]() -> Task<void> {
+    asyncio::run([&]() -> Coroutine<void> {
+        auto body = [&]() -> Coroutine<void> {
             ran = true;
             co_return;
         };
@@ -219,8 +219,8 @@ TEST(Cancellation, BeforeTheFirstStepTheBodyNeverRuns) {
 }
 
 TEST(Cancellation, ACoroutineMayCatchItAndFinish) {
-    const int result = asyncio::run([]() -> Task<int> {
-        auto task = asyncio::create_task([]() -> Task<int> {
+    const int result = asyncio::run([]() -> Coroutine<int> {
+        auto task = asyncio::create_task([]() -> Coroutine<int> {
             try {
                 co_await asyncio::sleep(10);
             } catch (const asyncio::CancelledError&) {
@@ -236,7 +236,7 @@ TEST(Cancellation, ACoroutineMayCatchItAndFinish) {
 }
 
 TEST(Cancellation, RaisesInAWaitingLockAcquireAndInAQueueGet) {
-    asyncio::run([]() -> Task<void> {
+    asyncio::run([]() -> Coroutine<void> {
         asyncio::Lock lock;
         co_await lock.acquire();
         auto waiter = asyncio::create_task(lock.acquire());
@@ -258,8 +258,8 @@ TEST(Cancellation, RaisesInAWaitingLockAcquireAndInAQueueGet) {
 
 TEST(WaitFor, TimesOutCancelsTheInnerTaskAndRaisesTimeoutError) {
     bool inner_cancelled = false;
-    asyncio::run([&]() -> Task<void> {
-        auto slow = [&]() -> Task<int> {
+    asyncio::run([&]() -> Coroutine<void> {
+        auto slow = [&]() -> Coroutine<int> {
             try {
                 co_await asyncio::sleep(10);
             } catch (const asyncio::CancelledError&) {
@@ -274,9 +274,9 @@ TEST(WaitFor, TimesOutCancelsTheInnerTaskAndRaisesTimeoutError) {
 }
 
 TEST(WaitFor, GivesTheResultWhenInTime) {
-    EXPECT_EQ(asyncio::run([]() -> Task<int> {
+    EXPECT_EQ(asyncio::run([]() -> Coroutine<int> {
                   co_return co_await asyncio::wait_for(
-                      []() -> Task<int> {
+                      []() -> Coroutine<int> {
                           co_await asyncio::sleep(0.001);
                           co_return 5;
                       }(),
@@ -289,18 +289,18 @@ TEST(WaitFor, GivesTheResultWhenInTime) {
 
 TEST(Lock, WaitersAcquireInTheOrderTheyArrived) {
     std::vector<int> order;
-    asyncio::run([&]() -> Task<void> {
+    asyncio::run([&]() -> Coroutine<void> {
         asyncio::Lock lock;
         co_await lock.acquire();
-        std::vector<Task<void>> waiters;
+        std::vector<Coroutine<void>> waiters;
         for (int i = 0; i < 5; ++i) {
-            waiters.push_back([](asyncio::Lock& l, std::vector<int>& o, int id) -> Task<void> {
+            waiters.push_back([](asyncio::Lock& l, std::vector<int>& o, int id) -> Coroutine<void> {
                 const auto held = co_await l.hold();
                 o.push_back(id);
                 co_await asyncio::sleep(0);
             }(lock, order, i));
         }
-        auto all = asyncio::create_task(asyncio::gather(std::move(waiters)));
+        auto all = asyncio::gather(std::move(waiters));
         co_await asyncio::sleep(0);
         lock.release();
         co_await all;
@@ -320,16 +320,16 @@ TEST(Lock, ReleasingAnUnheldLockRaisesWithAsyncioMessage) {
 
 TEST(Event, WakesEveryWaiter) {
     int woken = 0;
-    asyncio::run([&]() -> Task<void> {
+    asyncio::run([&]() -> Coroutine<void> {
         asyncio::Event event;
-        std::vector<Task<void>> waiters;
+        std::vector<Coroutine<void>> waiters;
         for (int i = 0; i < 3; ++i) {
-            waiters.push_back([](asyncio::Event& e, int& w) -> Task<void> {
+            waiters.push_back([](asyncio::Event& e, int& w) -> Coroutine<void> {
                 co_await e.wait();
                 ++w;
             }(event, woken));
         }
-        auto all = asyncio::create_task(asyncio::gather(std::move(waiters)));
+        auto all = asyncio::gather(std::move(waiters));
         co_await asyncio::sleep(0);
         EXPECT_EQ(woken, 0);
         event.set();
@@ -341,16 +341,16 @@ TEST(Event, WakesEveryWaiter) {
 TEST(Semaphore, LetsAtMostValueTasksIn) {
     int inside = 0;
     int most = 0;
-    asyncio::run([&]() -> Task<void> {
+    asyncio::run([&]() -> Coroutine<void> {
         asyncio::Semaphore semaphore{2};
-        auto worker = [&]() -> Task<void> {
+        auto worker = [&]() -> Coroutine<void> {
             co_await semaphore.acquire();
             most = std::max(most, ++inside);
             co_await asyncio::sleep(0.001);
             --inside;
             semaphore.release();
         };
-        std::vector<Task<void>> workers;
+        std::vector<Coroutine<void>> workers;
         for (int i = 0; i < 6; ++i) workers.push_back(worker());
         co_await asyncio::gather(std::move(workers));
     }());
@@ -359,9 +359,9 @@ TEST(Semaphore, LetsAtMostValueTasksIn) {
 
 TEST(Queue, AFullQueueMakesThePutterWait) {
     std::vector<std::string> log;
-    asyncio::run([&]() -> Task<void> {
+    asyncio::run([&]() -> Coroutine<void> {
         asyncio::Queue<int> queue{2};
-        auto produce = [&]() -> Task<void> {
+        auto produce = [&]() -> Coroutine<void> {
             for (int i = 0; i < 4; ++i) {
                 co_await queue.put(i);
                 log.push_back("put " + std::to_string(i));
@@ -389,13 +389,13 @@ TEST(Queue, AFullQueueMakesThePutterWait) {
 // --- exceptions -------------------------------------------------------------------------
 
 TEST(Exceptions, TheFirstFailurePropagatesThroughGather) {
-    asyncio::run([]() -> Task<void> {
-        std::vector<Task<int>> tasks;
-        tasks.push_back([]() -> Task<int> {
+    asyncio::run([]() -> Coroutine<void> {
+        std::vector<Coroutine<int>> tasks;
+        tasks.push_back([]() -> Coroutine<int> {
             co_await asyncio::sleep(0.02);
             throw std::runtime_error("second");
         }());
-        tasks.push_back([]() -> Task<int> {
+        tasks.push_back([]() -> Coroutine<int> {
             co_await asyncio::sleep(0.001);
             throw std::runtime_error("first");
         }());
@@ -410,10 +410,10 @@ TEST(Exceptions, TheFirstFailurePropagatesThroughGather) {
 }
 
 TEST(Exceptions, ReturnExceptionsCollectsThemInOrder) {
-    const auto outcomes = asyncio::run([]() -> Task<std::vector<asyncio::Outcome<int>>> {
-        std::vector<Task<int>> tasks;
-        tasks.push_back([]() -> Task<int> { co_return 1; }());
-        tasks.push_back([]() -> Task<int> {
+    const auto outcomes = asyncio::run([]() -> Coroutine<std::vector<asyncio::Outcome<int>>> {
+        std::vector<Coroutine<int>> tasks;
+        tasks.push_back([]() -> Coroutine<int> { co_return 1; }());
+        tasks.push_back([]() -> Coroutine<int> {
             throw std::runtime_error("two");
             co_return 2;  // (makes it a coroutine: the raise happens when it runs)
         }());
@@ -427,9 +427,9 @@ TEST(Exceptions, ReturnExceptionsCollectsThemInOrder) {
 
 TEST(Exceptions, AFailedTaskNobodyAskedIsReportedAsNeverRetrieved) {
     CapturedErrors errors;
-    asyncio::run([]() -> Task<void> {
+    asyncio::run([]() -> Coroutine<void> {
         (void)asyncio::create_task(
-            []() -> Task<void> {
+            []() -> Coroutine<void> {
                 throw std::runtime_error("boom");
                 co_return;
             }(),
@@ -443,15 +443,15 @@ TEST(Exceptions, AFailedTaskNobodyAskedIsReportedAsNeverRetrieved) {
 }
 
 TEST(Exceptions, MainsExceptionComesOutOfRun) {
-    EXPECT_THROW(asyncio::run([]() -> Task<void> { throw std::invalid_argument("bad"); }()),
+    EXPECT_THROW(asyncio::run([]() -> Coroutine<void> { throw std::invalid_argument("bad"); }()),
                  std::invalid_argument);
 }
 
 // --- misuse ---------------------------------------------------------------------------
 
 TEST(Misuse, TheResultOfAPendingTaskIsNotSet) {
-    asyncio::run([]() -> Task<void> {
-        auto task = asyncio::create_task([]() -> Task<int> { co_return 1; }());
+    asyncio::run([]() -> Coroutine<void> {
+        auto task = asyncio::create_task([]() -> Coroutine<int> { co_return 1; }());
         try {
             (void)task.result();
             ADD_FAILURE();
@@ -463,9 +463,9 @@ TEST(Misuse, TheResultOfAPendingTaskIsNotSet) {
 }
 
 TEST(Misuse, RunInsideARunningLoopRaisesWithAsyncioMessage) {
-    asyncio::run([]() -> Task<void> {
+    asyncio::run([]() -> Coroutine<void> {
         try {
-            asyncio::run([]() -> Task<void> { co_return; }());
+            asyncio::run([]() -> Coroutine<void> { co_return; }());
             ADD_FAILURE();
         } catch (const asyncio::RuntimeError& error) {
             EXPECT_STREQ(error.what(), "asyncio.run() cannot be called from a running event loop");
@@ -477,7 +477,7 @@ TEST(Misuse, RunInsideARunningLoopRaisesWithAsyncioMessage) {
 TEST(Misuse, AwaitingAFutureOfAnotherLoopRaises) {
     asyncio::EventLoop other;
     auto foreign = asyncio::make_future<int>(other);
-    asyncio::run([&]() -> Task<void> {
+    asyncio::run([&]() -> Coroutine<void> {
         try {
             (void)co_await foreign;
             ADD_FAILURE();
@@ -492,7 +492,7 @@ TEST(Misuse, AwaitingAFutureOfAnotherLoopRaises) {
 
 TEST(EventLoop, CallSoonThreadsafeWakesASleepingLoop) {
     const auto started = Clock::now();
-    const int value = asyncio::run([]() -> Task<int> {
+    const int value = asyncio::run([]() -> Coroutine<int> {
         auto& loop = asyncio::EventLoop::get_running_loop();
         auto future = asyncio::make_future<int>(loop);
         loop.call_later(30, [] {});  // without a wakeup the loop would sleep 30 s
@@ -509,10 +509,10 @@ TEST(EventLoop, CallSoonThreadsafeWakesASleepingLoop) {
 }
 
 namespace {
-Task<int> one() {
+Coroutine<int> one() {
     co_return 1;
 }
-Task<long> sum_of_synchronous_children(long n) {
+Coroutine<long> sum_of_synchronous_children(long n) {
     long total = 0;
     for (long i = 0; i < n; ++i) total += co_await one();
     co_return total;
@@ -526,7 +526,7 @@ TEST(EventLoop, AMillionSynchronousAwaitsKeepTheStackFlat) {
 
 TEST(EventLoop, CtrlCCancelsMainAndRunRaisesKeyboardInterrupt) {
     bool main_saw_cancel = false;
-    EXPECT_THROW(asyncio::run([&]() -> Task<void> {
+    EXPECT_THROW(asyncio::run([&]() -> Coroutine<void> {
                      ::raise(SIGINT);  // as if typed at the terminal
                      try {
                          co_await asyncio::sleep(10);
@@ -551,7 +551,7 @@ TEST(EventLoop, OnAModelThreadItReleasesTheGilWhileItWaits) {
         ran = 1;
     });
     asyncio::run(
-        [&]() -> Task<void> {
+        [&]() -> Coroutine<void> {
             worker.start();
             co_await asyncio::sleep(0.05);  // the worker needs the GIL: it gets it while the loop sleeps
             EXPECT_EQ(ran.load(), 1);
@@ -563,12 +563,12 @@ TEST(EventLoop, OnAModelThreadItReleasesTheGilWhileItWaits) {
 TEST(EventLoop, DebugModeReportsASlowStep) {
     std::vector<std::string> slow;
     asyncio::run(
-        [&]() -> Task<void> {
+        [&]() -> Coroutine<void> {
             auto& loop = asyncio::EventLoop::get_running_loop();
             loop.set_slow_callback_duration(0.02);
             loop.set_slow_callback_reporter([&](const std::string& what, double) { slow.push_back(what); });
             co_await asyncio::create_task(
-                []() -> Task<void> {
+                []() -> Coroutine<void> {
                     std::this_thread::sleep_for(std::chrono::milliseconds{40});  // blocks the loop
                     co_return;
                 }(),

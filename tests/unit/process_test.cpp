@@ -273,7 +273,7 @@ TEST(ProcessPool, ShutdownReapsEveryWorker) {
 
 TEST(ProcessPool, TheBridgeAwaitsAWorkerFromTheLoop) {
     futures::ProcessPoolExecutor pool{2};
-    const int result = asyncio::run([&]() -> asyncio::Task<int> {
+    const int result = asyncio::run([&]() -> asyncio::Coroutine<int> {
         const auto both = co_await asyncio::gather(asyncio::run_in_executor<square>(pool, 6),
                                                    asyncio::run_in_executor<square>(pool, 7));
         co_return std::get<0>(both) + std::get<1>(both);

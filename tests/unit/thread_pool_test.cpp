@@ -104,9 +104,9 @@ TEST(Bridge, RunInExecutorKeepsTheLoopFreeWhileTheWorkBlocks) {
     ThreadState loop_thread{interpreter, "loop"};
     int ticks = 0;
     const int result = asyncio::run(
-        [&]() -> asyncio::Task<int> {
+        [&]() -> asyncio::Coroutine<int> {
             futures::ThreadPoolExecutor pool{interpreter, 2};
-            auto ticker = [&]() -> asyncio::Task<void> {
+            auto ticker = [&]() -> asyncio::Coroutine<void> {
                 for (int i = 0; i < 5; ++i) {
                     ++ticks;
                     co_await asyncio::sleep(0.01);
@@ -130,7 +130,7 @@ TEST(Bridge, ToThreadUsesTheDefaultExecutorAndCarriesExceptions) {
     Interpreter interpreter;
     ThreadState loop_thread{interpreter, "loop"};
     asyncio::run(
-        []() -> asyncio::Task<void> {
+        []() -> asyncio::Coroutine<void> {
             EXPECT_EQ(co_await asyncio::to_thread([](ThreadState&) { return 7; }), 7);
             EXPECT_THROW(
                 co_await asyncio::to_thread([](ThreadState&) -> int { throw std::logic_error("x"); }),
@@ -140,7 +140,7 @@ TEST(Bridge, ToThreadUsesTheDefaultExecutorAndCarriesExceptions) {
 }
 
 TEST(Bridge, ToThreadNeedsALoopOnAModelThread) {
-    asyncio::run([]() -> asyncio::Task<void> {
+    asyncio::run([]() -> asyncio::Coroutine<void> {
         EXPECT_THROW((void)asyncio::to_thread([](ThreadState&) { return 1; }), asyncio::RuntimeError);
         co_return;
     }());

@@ -29,10 +29,12 @@ public:
     }
     void clear() noexcept { set_ = false; }
 
-    Task<void> wait() {
-        if (set_) co_return;
+    // `await event.wait()`: true once the flag is set, as asyncio's.
+    Coroutine<bool> wait() {
+        if (set_) co_return true;
         const Waiters::Outcome outcome = co_await waiters_.wait();
         if (outcome != Waiters::Outcome::woken) throw CancelledError();
+        co_return true;
     }
 
 private:

@@ -96,8 +96,8 @@ protected:
 // A task the loop knows about while it is pending (asyncio.all_tasks()).
 class PendingTask {
 public:
-    // Task.cancel(): returns false if it was done already.
-    virtual bool cancel() = 0;
+    // Task.cancel(msg): returns false if it was done already.
+    virtual bool cancel(std::string message = {}) = 0;
     [[nodiscard]] virtual bool done() const = 0;
     [[nodiscard]] virtual std::string describe() const = 0;
 
@@ -203,6 +203,12 @@ public:
         auto cancelled = std::make_shared<bool>(false);
         timers_.push({when, next_timer_++, std::move(callback), cancelled});
         return TimerHandle{std::move(cancelled)};
+    }
+    // loop.call_at(when): `when` in loop.time() seconds.
+    TimerHandle call_at(double when, std::function<void()> callback) {
+        const auto since_epoch =
+            std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(when));
+        return call_at(Clock::time_point{since_epoch}, std::move(callback));
     }
     TimerHandle call_later(double delay_seconds, std::function<void()> callback) {
         const auto delay =

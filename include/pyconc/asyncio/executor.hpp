@@ -30,7 +30,7 @@ namespace pyconc::asyncio {
 
 namespace detail {
 template <class R, class Work>
-Task<R> await_work(std::shared_ptr<Work> work) {
+Coroutine<R> await_work(std::shared_ptr<Work> work) {
     EventLoop& loop = EventLoop::get_running_loop();
     auto done = make_future<R>(loop);
     // wrap_future: the worker's outcome is copied over on the loop's thread.

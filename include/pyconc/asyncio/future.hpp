@@ -31,7 +31,7 @@
 
 namespace pyconc::asyncio {
 
-// What a Future<T> or Task<T> stores: T, or std::monostate for void.
+// What a Future<T> or Coroutine<T> stores: T, or std::monostate for void.
 template <class T>
 using Stored = std::conditional_t<std::is_void_v<T>, std::monostate, T>;
 
@@ -47,9 +47,10 @@ public:
     [[nodiscard]] bool done() const noexcept { return state_ != State::pending; }
     [[nodiscard]] bool cancelled() const noexcept { return state_ == State::cancelled; }
 
-    // Future.cancel(): false if it was done already.
-    virtual bool cancel() {
+    // Future.cancel(msg): false if it was done already.
+    virtual bool cancel(std::string message = {}) {
         if (done()) return false;
+        cancel_message_ = std::move(message);
         state_ = State::cancelled;
         schedule_callbacks();
         return true;
@@ -65,7 +66,7 @@ public:
     // Future.exception(): the exception, or null if it finished with a
     // result. Raises CancelledError if cancelled, InvalidStateError if pending.
     [[nodiscard]] std::exception_ptr exception() {
-        if (state_ == State::cancelled) throw CancelledError();
+        if (state_ == State::cancelled) throw CancelledError(cancel_message_);
         if (state_ == State::pending) throw InvalidStateError("Exception is not set.");
         retrieved_ = true;
         return error_;
@@ -94,13 +95,14 @@ protected:
         state_ = State::finished;
         schedule_callbacks();
     }
-    void finish_cancelled() {
+    void finish_cancelled(std::string message) {
+        cancel_message_ = std::move(message);
         state_ = State::cancelled;
         schedule_callbacks();
     }
     // What result() raises, if anything.
     void raise_unless_result() {
-        if (state_ == State::cancelled) throw CancelledError();
+        if (state_ == State::cancelled) throw CancelledError(cancel_message_);
         if (state_ == State::pending) throw InvalidStateError("Result is not set.");
         retrieved_ = true;
         if (error_) std::rethrow_exception(error_);
@@ -159,6 +161,7 @@ private:
     EventLoop* loop_;
     const char* kind_;
     State state_ = State::pending;
+    std::string cancel_message_;
     std::exception_ptr error_;
     bool retrieved_ = false;
     bool has_first_ = false;

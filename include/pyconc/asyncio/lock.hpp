@@ -33,10 +33,11 @@ public:
 
     [[nodiscard]] bool locked() const noexcept { return locked_; }
 
-    Task<void> acquire() {
+    // `await lock.acquire()`: true once it holds the lock, as asyncio's.
+    Coroutine<bool> acquire() {
         if (!locked_ && waiters_.none_live()) {
             locked_ = true;
-            co_return;
+            co_return true;
         }
         const Waiters::Outcome outcome = co_await waiters_.wait();
         if (outcome != Waiters::Outcome::woken) {
@@ -44,6 +45,7 @@ public:
             throw CancelledError();
         }
         locked_ = true;
+        co_return true;
     }
 
     void release() {
@@ -67,7 +69,7 @@ public:
     private:
         Lock* lock_;
     };
-    Task<Held> hold() {
+    Coroutine<Held> hold() {
         co_await acquire();
         co_return Held{*this};
     }

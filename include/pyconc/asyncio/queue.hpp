@@ -44,7 +44,7 @@ public:
     [[nodiscard]] bool empty() const noexcept { return items_.empty(); }
     [[nodiscard]] bool full() const noexcept { return maxsize_ > 0 && items_.size() >= maxsize_; }
 
-    Task<void> put(T item) {
+    Coroutine<void> put(T item) {
         while (full()) co_await wait_in(putters_, [this] { return !full(); });  // until a get makes room
         put_nowait(std::move(item));
     }
@@ -56,7 +56,7 @@ public:
         getters_.wake_first();
     }
 
-    Task<T> get() {
+    Coroutine<T> get() {
         while (empty()) co_await wait_in(getters_, [this] { return !empty(); });
         co_return get_nowait();
     }
@@ -72,7 +72,7 @@ public:
         if (unfinished_ == 0) throw std::logic_error("task_done() called too many times");
         if (--unfinished_ == 0) finished_.set();
     }
-    Task<void> join() { co_await finished_.wait(); }
+    Coroutine<void> join() { co_await finished_.wait(); }
 
 private:
     // Waits to be woken. A waiter cancelled after its wake-up passes it on
@@ -81,7 +81,7 @@ private:
     // queues.py's get() and put() do; one cancelled while waiting wakes
     // nobody.
     template <class CanGoOn>
-    static Task<void> wait_in(Waiters& waiters, CanGoOn can_go_on) {
+    static Coroutine<void> wait_in(Waiters& waiters, CanGoOn can_go_on) {
         const Waiters::Outcome outcome = co_await waiters.wait();
         if (outcome == Waiters::Outcome::woken) co_return;
         if (outcome == Waiters::Outcome::cancelled_after_wakeup && can_go_on()) waiters.wake_first();

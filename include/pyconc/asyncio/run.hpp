@@ -87,14 +87,14 @@ inline void cancel_all_tasks(EventLoop& loop) {
 }  // namespace detail
 
 template <class T>
-T run(Task<T> main, RunOptions options = {}) {
+T run(Coroutine<T> main, RunOptions options = {}) {
     if (EventLoop::running() != nullptr) {
         throw RuntimeError("asyncio.run() cannot be called from a running event loop");
     }
     EventLoop loop{options.thread};
     loop.set_debug(options.debug);
     const detail::InterruptHandler interrupt{loop, options.handle_interrupt};
-    TaskHandle<T> main_task = create_task(loop, std::move(main), "main");
+    Task<T> main_task = create_task(loop, std::move(main), "main");
     bool interrupted = false;
     loop.run_until([&] { return main_task.done(); },
                    [&] {

@@ -9,11 +9,13 @@
 // - release() gives a unit back and wakes the first waiter not woken yet,
 //   taking the unit for it (_wake_up_next). A waiter cancelled after it was
 //   woken gives its unit back.
+// - BoundedSemaphore: release() past the initial value raises ValueError.
 // - However a wait ends, the waiter then wakes as many others as there are
 //   free units: units freed while it waited go to the next in line
 //   (test_acquire_fifo_order_2 hung without it).
 #include <cstddef>
-#include <stdexcept>
+#include <optional>
+#include <utility>
 
 #include "pyconc/asyncio/errors.hpp"
 #include "pyconc/asyncio/event_loop.hpp"
@@ -32,21 +34,49 @@ public:
     [[nodiscard]] bool locked() const { return value_ == 0 || !waiters_.none_live(); }
     [[nodiscard]] std::size_t value() const noexcept { return value_; }
 
-    Task<void> acquire() {
+    // `await sem.acquire()`: true once it holds a unit, as asyncio's.
+    Coroutine<bool> acquire() {
         if (!locked()) {
             --value_;
-            co_return;
+            co_return true;
         }
         const Waiters::Outcome outcome = co_await waiters_.wait();
         if (outcome == Waiters::Outcome::cancelled_after_wakeup) ++value_;  // the unit it was woken for
         wake_up_next();  // units still free go to the next in line
         if (outcome != Waiters::Outcome::woken) throw CancelledError();
+        co_return true;
     }
 
+    // A BoundedSemaphore refuses a release beyond its initial value.
     void release() {
+        if (bound_ && value_ >= *bound_) throw ValueError("BoundedSemaphore released too many times");
         ++value_;
         wake_up_next();
     }
+
+    // `async with sem:`
+    class [[nodiscard]] Held {
+    public:
+        explicit Held(Semaphore& semaphore) noexcept : semaphore_(&semaphore) {}
+        Held(Held&& other) noexcept : semaphore_(std::exchange(other.semaphore_, nullptr)) {}
+        Held& operator=(Held&&) = delete;
+        Held(const Held&) = delete;
+        Held& operator=(const Held&) = delete;
+        ~Held() {
+            if (semaphore_ != nullptr) semaphore_->release();
+        }
+
+    private:
+        Semaphore* semaphore_;
+    };
+    Coroutine<Held> hold() {
+        co_await acquire();
+        co_return Held{*this};
+    }
+
+protected:
+    struct Bounded {};
+    Semaphore(std::size_t value, Bounded /*tag*/) : value_(value), bound_(value) {}
 
 private:
     // A woken waiter owns the unit it was woken for.
@@ -55,7 +85,15 @@ private:
     }
 
     std::size_t value_;
+    std::optional<std::size_t> bound_;  // BoundedSemaphore's initial value
     Waiters waiters_;
+};
+
+// asyncio.BoundedSemaphore: release() beyond the initial value raises
+// ValueError instead of raising the bound.
+class BoundedSemaphore : public Semaphore {
+public:
+    explicit BoundedSemaphore(std::size_t value = 1) : Semaphore(value, Bounded{}) {}
 };
 
 }  // namespace pyconc::asyncio

@@ -1,19 +1,8 @@
 #pragma once
-// Coroutines and tasks: `async def` is a function returning Task<T>;
-// `asyncio.create_task` wraps one in a scheduled task.
+// Tasks: `asyncio.create_task(coro)` wraps a coroutine in a Task the loop
+// runs step by step.
 //
 // How this works (Lib/asyncio/tasks.py)
-// - `Task<T>` is a lazy coroutine: calling the function makes the frame and
-//   runs nothing. `co_await f()` runs it in the awaiting task, as `await
-//   f()` does in Python: no trip through the loop.
-// - Flat stacks (DESIGN.md, "Event loop"): awaiting a Task<T> resumes it
-//   from await_suspend, which returns bool. A child that finishes without
-//   suspending returns there, and the parent goes on without suspending
-//   at all: a loop that awaits a million such children never grows the
-//   stack, in every build and with both compilers (symmetric transfer
-//   alone needs the optimiser's tail call). A child that does suspend
-//   resumes its parent from its final suspend when it finishes, later, from
-//   the loop: the depth is the nesting of awaits, never their number.
 // - `create_task(coro)` makes a TaskState: a future whose result is the
 //   coroutine's, and a step the loop runs. Its first step is scheduled with
 //   call_soon: it starts on the loop's next turn, not inside create_task.
@@ -21,154 +10,37 @@
 //   and runs it until it awaits a future that is not done (the future will
 //   schedule the next step: `add_waiter`), yields (`sleep(0)`: the step is
 //   scheduled again, behind everything already ready), or finishes.
-// - Cancellation (Task.cancel): a task waiting on a future cancels that
-//   future, which wakes it; otherwise its next step is marked. Either way
-//   CancelledError is raised inside the coroutine at the await where it is
-//   suspended. A coroutine may catch it; if it lets it out, the task ends
-//   cancelled. A task cancelled before it started never runs its body.
+// - Cancellation (Task.cancel(msg)): a task waiting on a future cancels
+//   that future, which wakes it; otherwise its next step is marked. Either
+//   way CancelledError(msg) is raised inside the coroutine at the await
+//   where it is suspended. A coroutine may catch it; if it lets it out, the
+//   task ends cancelled. A task cancelled before it started never runs its
+//   body. Every cancel() of a pending task counts a request
+//   (`cancelling()`); `uncancel()` takes one back, as timeouts and task
+//   groups do when the cancellation was theirs.
 // - A pending task keeps itself alive (`self_`), so dropping the handle of
 //   a running task does not destroy it; the loop lists the pending ones
 //   (asyncio.all_tasks) for asyncio::run to cancel at the end.
+// - `Task<T>` is what create_task returns: asyncio.Task's interface over
+//   the shared state.
 #include <coroutine>
 #include <cstdint>
 #include <exception>
+#include <functional>
 #include <memory>
-#include <optional>
 #include <string>
 #include <type_traits>
 #include <utility>
 
 #include <fmt/format.h>
 
+#include "pyconc/asyncio/coroutine.hpp"
 #include "pyconc/asyncio/errors.hpp"
 #include "pyconc/asyncio/event_loop.hpp"
 #include "pyconc/asyncio/future.hpp"
 #include "pyconc/runtime/fatal.hpp"
 
 namespace pyconc::asyncio {
-
-template <class T = void>
-class Task;
-
-namespace detail {
-
-struct PromiseBase {
-    std::coroutine_handle<> continuation;  // the coroutine awaiting this one
-    bool awaiter_suspended = false;        // it suspended: resume it at the end
-    std::exception_ptr error;
-
-    std::suspend_always initial_suspend() noexcept { return {}; }
-
-    struct FinalAwaiter {
-        [[nodiscard]] bool await_ready() const noexcept { return false; }
-        template <class Promise>
-        [[nodiscard]] std::coroutine_handle<> await_suspend(
-            std::coroutine_handle<Promise> finished) const noexcept {
-            PromiseBase& promise = finished.promise();
-            // A parent that is still inside its await_suspend goes on by
-            // itself; one that suspended is resumed here.
-            if (promise.awaiter_suspended) return promise.continuation;
-            return std::noop_coroutine();
-        }
-        void await_resume() const noexcept {}
-    };
-    FinalAwaiter final_suspend() noexcept { return {}; }
-    void unhandled_exception() noexcept { error = std::current_exception(); }
-};
-
-template <class T>
-struct Promise : PromiseBase {
-    std::optional<T> value;
-    Task<T> get_return_object() noexcept;
-    template <class U>
-    void return_value(U&& result) {
-        value.emplace(std::forward<U>(result));
-    }
-    T take() {
-        if (error) std::rethrow_exception(error);
-        return std::move(*value);
-    }
-    [[nodiscard]] const T& peek() const {
-        if (error) std::rethrow_exception(error);
-        return *value;
-    }
-};
-
-template <>
-struct Promise<void> : PromiseBase {
-    Task<void> get_return_object() noexcept;
-    void return_void() noexcept {}
-    void take() const {
-        if (error) std::rethrow_exception(error);
-    }
-    void peek() const { take(); }
-};
-
-}  // namespace detail
-
-// An `async def` function's coroutine. Await it (`co_await f()`) or hand
-// it to create_task / gather / run. It owns its frame.
-template <class T>
-class [[nodiscard]] Task {
-public:
-    using promise_type = detail::Promise<T>;
-    using Handle = std::coroutine_handle<promise_type>;
-    using value_type = T;
-
-    Task() = default;
-    explicit Task(Handle handle) noexcept : handle_(handle) {}
-    Task(Task&& other) noexcept : handle_(std::exchange(other.handle_, {})) {}
-    Task& operator=(Task&& other) noexcept {
-        if (this != &other) {
-            destroy();
-            handle_ = std::exchange(other.handle_, {});
-        }
-        return *this;
-    }
-    Task(const Task&) = delete;
-    Task& operator=(const Task&) = delete;
-    ~Task() { destroy(); }
-
-    // `await coro`: runs it in the awaiting task.
-    auto operator co_await() && noexcept {
-        struct Awaiter {
-            Handle child;
-            [[nodiscard]] bool await_ready() const noexcept { return false; }
-            [[nodiscard]] bool await_suspend(std::coroutine_handle<> parent) const {
-                promise_type& promise = child.promise();
-                promise.continuation = parent;
-                child.resume();
-                if (child.done()) return false;  // finished at once: go on without suspending
-                promise.awaiter_suspended = true;
-                return true;
-            }
-            // NOLINTNEXTLINE(modernize-use-nodiscard): T may be void
-            T await_resume() const { return child.promise().take(); }
-        };
-        if (!handle_) runtime::fatal("Task", "awaiting an empty coroutine (moved from?)");
-        return Awaiter{handle_};
-    }
-
-    // For TaskState: hands the frame over.
-    [[nodiscard]] Handle release() noexcept { return std::exchange(handle_, {}); }
-
-private:
-    void destroy() noexcept {
-        if (handle_) handle_.destroy();
-        handle_ = {};
-    }
-    Handle handle_;
-};
-
-namespace detail {
-template <class T>
-Task<T> Promise<T>::get_return_object() noexcept {
-    return Task<T>{std::coroutine_handle<Promise<T>>::from_promise(*this)};
-}
-inline Task<void> Promise<void>::get_return_object() noexcept {
-    return Task<void>{std::coroutine_handle<Promise<void>>::from_promise(*this)};
-}
-}  // namespace detail
 
 // A scheduled task's machinery, whatever its result type.
 class TaskBase : public FutureBase, public Runnable, public PendingTask {
@@ -191,12 +63,21 @@ public:
         return name_.empty() ? fmt::format("Task-{}", number_) : name_;
     }
 
-    // Task.cancel()
-    bool cancel() override {
+    // Task.cancel(msg)
+    bool cancel(std::string message = {}) override {
         if (done()) return false;
-        if (waiting_on_ && waiting_on_->cancel()) return true;  // waking it raises CancelledError there
-        must_cancel_ = true;                                    // its next step raises it
+        ++cancel_requests_;
+        if (waiting_on_ && waiting_on_->cancel(message)) return true;  // waking it raises CancelledError there
+        must_cancel_ = true;                                           // its next step raises it
+        cancel_message_ = std::move(message);
         return true;
+    }
+    // Task.cancelling(): the cancel() requests not taken back.
+    [[nodiscard]] int cancelling() const noexcept { return cancel_requests_; }
+    // Task.uncancel(): takes one request back; returns those left.
+    int uncancel() noexcept {
+        if (cancel_requests_ > 0) --cancel_requests_;
+        return cancel_requests_;
     }
     [[nodiscard]] bool done() const override { return FutureBase::done(); }
     [[nodiscard]] std::string describe() const override {
@@ -212,7 +93,7 @@ public:
         // Cancelled while it ran (it cancelled itself, say): what it waits
         // on next is cancelled at once, as Task.__step does with
         // _must_cancel (a sleep(100) raises now; bpo-34872 for a task).
-        if (must_cancel_ && waiting_on_->cancel()) must_cancel_ = false;
+        if (must_cancel_ && waiting_on_->cancel(cancel_message_)) must_cancel_ = false;
     }
     void stop_waiting() noexcept { waiting_on_.reset(); }
     // sleep(0): the next step goes to the back of the ready queue.
@@ -221,7 +102,7 @@ public:
     void raise_if_cancelling() {
         if (cancelling_now_) {
             cancelling_now_ = false;
-            throw CancelledError();
+            throw CancelledError(cancel_message_);
         }
     }
 
@@ -233,7 +114,7 @@ public:
             must_cancel_ = false;
             if (!started_) {  // it never ran: it never will
                 current_ = previous;
-                finish(std::make_exception_ptr(CancelledError()));
+                finish(std::make_exception_ptr(CancelledError(cancel_message_)));
                 return;
             }
             cancelling_now_ = true;
@@ -245,7 +126,7 @@ public:
         if (must_cancel_ &&
             !top_error()) {  // cancelled right before its coroutine returned: it ends cancelled
             must_cancel_ = false;
-            finish(std::make_exception_ptr(CancelledError()));
+            finish(std::make_exception_ptr(CancelledError(cancel_message_)));
             return;
         }
         finish(top_error());
@@ -273,8 +154,8 @@ private:
         }
         try {
             std::rethrow_exception(error);
-        } catch (const CancelledError&) {
-            finish_cancelled();
+        } catch (const CancelledError& cancelled) {
+            finish_cancelled(cancelled.message());
         } catch (...) {
             set_exception(error);
         }
@@ -290,6 +171,8 @@ private:
     bool started_ = false;
     bool must_cancel_ = false;
     bool cancelling_now_ = false;
+    std::string cancel_message_;  // for the CancelledError of must_cancel_
+    int cancel_requests_ = 0;     // _num_cancels_requested
     static inline thread_local TaskBase* current_ = nullptr;
     static inline thread_local std::uint64_t tasks_made_ = 0;  // names only
 };
@@ -297,7 +180,7 @@ private:
 template <class T>
 class TaskState final : public TaskBase {
 public:
-    TaskState(EventLoop& loop, Task<T> coroutine, std::string name)
+    TaskState(EventLoop& loop, Coroutine<T> coroutine, std::string name)
         : TaskBase(loop, std::move(name)), top_(coroutine.release()) {}
     ~TaskState() override {
         if (top_) top_.destroy();
@@ -315,7 +198,7 @@ private:
     [[nodiscard]] bool top_done() const noexcept override { return top_.done(); }
     [[nodiscard]] std::exception_ptr top_error() const noexcept override { return top_.promise().error; }
 
-    typename Task<T>::Handle top_;
+    typename Coroutine<T>::Handle top_;
 };
 
 namespace detail {
@@ -352,20 +235,24 @@ auto operator co_await(std::shared_ptr<Future<T>> future) {
     return detail::FutureAwaiter<Future<T>>{std::move(future)};
 }
 
-// What create_task returns: asyncio.Task's interface.
-template <class T>
-class TaskHandle {
+// What create_task returns: asyncio.Task's interface. Copies are the same
+// task (==), as Python names are.
+template <class T = void>
+class Task {
 public:
-    TaskHandle() = default;
-    explicit TaskHandle(std::shared_ptr<TaskState<T>> state) : state_(std::move(state)) {}
+    Task() = default;
+    explicit Task(std::shared_ptr<TaskState<T>> state) : state_(std::move(state)) {}
 
     [[nodiscard]] bool done() const { return state().done(); }
     [[nodiscard]] bool cancelled() const { return state().cancelled(); }
     // NOLINTNEXTLINE(modernize-use-nodiscard): called for its effect, as in Python
-    bool cancel() const { return state().cancel(); }
+    bool cancel(std::string message = {}) const { return state().cancel(std::move(message)); }
+    [[nodiscard]] int cancelling() const { return state().cancelling(); }
+    // NOLINTNEXTLINE(modernize-use-nodiscard): called for its effect, as in Python
+    int uncancel() const { return state().uncancel(); }
     // The result; raises what the task raised, CancelledError, or
     // InvalidStateError("Result is not set.") while it is pending.
-    // NOLINTNEXTLINE(modernize-use-nodiscard): void for Task<void>
+    // NOLINTNEXTLINE(modernize-use-nodiscard): void for Coroutine<void>
     decltype(auto) result() const { return state().result(); }
     [[nodiscard]] std::exception_ptr exception() const { return state().exception(); }
     [[nodiscard]] std::string get_name() const { return state().get_name(); }
@@ -375,32 +262,38 @@ public:
     [[nodiscard]] const std::shared_ptr<TaskState<T>>& shared() const noexcept { return state_; }
 
     auto operator co_await() const { return detail::FutureAwaiter<TaskState<T>>{state_}; }
+    friend bool operator==(const Task& a, const Task& b) noexcept { return a.state_ == b.state_; }
 
 private:
     [[nodiscard]] TaskState<T>& state() const {
-        if (!state_) runtime::fatal("TaskHandle", "an empty task handle");
+        if (!state_) runtime::fatal("Task", "an empty task handle");
         return *state_;
     }
     std::shared_ptr<TaskState<T>> state_;
 };
 
+// asyncio.current_task(): the task whose step is running, or null.
+[[nodiscard]] inline TaskBase* current_task() noexcept {
+    return TaskBase::current();
+}
+
 // loop.create_task(coro): scheduled for the loop's next turn.
 template <class T>
-TaskHandle<T> create_task(EventLoop& loop, Task<T> coroutine, std::string name = {}) {
+Task<T> create_task(EventLoop& loop, Coroutine<T> coroutine, std::string name = {}) {
     auto state = std::make_shared<TaskState<T>>(loop, std::move(coroutine), std::move(name));
     state->start(state);
-    return TaskHandle<T>{std::move(state)};
+    return Task<T>{std::move(state)};
 }
 // asyncio.create_task(coro): on the running loop.
 template <class T>
-TaskHandle<T> create_task(Task<T> coroutine, std::string name = {}) {
+Task<T> create_task(Coroutine<T> coroutine, std::string name = {}) {
     return create_task(EventLoop::get_running_loop(), std::move(coroutine), std::move(name));
 }
 
 // loop.run_until_complete(coro)
 template <class T>
-T run_until_complete(EventLoop& loop, Task<T> coroutine) {
-    TaskHandle<T> task = create_task(loop, std::move(coroutine));
+T run_until_complete(EventLoop& loop, Coroutine<T> coroutine) {
+    Task<T> task = create_task(loop, std::move(coroutine));
     loop.run_until([&] { return task.done(); });
     if constexpr (std::is_void_v<T>) {
         task.result();

@@ -31,7 +31,7 @@ class Waiters {
 public:
     enum class Outcome : unsigned char { woken, cancelled, cancelled_after_wakeup };
 
-    Task<Outcome> wait() {
+    Coroutine<Outcome> wait() {
         auto waiter = make_future<void>(EventLoop::get_running_loop());
         waiters_.push_back(waiter);
         Outcome outcome = Outcome::woken;

@@ -1,0 +1,187 @@
+#pragma once
+// asyncio.timeout(delay) and asyncio.timeout_at(when): `async with
+// asyncio.timeout(1.0): body` is `co_await asyncio::timeout(1.0, body)`.
+//
+// How this works (Lib/asyncio/timeouts.py, 3.12)
+// - Entering (synchronously, at the start) records the task the body runs
+//   in and how many cancel() requests it has (`cancelling()`), and
+//   schedules a callback at the deadline; `None` (std::nullopt) is no
+//   deadline.
+// - At the deadline the callback cancels the task: CancelledError is
+//   raised at the await the body is suspended in. On the way out, the
+//   timeout takes its own request back (`uncancel()`); if no other request
+//   is left beyond those there were at entry and the body let a
+//   CancelledError out, that cancellation was the timeout's: it becomes
+//   TimeoutError. A cancel() from outside during the body still
+//   propagates as CancelledError.
+// - `Timeout& cm` (the body may take it): when(), reschedule(when),
+//   expired(), as asyncio.Timeout's. Deadlines are loop.time() seconds;
+//   one in the past fires on the loop's next turn.
+// - The body is a callable returning a Coroutine; it is kept in this
+//   coroutine's frame (so a lambda's captures live as long as it runs).
+#include <exception>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <type_traits>
+#include <utility>
+
+#include <fmt/format.h>
+
+#include "pyconc/asyncio/coroutine.hpp"
+#include "pyconc/asyncio/errors.hpp"
+#include "pyconc/asyncio/event_loop.hpp"
+#include "pyconc/asyncio/future.hpp"
+#include "pyconc/asyncio/task.hpp"
+
+namespace pyconc::asyncio {
+
+class Timeout {
+public:
+    enum class State : unsigned char { created, entered, expiring, expired, exited };
+
+    // asyncio.Timeout(when): `when` in loop.time() seconds, or no deadline.
+    explicit Timeout(std::optional<double> when) noexcept : when_(when) {}
+    Timeout(const Timeout&) = delete;
+    Timeout& operator=(const Timeout&) = delete;
+    ~Timeout() { disarm(); }
+
+    [[nodiscard]] std::optional<double> when() const noexcept { return when_; }
+    [[nodiscard]] bool expired() const noexcept {
+        return state_ == State::expiring || state_ == State::expired;
+    }
+    [[nodiscard]] State state() const noexcept { return state_; }
+
+    // Moves the deadline (std::nullopt: none); only while entered.
+    void reschedule(std::optional<double> when) {
+        if (state_ != State::entered) {
+            if (state_ == State::created) throw RuntimeError("Timeout has not been entered");
+            throw RuntimeError(fmt::format("Cannot change state of {} Timeout", state_name()));
+        }
+        when_ = when;
+        disarm();
+        if (!when) return;
+        EventLoop& loop = task_->loop();
+        auto armed = std::make_shared<bool>(true);
+        auto fire = [this, armed] {
+            if (*armed) on_timeout();
+        };
+        if (*when <= EventLoop::time()) {
+            loop.call_soon(std::move(fire));
+        } else {
+            timer_ = loop.call_at(*when, std::move(fire));
+        }
+        armed_ = std::move(armed);
+    }
+
+    // __aenter__
+    void enter() {
+        if (state_ != State::created) throw RuntimeError("Timeout has already been entered");
+        task_ = TaskBase::current();
+        if (task_ == nullptr) throw RuntimeError("Timeout should be used inside a task");
+        state_ = State::entered;
+        cancelling_at_entry_ = task_->cancelling();
+        reschedule(when_);
+    }
+
+    // __aexit__: `error` is what the body raised (null if nothing); a
+    // CancelledError that was this timeout's becomes TimeoutError.
+    void exit(std::exception_ptr& error) {
+        disarm();
+        if (state_ == State::expiring) {
+            state_ = State::expired;
+            if (task_->uncancel() <= cancelling_at_entry_ && error && is_cancelled_error(error)) {
+                error = std::make_exception_ptr(TimeoutError());
+            }
+        } else if (state_ == State::entered) {
+            state_ = State::exited;
+        }
+    }
+
+private:
+    void on_timeout() {
+        armed_.reset();
+        task_->cancel();
+        state_ = State::expiring;
+    }
+    void disarm() noexcept {
+        if (armed_) *armed_ = false;
+        armed_.reset();
+        timer_.cancel();
+    }
+    static bool is_cancelled_error(const std::exception_ptr& error) {
+        try {
+            std::rethrow_exception(error);
+        } catch (const CancelledError&) {
+            return true;
+        } catch (...) {
+            return false;
+        }
+    }
+    [[nodiscard]] const char* state_name() const noexcept {
+        switch (state_) {
+            case State::created: return "created";
+            case State::entered: return "active";
+            case State::expiring: return "expiring";
+            case State::expired: return "expired";
+            case State::exited: return "finished";
+        }
+        return "?";
+    }
+
+    std::optional<double> when_;
+    State state_ = State::created;
+    TaskBase* task_ = nullptr;
+    int cancelling_at_entry_ = 0;
+    std::shared_ptr<bool> armed_;  // the scheduled callback may still fire
+    TimerHandle timer_;
+};
+
+namespace detail {
+// body(cm) or body(), whichever it takes.
+template <class Body>
+auto call_body(Body& body, Timeout& cm) {
+    if constexpr (std::is_invocable_v<Body&, Timeout&>) {
+        return std::invoke(body, cm);
+    } else {
+        return std::invoke(body);
+    }
+}
+template <class Body>
+using timeout_body_result_t = typename decltype(call_body(std::declval<Body&>(),
+                                                          std::declval<Timeout&>()))::value_type;
+}  // namespace detail
+
+// `async with asyncio.timeout_at(when) as cm: return await ...`
+template <class Body>
+Coroutine<detail::timeout_body_result_t<Body>> timeout_at(std::optional<double> when, Body body) {
+    using T = detail::timeout_body_result_t<Body>;
+    Timeout cm{when};
+    cm.enter();
+    std::exception_ptr error;
+    std::optional<Stored<T>> value;
+    try {
+        if constexpr (std::is_void_v<T>) {
+            co_await detail::call_body(body, cm);
+            value.emplace();
+        } else {
+            value.emplace(co_await detail::call_body(body, cm));
+        }
+    } catch (...) {
+        error = std::current_exception();
+    }
+    cm.exit(error);
+    if (error) std::rethrow_exception(error);
+    if constexpr (!std::is_void_v<T>) co_return std::move(*value);
+}
+
+// `async with asyncio.timeout(delay) as cm: ...`: the deadline is
+// loop.time() + delay; std::nullopt, none.
+template <class Body>
+Coroutine<detail::timeout_body_result_t<Body>> timeout(std::optional<double> delay, Body body) {
+    const std::optional<double> when =
+        delay ? std::optional<double>{EventLoop::time() + *delay} : std::nullopt;
+    return timeout_at(when, std::move(body));
+}
+
+}  // namespace pyconc::asyncio
