@@ -244,17 +244,18 @@ TEST(TaskTests, CancellingAGatherLetsTheChildrenFinishCancellingFirst) {
                 throw;
             }
         };
-        auto parent = asyncio::create_task([](std::vector<std::string>& out, auto make_child) -> Coroutine<void> {
-            std::vector<Coroutine<void>> children;
-            children.push_back(make_child(out, "a"));
-            children.push_back(make_child(out, "b"));
-            try {
-                co_await asyncio::gather(std::move(children));
-            } catch (const asyncio::CancelledError&) {
-                out.emplace_back("parent cancelled");
-                throw;
-            }
-        }(events, child));
+        auto parent =
+            asyncio::create_task([](std::vector<std::string>& out, auto make_child) -> Coroutine<void> {
+                std::vector<Coroutine<void>> children;
+                children.push_back(make_child(out, "a"));
+                children.push_back(make_child(out, "b"));
+                try {
+                    co_await asyncio::gather(std::move(children));
+                } catch (const asyncio::CancelledError&) {
+                    out.emplace_back("parent cancelled");
+                    throw;
+                }
+            }(events, child));
         co_await asyncio::sleep(0.01);
         EXPECT_TRUE(parent.cancel());
         EXPECT_THROW(co_await parent, asyncio::CancelledError);

@@ -242,7 +242,8 @@ GatherFuture<Result> start_gather(const Children& children, bool collect_failure
     std::vector<std::shared_ptr<FutureBase>> watched;
     std::apply([&](const auto&... child) { (watched.push_back(shared_base(child)), ...); }, children);
     auto outer = GatherCallbacks::start(EventLoop::get_running_loop(), std::move(watched), collect_failures);
-    return GatherFuture<Result>{std::move(outer), [children, collect] { return std::apply(collect, children); }};
+    return GatherFuture<Result>{std::move(outer),
+                                [children, collect] { return std::apply(collect, children); }};
 }
 template <class Result, class F, class Collect>
 GatherFuture<Result> start_gather(const std::vector<F>& children, bool collect_failures, Collect collect) {

@@ -67,8 +67,9 @@ public:
     bool cancel(std::string message = {}) override {
         if (done()) return false;
         ++cancel_requests_;
-        if (waiting_on_ && waiting_on_->cancel(message)) return true;  // waking it raises CancelledError there
-        must_cancel_ = true;                                           // its next step raises it
+        if (waiting_on_ && waiting_on_->cancel(message))
+            return true;      // waking it raises CancelledError there
+        must_cancel_ = true;  // its next step raises it
         cancel_message_ = std::move(message);
         return true;
     }

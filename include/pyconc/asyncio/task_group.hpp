@@ -1,6 +1,12 @@
 #pragma once
-// asyncio.TaskGroup: `async with asyncio.TaskGroup() as tg:` is
-// `co_await asyncio::task_group([&](asyncio::TaskGroup& tg) -> Coroutine<void> {...})`.
+// asyncio.TaskGroup.
+//
+//   async with asyncio.TaskGroup() as tg:   co_await asyncio::task_group(
+//       tg.create_task(a())                     [&](asyncio::TaskGroup& tg) -> Coroutine<void> {
+//                                                   tg.create_task(a());
+//                                                   co_return;
+//                                               });
+//   (or: asyncio::TaskGroup tg; co_await asyncio::async_with(tg, body);)
 //
 // How this works (Lib/asyncio/taskgroups.py, 3.12)
 // - The body creates tasks with tg.create_task(coro). When the body ends,
@@ -22,6 +28,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -161,18 +168,29 @@ private:
     std::shared_ptr<Future<void>> on_completed_;
 };
 
-// `async with asyncio.TaskGroup() as tg: await body(tg)`
+// `async with tg: ...`: runs body(tg) (or body()) in the group `tg`,
+// which the caller keeps.
 template <class Body>
-Coroutine<void> task_group(Body body) {
-    TaskGroup group;
+Coroutine<void> async_with(TaskGroup& group, Body body) {
     group.enter();
     std::exception_ptr error;
     try {
-        co_await std::invoke(body, group);
+        if constexpr (std::is_invocable_v<Body&, TaskGroup&>) {
+            co_await std::invoke(body, group);
+        } else {
+            co_await std::invoke(body);
+        }
     } catch (...) {
         error = std::current_exception();
     }
     co_await group.exit(error);  // raises, or the block's error is handled
+}
+
+// `async with asyncio.TaskGroup() as tg: ...`
+template <class Body>
+Coroutine<void> task_group(Body body) {
+    TaskGroup group;
+    co_await async_with(group, std::move(body));
 }
 
 }  // namespace pyconc::asyncio

@@ -1,6 +1,11 @@
 #pragma once
-// asyncio.timeout(delay) and asyncio.timeout_at(when): `async with
-// asyncio.timeout(1.0): body` is `co_await asyncio::timeout(1.0, body)`.
+// asyncio.timeout(delay) and asyncio.timeout_at(when).
+//
+//   async with asyncio.timeout(1.0):     co_await asyncio::timeout(1.0, body);
+//       ...
+//   async with asyncio.timeout(1.0) as cm:   auto cm = asyncio::timeout(1.0);
+//       ...                                  co_await asyncio::async_with(cm, body);
+//   cm.expired()                             cm.expired()
 //
 // How this works (Lib/asyncio/timeouts.py, 3.12)
 // - Entering (synchronously, at the start) records the task the body runs
@@ -17,12 +22,14 @@
 // - `Timeout& cm` (the body may take it): when(), reschedule(when),
 //   expired(), as asyncio.Timeout's. Deadlines are loop.time() seconds;
 //   one in the past fires on the loop's next turn.
-// - The body is a callable returning a Coroutine; it is kept in this
-//   coroutine's frame (so a lambda's captures live as long as it runs).
+// - The body is a callable returning a Coroutine, taking the Timeout or
+//   nothing; it is kept in async_with's frame (so a lambda's captures live
+//   as long as it runs). The caller keeps the Timeout, where it was made.
 #include <exception>
 #include <functional>
 #include <memory>
 #include <optional>
+#include <string>
 #include <type_traits>
 #include <utility>
 
@@ -42,6 +49,7 @@ public:
 
     // asyncio.Timeout(when): `when` in loop.time() seconds, or no deadline.
     explicit Timeout(std::optional<double> when) noexcept : when_(when) {}
+    // It stays where it was made: the callback at the deadline points to it.
     Timeout(const Timeout&) = delete;
     Timeout& operator=(const Timeout&) = delete;
     ~Timeout() { disarm(); }
@@ -85,17 +93,26 @@ public:
     }
 
     // __aexit__: `error` is what the body raised (null if nothing); a
-    // CancelledError that was this timeout's becomes TimeoutError.
+    // CancelledError that was this timeout's becomes TimeoutError, with
+    // the CancelledError nested in it (`raise TimeoutError from exc`:
+    // std::rethrow_if_nested gives the cause).
     void exit(std::exception_ptr& error) {
         disarm();
         if (state_ == State::expiring) {
             state_ = State::expired;
             if (task_->uncancel() <= cancelling_at_entry_ && error && is_cancelled_error(error)) {
-                error = std::make_exception_ptr(TimeoutError());
+                error = timeout_error_from(error);
             }
         } else if (state_ == State::entered) {
             state_ = State::exited;
         }
+    }
+
+    // repr(cm): "<Timeout [active] when=12.345>", "<Timeout [expired]>"
+    [[nodiscard]] std::string repr() const {
+        if (state_ != State::entered) return fmt::format("<Timeout [{}]>", state_name());
+        if (!when_) return "<Timeout [active] when=None>";
+        return fmt::format("<Timeout [active] when={:.3f}>", *when_);
     }
 
 private:
@@ -109,6 +126,17 @@ private:
         armed_.reset();
         timer_.cancel();
     }
+    static std::exception_ptr timeout_error_from(const std::exception_ptr& cause) {
+        try {
+            try {
+                std::rethrow_exception(cause);
+            } catch (...) {
+                std::throw_with_nested(TimeoutError());
+            }
+        } catch (...) {
+            return std::current_exception();
+        }
+    }
     static bool is_cancelled_error(const std::exception_ptr& error) {
         try {
             std::rethrow_exception(error);
@@ -120,11 +148,16 @@ private:
     }
     [[nodiscard]] const char* state_name() const noexcept {
         switch (state_) {
-            case State::created: return "created";
-            case State::entered: return "active";
-            case State::expiring: return "expiring";
-            case State::expired: return "expired";
-            case State::exited: return "finished";
+            case State::created:
+                return "created";
+            case State::entered:
+                return "active";
+            case State::expiring:
+                return "expiring";
+            case State::expired:
+                return "expired";
+            case State::exited:
+                return "finished";
         }
         return "?";
     }
@@ -139,24 +172,33 @@ private:
 
 namespace detail {
 // body(cm) or body(), whichever it takes.
-template <class Body>
-auto call_body(Body& body, Timeout& cm) {
-    if constexpr (std::is_invocable_v<Body&, Timeout&>) {
-        return std::invoke(body, cm);
+template <class Body, class Context>
+auto call_body(Body& body, Context& context) {
+    if constexpr (std::is_invocable_v<Body&, Context&>) {
+        return std::invoke(body, context);
     } else {
         return std::invoke(body);
     }
 }
-template <class Body>
-using timeout_body_result_t = typename decltype(call_body(std::declval<Body&>(),
-                                                          std::declval<Timeout&>()))::value_type;
+template <class Body, class Context>
+using body_result_t =
+    typename decltype(call_body(std::declval<Body&>(), std::declval<Context&>()))::value_type;
 }  // namespace detail
 
-// `async with asyncio.timeout_at(when) as cm: return await ...`
+// asyncio.timeout_at(when): a Timeout to enter with async_with.
+[[nodiscard]] inline Timeout timeout_at(std::optional<double> when) {
+    return Timeout{when};
+}
+// asyncio.timeout(delay): the deadline is loop.time() + delay; std::nullopt, none.
+[[nodiscard]] inline Timeout timeout(std::optional<double> delay) {
+    return Timeout{delay ? std::optional<double>{EventLoop::time() + *delay} : std::nullopt};
+}
+
+// `async with cm: return await ...`: runs body(cm) (or body()) in the
+// timeout `cm`, which the caller keeps (to ask cm.expired() afterwards).
 template <class Body>
-Coroutine<detail::timeout_body_result_t<Body>> timeout_at(std::optional<double> when, Body body) {
-    using T = detail::timeout_body_result_t<Body>;
-    Timeout cm{when};
+Coroutine<detail::body_result_t<Body, Timeout>> async_with(Timeout& cm, Body body) {
+    using T = detail::body_result_t<Body, Timeout>;
     cm.enter();
     std::exception_ptr error;
     std::optional<Stored<T>> value;
@@ -175,13 +217,17 @@ Coroutine<detail::timeout_body_result_t<Body>> timeout_at(std::optional<double> 
     if constexpr (!std::is_void_v<T>) co_return std::move(*value);
 }
 
-// `async with asyncio.timeout(delay) as cm: ...`: the deadline is
-// loop.time() + delay; std::nullopt, none.
+// `async with asyncio.timeout_at(when): ...` when nobody needs the Timeout afterwards.
 template <class Body>
-Coroutine<detail::timeout_body_result_t<Body>> timeout(std::optional<double> delay, Body body) {
-    const std::optional<double> when =
-        delay ? std::optional<double>{EventLoop::time() + *delay} : std::nullopt;
-    return timeout_at(when, std::move(body));
+Coroutine<detail::body_result_t<Body, Timeout>> timeout_at(std::optional<double> when, Body body) {
+    Timeout cm{when};
+    co_return co_await async_with(cm, std::move(body));
+}
+// `async with asyncio.timeout(delay): ...`
+template <class Body>
+Coroutine<detail::body_result_t<Body, Timeout>> timeout(std::optional<double> delay, Body body) {
+    Timeout cm = timeout(delay);
+    co_return co_await async_with(cm, std::move(body));
 }
 
 }  // namespace pyconc::asyncio

@@ -110,7 +110,7 @@ Coroutine<result_of_t<F>> wait_for_one(std::shared_ptr<Completions<F>> completio
 // `for coro in asyncio.as_completed(aws): result = await coro`
 template <class A>
 std::vector<Coroutine<result_of_t<A>>> as_completed(std::vector<A> aws,
-                                                   std::optional<double> timeout = std::nullopt) {
+                                                    std::optional<double> timeout = std::nullopt) {
     using F = FutureOf<A>;
     auto completions = std::make_shared<detail::Completions<F>>();
     for (A& aw : aws) completions->todo.push_back(ensure_future(std::move(aw)));

@@ -57,7 +57,8 @@ Coroutine<result_of_t<A>> wait_for(A aw, std::optional<double> timeout_seconds) 
             co_return detail::copy_result(future);
         }
     }
-    co_return co_await timeout(timeout_seconds, [&aw]() -> Coroutine<T> { co_return co_await std::move(aw); });
+    co_return co_await timeout(timeout_seconds,
+                               [&aw]() -> Coroutine<T> { co_return co_await std::move(aw); });
 }
 
 }  // namespace pyconc::asyncio
