@@ -14,6 +14,7 @@
 //   after all (_cancel_and_wait).
 // - std::nullopt is no timeout. (3.11 and earlier ran a coroutine as a
 //   task of its own; 3.12 runs it inline, as here.)
+#include <exception>
 #include <memory>
 #include <optional>
 #include <type_traits>
@@ -46,15 +47,17 @@ Coroutine<result_of_t<A>> wait_for(A aw, std::optional<double> timeout_seconds) 
     using T = result_of_t<A>;
     if (timeout_seconds && *timeout_seconds <= 0) {
         auto future = ensure_future(std::move(aw));
-        if (!detail::shared_base(future)->done()) {
+        if (!detail::shared_base(future)->done())
             co_await detail::cancel_and_wait(detail::shared_base(future));
-            if (detail::shared_base(future)->cancelled()) throw TimeoutError();
-        }
-        if constexpr (std::is_void_v<T>) {
-            detail::copy_result(future);
-            co_return;
-        } else {
-            co_return detail::copy_result(future);
+        try {
+            if constexpr (std::is_void_v<T>) {
+                detail::copy_result(future);
+                co_return;
+            } else {
+                co_return detail::copy_result(future);
+            }
+        } catch (const CancelledError&) {
+            std::throw_with_nested(TimeoutError());  // raise TimeoutError from exc
         }
     }
     co_return co_await timeout(timeout_seconds,
