@@ -193,7 +193,11 @@ TEST(TimeoutTests, TimeoutInThePastSleepZero) {
 TEST(TimeoutTests, ForeignExceptionPassed) {
     run_test([]() -> Coroutine<void> {
         auto cm = asyncio::timeout(0.01);
-        EXPECT_THROW(co_await asyncio::async_with(cm, []() -> Coroutine<void> { throw KeyError(); }),
+        EXPECT_THROW(co_await asyncio::async_with(cm,
+                                                  []() -> Coroutine<void> {
+                                                      throw KeyError();
+                                                      co_return;  // a coroutine, not a function that throws
+                                                  }),
                      KeyError);
         EXPECT_FALSE(cm.expired());
     });

@@ -443,7 +443,10 @@ TEST(Exceptions, AFailedTaskNobodyAskedIsReportedAsNeverRetrieved) {
 }
 
 TEST(Exceptions, MainsExceptionComesOutOfRun) {
-    EXPECT_THROW(asyncio::run([]() -> Coroutine<void> { throw std::invalid_argument("bad"); }()),
+    EXPECT_THROW(asyncio::run([]() -> Coroutine<void> {
+                     throw std::invalid_argument("bad");
+                     co_return;  // a coroutine: raises when it runs
+                 }()),
                  std::invalid_argument);
 }
 

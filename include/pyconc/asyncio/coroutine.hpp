@@ -16,6 +16,10 @@
 //   suspend resumes its parent from its final suspend when it finishes,
 //   later, from the loop: the depth is the nesting of awaits, never their
 //   number.
+// - A function is a coroutine only if its body has a co_await or a
+//   co_return. `async def f(): raise X` is `Coroutine<void> f() { throw
+//   X(); co_return; }`: without the co_return, f() throws when it is
+//   called, not when it runs.
 // - Lambdas: a coroutine lambda keeps its captures in the lambda object,
 //   not in the coroutine's frame, and the lambda object of
 //   `create_task([&]() -> Coroutine<void> {...}())` dies at the end of

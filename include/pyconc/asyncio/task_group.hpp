@@ -50,8 +50,11 @@ public:
     ~TaskGroup() = default;
 
     // tg.create_task(coro): a task of the group, scheduled on the loop.
+    // Refused (RuntimeError) before the group is entered, after it has
+    // finished, or while it aborts; the coroutine is then left to the
+    // caller, unstarted, as asyncio leaves it.
     template <class T>
-    Task<T> create_task(Coroutine<T> coroutine, std::string name = {}) {
+    Task<T> create_task(Coroutine<T>&& coroutine, std::string name = {}) {
         if (!entered_) throw RuntimeError("TaskGroup has not been entered");
         if (exiting_ && tasks_.empty()) throw RuntimeError("TaskGroup is finished");
         if (aborting_) throw RuntimeError("TaskGroup is shutting down");
