@@ -15,6 +15,7 @@
 #include <cstddef>
 #include <limits>
 #include <memory>
+#include <string>
 
 #include "pyconc/asyncio/coroutine.hpp"
 #include "pyconc/asyncio/errors.hpp"
@@ -32,6 +33,10 @@ public:
     Condition& operator=(const Condition&) = delete;
 
     [[nodiscard]] bool locked() const noexcept { return lock_->locked(); }
+    // repr(cond): "<asyncio.locks.Condition object at 0x... [locked, waiters:2]>"
+    [[nodiscard]] std::string repr() const {
+        return waiters_.repr("Condition", this, locked() ? "locked" : "unlocked");
+    }
     Coroutine<bool> acquire() { return lock_->acquire(); }
     void release() { lock_->release(); }
     Coroutine<Lock::Held> hold() { return lock_->hold(); }

@@ -20,6 +20,11 @@
 //   co_return. `async def f(): raise X` is `Coroutine<void> f() { throw
 //   X(); co_return; }`: without the co_return, f() throws when it is
 //   called, not when it runs.
+// - g++ 12.2 (Debian 12's) miscompiles a co_await in the condition of an
+//   if or a while: `if (co_await lock.acquire())` crashes or never goes on.
+//   Bind the result first: `const bool got = co_await lock.acquire();
+//   if (got) ...` (tests/lint/co_await_in_conditions.sh keeps it out of
+//   this repository).
 // - Lambdas: a coroutine lambda keeps its captures in the lambda object,
 //   not in the coroutine's frame, and the lambda object of
 //   `create_task([&]() -> Coroutine<void> {...}())` dies at the end of

@@ -5,6 +5,7 @@
 // - wait() returns at once if the flag is set; otherwise the task waits on
 //   a future. set() sets the flag and wakes every waiter; clear() resets
 //   the flag for later waits.
+#include <string>
 
 #include "pyconc/asyncio/errors.hpp"
 #include "pyconc/asyncio/event_loop.hpp"
@@ -21,6 +22,8 @@ public:
     Event& operator=(const Event&) = delete;
 
     [[nodiscard]] bool is_set() const noexcept { return set_; }
+    // repr(event): "<asyncio.locks.Event object at 0x... [unset, waiters:1]>"
+    [[nodiscard]] std::string repr() const { return waiters_.repr("Event", this, set_ ? "set" : "unset"); }
 
     void set() {
         if (set_) return;

@@ -15,6 +15,7 @@
 //   3.12's _wake_up_first, test_cancel_release_race).
 // - `co_await lock.hold()` is `async with lock:` - the guard it returns
 //   releases the lock when it goes out of scope.
+#include <string>
 #include <utility>
 
 #include "pyconc/asyncio/errors.hpp"
@@ -32,6 +33,10 @@ public:
     Lock& operator=(const Lock&) = delete;
 
     [[nodiscard]] bool locked() const noexcept { return locked_; }
+    // repr(lock): "<asyncio.locks.Lock object at 0x... [unlocked]>"
+    [[nodiscard]] std::string repr() const {
+        return waiters_.repr("Lock", this, locked_ ? "locked" : "unlocked");
+    }
 
     // `await lock.acquire()`: true once it holds the lock, as asyncio's.
     Coroutine<bool> acquire() {

@@ -1,5 +1,6 @@
 #pragma once
-// asyncio.Queue: a FIFO between tasks, with backpressure.
+// asyncio.Queue (FIFO), LifoQueue and PriorityQueue: items between tasks,
+// with backpressure.
 //
 // How this works (Lib/asyncio/queues.py)
 // - put(item) waits while the queue is full (maxsize > 0 and qsize() ==
@@ -7,12 +8,23 @@
 //   is woken, first come first served, when the other side makes room or
 //   brings an item.
 // - put_nowait/get_nowait raise QueueFull/QueueEmpty instead of waiting.
-// - Every put counts an unfinished task; task_done() counts one finished;
-//   join() waits until none is unfinished.
+// - Every put counts an unfinished task; task_done() counts one finished
+//   (ValueError if none is left); join() waits until none is unfinished.
+// - The three queues differ only in which item get() takes: the oldest,
+//   the newest, or the smallest (queues.py's _put/_get, here the `Items`
+//   policy).
+#include <algorithm>
 #include <cstddef>
 #include <deque>
+#include <functional>
 #include <stdexcept>
+#include <string>
+#include <type_traits>
 #include <utility>
+#include <vector>
+
+#include <fmt/format.h>
+#include <fmt/ranges.h>
 
 #include "pyconc/asyncio/errors.hpp"
 #include "pyconc/asyncio/event.hpp"
@@ -32,7 +44,63 @@ public:
     QueueEmpty() : std::runtime_error("QueueEmpty") {}
 };
 
+namespace detail {
+// The items of a Queue: get() takes the oldest.
 template <class T>
+class FifoItems {
+public:
+    void push(T item) { items_.push_back(std::move(item)); }
+    T pop() {
+        T item = std::move(items_.front());
+        items_.pop_front();
+        return item;
+    }
+    [[nodiscard]] std::size_t size() const noexcept { return items_.size(); }
+    // In the order _queue lists them, for repr.
+    [[nodiscard]] const std::deque<T>& listed() const noexcept { return items_; }
+
+private:
+    std::deque<T> items_;
+};
+// The items of a LifoQueue: get() takes the newest.
+template <class T>
+class LifoItems {
+public:
+    void push(T item) { items_.push_back(std::move(item)); }
+    T pop() {
+        T item = std::move(items_.back());
+        items_.pop_back();
+        return item;
+    }
+    [[nodiscard]] std::size_t size() const noexcept { return items_.size(); }
+    [[nodiscard]] const std::vector<T>& listed() const noexcept { return items_; }
+
+private:
+    std::vector<T> items_;
+};
+// The items of a PriorityQueue: get() takes the smallest (a binary heap, as heapq).
+template <class T>
+class PriorityItems {
+public:
+    void push(T item) {
+        items_.push_back(std::move(item));
+        std::push_heap(items_.begin(), items_.end(), std::greater<>{});
+    }
+    T pop() {
+        std::pop_heap(items_.begin(), items_.end(), std::greater<>{});
+        T item = std::move(items_.back());
+        items_.pop_back();
+        return item;
+    }
+    [[nodiscard]] std::size_t size() const noexcept { return items_.size(); }
+    [[nodiscard]] const std::vector<T>& listed() const noexcept { return items_; }
+
+private:
+    std::vector<T> items_;
+};
+}  // namespace detail
+
+template <class T, template <class> class Items = detail::FifoItems>
 class Queue {
 public:
     explicit Queue(std::size_t maxsize = 0) : maxsize_(maxsize) { finished_.set(); }
@@ -41,7 +109,7 @@ public:
 
     [[nodiscard]] std::size_t qsize() const noexcept { return items_.size(); }
     [[nodiscard]] std::size_t maxsize() const noexcept { return maxsize_; }
-    [[nodiscard]] bool empty() const noexcept { return items_.empty(); }
+    [[nodiscard]] bool empty() const noexcept { return items_.size() == 0; }
     [[nodiscard]] bool full() const noexcept { return maxsize_ > 0 && items_.size() >= maxsize_; }
 
     Coroutine<void> put(T item) {
@@ -50,7 +118,7 @@ public:
     }
     void put_nowait(T item) {
         if (full()) throw QueueFull();
-        items_.push_back(std::move(item));
+        items_.push(std::move(item));
         ++unfinished_;
         finished_.clear();
         getters_.wake_first();
@@ -62,17 +130,33 @@ public:
     }
     T get_nowait() {
         if (empty()) throw QueueEmpty();
-        T item = std::move(items_.front());
-        items_.pop_front();
+        T item = items_.pop();
         putters_.wake_first();
         return item;
     }
 
     void task_done() {
-        if (unfinished_ == 0) throw std::logic_error("task_done() called too many times");
+        if (unfinished_ == 0) throw ValueError("task_done() called too many times");
         if (--unfinished_ == 0) finished_.set();
     }
     Coroutine<void> join() { co_await finished_.wait(); }
+
+    // repr(q): "<Queue at 0x... maxsize=0 _getters[1]>"; str(q) without the address.
+    [[nodiscard]] std::string repr() const {
+        return fmt::format("<{} at {} {}>", name(), static_cast<const void*>(this), format());
+    }
+    [[nodiscard]] std::string str() const { return fmt::format("<{} {}>", name(), format()); }
+    // Queue._format(): "maxsize=1 _queue=[1] _putters[1] tasks=1"
+    [[nodiscard]] std::string format() const {
+        std::string result = fmt::format("maxsize={}", maxsize_);
+        if constexpr (fmt::is_formattable<T>::value) {
+            if (items_.size() != 0) result += fmt::format(" _queue=[{}]", fmt::join(items_.listed(), ", "));
+        }
+        if (!getters_.empty()) result += fmt::format(" _getters[{}]", getters_.size());
+        if (!putters_.empty()) result += fmt::format(" _putters[{}]", putters_.size());
+        if (unfinished_ != 0) result += fmt::format(" tasks={}", unfinished_);
+        return result;
+    }
 
 private:
     // Waits to be woken. A waiter cancelled after its wake-up passes it on
@@ -88,12 +172,25 @@ private:
         throw CancelledError();
     }
 
+    [[nodiscard]] static const char* name() noexcept {
+        if constexpr (std::is_same_v<Items<T>, detail::LifoItems<T>>) return "LifoQueue";
+        if constexpr (std::is_same_v<Items<T>, detail::PriorityItems<T>>) return "PriorityQueue";
+        return "Queue";
+    }
+
     std::size_t maxsize_;
-    std::deque<T> items_;
+    Items<T> items_;
     Waiters getters_;
     Waiters putters_;
     std::size_t unfinished_ = 0;
     Event finished_;
 };
+
+// asyncio.LifoQueue: get() takes the item put last.
+template <class T>
+using LifoQueue = Queue<T, detail::LifoItems>;
+// asyncio.PriorityQueue: get() takes the smallest item.
+template <class T>
+using PriorityQueue = Queue<T, detail::PriorityItems>;
 
 }  // namespace pyconc::asyncio

@@ -15,7 +15,10 @@
 //   (test_acquire_fifo_order_2 hung without it).
 #include <cstddef>
 #include <optional>
+#include <string>
 #include <utility>
+
+#include <fmt/format.h>
 
 #include "pyconc/asyncio/errors.hpp"
 #include "pyconc/asyncio/event_loop.hpp"
@@ -27,12 +30,18 @@ namespace pyconc::asyncio {
 
 class Semaphore {
 public:
-    explicit Semaphore(std::size_t value = 1) : value_(value) {}
+    // asyncio.Semaphore(value): a negative value raises ValueError.
+    explicit Semaphore(long long value = 1) : value_(checked(value)) {}
     Semaphore(const Semaphore&) = delete;
     Semaphore& operator=(const Semaphore&) = delete;
 
     [[nodiscard]] bool locked() const { return value_ == 0 || !waiters_.none_live(); }
     [[nodiscard]] std::size_t value() const noexcept { return value_; }
+    // repr(sem): "<asyncio.locks.Semaphore object at 0x... [unlocked, value:1]>"
+    [[nodiscard]] std::string repr() const {
+        return waiters_.repr(bound_ ? "BoundedSemaphore" : "Semaphore", this,
+                             locked() ? std::string("locked") : fmt::format("unlocked, value:{}", value_));
+    }
 
     // `await sem.acquire()`: true once it holds a unit, as asyncio's.
     Coroutine<bool> acquire() {
@@ -76,9 +85,13 @@ public:
 
 protected:
     struct Bounded {};
-    Semaphore(std::size_t value, Bounded /*tag*/) : value_(value), bound_(value) {}
+    Semaphore(long long value, Bounded /*tag*/) : value_(checked(value)), bound_(value_) {}
 
 private:
+    static std::size_t checked(long long value) {
+        if (value < 0) throw ValueError("Semaphore initial value must be >= 0");
+        return static_cast<std::size_t>(value);
+    }
     // A woken waiter owns the unit it was woken for.
     void wake_up_next() {
         while (value_ > 0 && waiters_.wake_first()) --value_;
@@ -93,7 +106,7 @@ private:
 // ValueError instead of raising the bound.
 class BoundedSemaphore : public Semaphore {
 public:
-    explicit BoundedSemaphore(std::size_t value = 1) : Semaphore(value, Bounded{}) {}
+    explicit BoundedSemaphore(long long value = 1) : Semaphore(value, Bounded{}) {}
 };
 
 }  // namespace pyconc::asyncio

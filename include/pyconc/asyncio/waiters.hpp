@@ -14,11 +14,14 @@
 //   before it ran (then it owes its wake-up to the next in line: a lock
 //   that is free again, a semaphore unit). The primitive decides what to
 //   pass on, and then raises CancelledError.
-// - Keep the outcome in a variable before testing it: with g++ 12,
-//   `if (co_await waiters_.wait() != Outcome::woken)` compiled to a
-//   coroutine that never resumed its caller (seen here; clang 14 was fine).
+// - Keep the outcome in a variable before testing it: g++ 12 miscompiles a
+//   co_await in an if condition (coroutine.hpp).
+#include <cstddef>
 #include <deque>
 #include <memory>
+#include <string>
+
+#include <fmt/format.h>
 
 #include "pyconc/asyncio/errors.hpp"
 #include "pyconc/asyncio/event_loop.hpp"
@@ -66,12 +69,22 @@ public:
     }
 
     [[nodiscard]] bool empty() const noexcept { return waiters_.empty(); }
+    // len(_waiters): every waiter still queued, woken or not.
+    [[nodiscard]] std::size_t size() const noexcept { return waiters_.size(); }
     // Nobody is waiting who has not given up (asyncio.Lock's fast-path test).
     [[nodiscard]] bool none_live() const {
         for (const auto& waiter : waiters_) {
             if (!waiter->cancelled()) return false;
         }
         return true;
+    }
+
+    // The repr of a primitive that keeps these waiters, as asyncio's
+    // locks.py writes it: "<asyncio.locks.Lock object at 0x... [locked, waiters:1]>".
+    [[nodiscard]] std::string repr(const char* cls, const void* self, const std::string& state) const {
+        const std::string extra =
+            waiters_.empty() ? state : fmt::format("{}, waiters:{}", state, waiters_.size());
+        return fmt::format("<asyncio.locks.{} object at {} [{}]>", cls, self, extra);
     }
 
 private:
