@@ -7,8 +7,9 @@
 //   wait_for take any of the three, as asyncio's do.
 // - `FutureOf<A>` is what ensure_future(A) gives: Task<T> or
 //   std::shared_ptr<Future<T>>, whose result type is `result_of_t<A>`.
-// - `detail::shared_base` reaches the FutureBase under either (cancel,
+// - `detail::shared_base` reaches the FutureBase under any of them (cancel,
 //   done callbacks); `detail::copy_result` reads a done one's result.
+//   gather's own future (GatherFuture, gather.hpp) is one more kind.
 #include <memory>
 #include <type_traits>
 #include <utility>
@@ -57,24 +58,26 @@ template <class T>
 
 namespace detail {
 
-template <class T>
-[[nodiscard]] std::shared_ptr<FutureBase> shared_base(const Task<T>& task) {
-    return task.shared();
+// The FutureBase under a future of any kind: a Task or a GatherFuture
+// (.shared()), or a std::shared_ptr<Future<T>>.
+template <class F>
+[[nodiscard]] std::shared_ptr<FutureBase> shared_base(const F& future) {
+    return future.shared();
 }
 template <class T>
 [[nodiscard]] std::shared_ptr<FutureBase> shared_base(const std::shared_ptr<Future<T>>& future) {
     return future;
 }
 
-// The result of a done task or future, copied (std::monostate for void);
-// raises what it raised.
-template <class T>
-Stored<T> copy_result(const Task<T>& task) {
-    if constexpr (std::is_void_v<T>) {
-        task.result();
+// The result of a done future of any kind, copied (std::monostate for
+// void); raises what it raised.
+template <class F>
+Stored<result_of_t<F>> copy_result(const F& future) {
+    if constexpr (std::is_void_v<result_of_t<F>>) {
+        future.result();
         return {};
     } else {
-        return task.result();
+        return future.result();
     }
 }
 template <class T>

@@ -215,6 +215,9 @@ public:
         return collect_();
     }
     [[nodiscard]] std::exception_ptr exception() const { return outer_->exception(); }
+    void add_done_callback(std::function<void()> callback) const {
+        outer_->add_done_callback(std::move(callback));
+    }
     [[nodiscard]] const std::shared_ptr<detail::GatheringFuture>& shared() const noexcept { return outer_; }
 
     auto operator co_await() const {
@@ -235,6 +238,17 @@ private:
     std::shared_ptr<detail::GatheringFuture> outer_;
     std::function<Result()> collect_;
 };
+
+// gather's future is a future like the others: shield, wait and gather take it.
+template <class Result>
+struct AwaitableTraits<GatherFuture<Result>> {
+    using result = Result;
+    using future = GatherFuture<Result>;
+};
+template <class Result>
+[[nodiscard]] GatherFuture<Result> ensure_future(GatherFuture<Result> gathered) noexcept {
+    return gathered;
+}
 
 namespace detail {
 template <class Result, class Children, class Collect>

@@ -82,7 +82,8 @@ public:
     }
     [[nodiscard]] bool done() const override { return FutureBase::done(); }
     [[nodiscard]] std::string describe() const override {
-        return fmt::format("<Task {} name='{}'>", FutureBase::done() ? "finished" : "pending", get_name());
+        const char* state = FutureBase::done() ? "finished" : cancel_requests_ > 0 ? "cancelling" : "pending";
+        return fmt::format("<Task {} name='{}'>", state, get_name());
     }
 
     // --- for awaiters (sleep, futures) ---------------------------------------------
@@ -257,6 +258,8 @@ public:
     decltype(auto) result() const { return state().result(); }
     [[nodiscard]] std::exception_ptr exception() const { return state().exception(); }
     [[nodiscard]] std::string get_name() const { return state().get_name(); }
+    // repr(task): "<Task pending name='Task-1'>" (cancelling, finished)
+    [[nodiscard]] std::string repr() const { return state().describe(); }
     void add_done_callback(std::function<void()> callback) const {
         state().add_done_callback(std::move(callback));
     }
