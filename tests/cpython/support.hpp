@@ -8,6 +8,7 @@
 //   is `co_await asyncio::sleep(0)` inside the test's task: the same one
 //   turn, seen from a task on that loop.
 #include <exception>
+#include <stdexcept>
 #include <string>
 #include <utility>
 
@@ -51,18 +52,24 @@ std::exception_ptr cause_of(const E& error) {
     return nullptr;
 }
 
-// The type of what `error` holds, for assertions: "CancelledError", ...
-template <class E>
-bool holds(const std::exception_ptr& error) {
-    if (!error) return false;
-    try {
-        std::rethrow_exception(error);
-    } catch (const E&) {
-        return true;
-    } catch (...) {
-        return false;
-    }
+// isinstance(exc, E) for an exception_ptr.
+using asyncio::holds;
+
+// Runs `test` as the test's main task on a fresh loop, as
+// IsolatedAsyncioTestCase runs each test.
+template <class Test>
+void run_test(Test test) {
+    asyncio::run(asyncio::invoke(std::move(test)));
 }
+
+inline bool contains(const std::string& text, const std::string& part) {
+    return text.find(part) != std::string::npos;
+}
+
+// The Python exceptions the tests raise that asyncio has no class for.
+struct ZeroDivisionError : std::runtime_error {
+    ZeroDivisionError() : std::runtime_error("division by zero") {}
+};
 
 // `with self.assertRaises(E): await aw`: fails only if nothing is raised;
 // an exception of another type goes through, as assertRaises lets it go.

@@ -42,16 +42,8 @@ const std::regex repr_shape{R"(^<(.*?) object at (.*?)\[(.*?)\]>$)"};
 bool has_repr_shape(const std::string& repr) {
     return std::regex_match(repr, repr_shape);
 }
-bool contains(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-}
 bool ends_with(const std::string& text, const std::string& tail) {
     return text.size() >= tail.size() && text.compare(text.size() - tail.size(), tail.size(), tail) == 0;
-}
-
-template <class Test>
-void run_test(Test test) {
-    asyncio::run(asyncio::invoke(std::move(test)));
 }
 
 // Something `co_await` accepts: an awaiter, or a type with operator co_await.

@@ -26,19 +26,6 @@
 
 using namespace cpython_tests;  // NOLINT(google-build-using-namespace): the tests' vocabulary
 
-namespace {
-
-template <class Test>
-void run_test(Test test) {
-    asyncio::run(asyncio::invoke(std::move(test)));
-}
-
-bool contains(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-}
-
-}  // namespace
-
 // --- QueueBasicTests ----------------------------------------------------------------------
 
 // test_repr and test_str (_test_repr_or_str): the address only in repr.

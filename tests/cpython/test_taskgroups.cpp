@@ -42,9 +42,6 @@ struct MyExc : std::runtime_error {
 struct MyBaseExc : std::runtime_error {
     MyBaseExc() : std::runtime_error("MyBaseExc") {}
 };
-struct ZeroDivisionError : std::runtime_error {
-    ZeroDivisionError() : std::runtime_error("division by zero") {}
-};
 struct TypeError : std::runtime_error {
     TypeError() : std::runtime_error("TypeError") {}
 };
@@ -83,11 +80,6 @@ std::set<std::string> error_types(const asyncio::ExceptionGroup& group) {
     return types;
 }
 using Types = std::set<std::string>;
-
-template <class Test>
-void run_test(Test test) {
-    asyncio::run(asyncio::invoke(std::move(test)));
-}
 
 // await r, which must raise ExceptionGroup: the group, for its types.
 template <class A>

@@ -271,13 +271,6 @@ TEST(TaskTests, CancellingAGatherLetsTheChildrenFinishCancellingFirst) {
 // --- cancelling(), uncancel(), cancel(msg) --------------------------------------------------
 
 namespace {
-template <class Test>
-void run_test(Test test) {
-    asyncio::run(asyncio::invoke(std::move(test)));
-}
-bool contains(const std::string& text, const std::string& part) {
-    return text.find(part) != std::string::npos;
-}
 // asyncio.sleep(delay, result)
 template <class T>
 Coroutine<T> sleep_then_return(double seconds, T result) {
@@ -287,9 +280,6 @@ Coroutine<T> sleep_then_return(double seconds, T result) {
 Coroutine<int> await_future(std::shared_ptr<asyncio::Future<int>> future) {
     co_return co_await future;
 }
-struct ZeroDivisionError : std::runtime_error {
-    ZeroDivisionError() : std::runtime_error("division by zero") {}
-};
 // [a, b]: a list of tasks or futures. A braced list inside a co_await
 // expression does not compile with g++ 12 ("array used as initializer").
 template <class F, class... More>

@@ -30,15 +30,6 @@ namespace {
 struct KeyError : std::runtime_error {
     KeyError() : std::runtime_error("KeyError") {}
 };
-struct ZeroDivisionError : std::runtime_error {
-    ZeroDivisionError() : std::runtime_error("division by zero") {}
-};
-
-// Runs `test` as the test's main task, as IsolatedAsyncioTestCase does.
-template <class Test>
-void run_test(Test test) {
-    asyncio::run(asyncio::invoke(std::move(test)));
-}
 
 Coroutine<void> sleep_10() {
     co_await asyncio::sleep(10);

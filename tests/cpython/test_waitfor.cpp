@@ -24,11 +24,6 @@ namespace {
 constexpr double epsilon = 0.0001;      // passes "timeout > 0", costs nothing
 constexpr double long_timeout = 300.0;  // support.LONG_TIMEOUT
 
-template <class Test>
-void run_test(Test test) {
-    asyncio::run(asyncio::invoke(std::move(test)));
-}
-
 // class SlowTask: runs for task_timeout seconds, ignoring cancel requests.
 struct SlowTask {
     static constexpr double task_timeout = 0.2;

@@ -13,6 +13,7 @@
 #include <memory>
 #include <type_traits>
 #include <utility>
+#include <vector>
 
 #include "pyconc/asyncio/coroutine.hpp"
 #include "pyconc/asyncio/future.hpp"
@@ -57,6 +58,15 @@ template <class T>
 }
 
 namespace detail {
+
+// ensure_future of each, in order: coroutines become tasks now.
+template <class A>
+std::vector<FutureOf<A>> ensure_all(std::vector<A> aws) {
+    std::vector<FutureOf<A>> futures;
+    futures.reserve(aws.size());
+    for (A& aw : aws) futures.push_back(ensure_future(std::move(aw)));
+    return futures;
+}
 
 // The FutureBase under a future of any kind: a Task or a GatherFuture
 // (.shared()), or a std::shared_ptr<Future<T>>.

@@ -80,4 +80,17 @@ public:
     KeyboardInterrupt() : std::runtime_error("KeyboardInterrupt") {}
 };
 
+// Whether `error` holds an E (`isinstance(exc, E)`); false for null.
+template <class E>
+[[nodiscard]] bool holds(const std::exception_ptr& error) {
+    if (!error) return false;
+    try {
+        std::rethrow_exception(error);
+    } catch (const E&) {
+        return true;
+    } catch (...) {
+        return false;
+    }
+}
+
 }  // namespace pyconc::asyncio

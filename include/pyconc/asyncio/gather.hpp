@@ -274,30 +274,27 @@ GatherFuture<Result> start_gather(const std::vector<F>& children, bool collect_f
 template <class A>
 GatherFuture<std::vector<Stored<result_of_t<A>>>> gather(std::vector<A> aws) {
     using T = result_of_t<A>;
-    std::vector<FutureOf<A>> children;
-    children.reserve(aws.size());
-    for (A& aw : aws) children.push_back(ensure_future(std::move(aw)));
-    return detail::start_gather<std::vector<Stored<T>>>(children, false, [](const auto& done) {
-        std::vector<Stored<T>> results;
-        results.reserve(done.size());
-        for (const auto& child : done) results.push_back(detail::copy_result(child));
-        return results;
-    });
+    return detail::start_gather<std::vector<Stored<T>>>(detail::ensure_all(std::move(aws)), false,
+                                                        [](const auto& done) {
+                                                            std::vector<Stored<T>> results;
+                                                            results.reserve(done.size());
+                                                            for (const auto& child : done)
+                                                                results.push_back(detail::copy_result(child));
+                                                            return results;
+                                                        });
 }
 
 // asyncio.gather(*aws, return_exceptions=True): an Outcome per child.
 template <class A>
 GatherFuture<std::vector<Outcome<result_of_t<A>>>> gather(std::vector<A> aws, ReturnExceptions /*tag*/) {
     using T = result_of_t<A>;
-    std::vector<FutureOf<A>> children;
-    children.reserve(aws.size());
-    for (A& aw : aws) children.push_back(ensure_future(std::move(aw)));
-    return detail::start_gather<std::vector<Outcome<T>>>(children, true, [](const auto& done) {
-        std::vector<Outcome<T>> outcomes;
-        outcomes.reserve(done.size());
-        for (const auto& child : done) outcomes.push_back(detail::outcome_of(child));
-        return outcomes;
-    });
+    return detail::start_gather<std::vector<Outcome<T>>>(
+        detail::ensure_all(std::move(aws)), true, [](const auto& done) {
+            std::vector<Outcome<T>> outcomes;
+            outcomes.reserve(done.size());
+            for (const auto& child : done) outcomes.push_back(detail::outcome_of(child));
+            return outcomes;
+        });
 }
 
 // asyncio.gather(a(), b(), task_c) with results of different types: a tuple.

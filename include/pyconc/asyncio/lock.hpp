@@ -21,6 +21,7 @@
 #include "pyconc/asyncio/errors.hpp"
 #include "pyconc/asyncio/event_loop.hpp"
 #include "pyconc/asyncio/future.hpp"
+#include "pyconc/asyncio/held.hpp"
 #include "pyconc/asyncio/task.hpp"
 #include "pyconc/asyncio/waiters.hpp"
 
@@ -60,20 +61,7 @@ public:
     }
 
     // `async with lock:`
-    class [[nodiscard]] Held {
-    public:
-        explicit Held(Lock& lock) noexcept : lock_(&lock) {}
-        Held(Held&& other) noexcept : lock_(std::exchange(other.lock_, nullptr)) {}
-        Held& operator=(Held&&) = delete;
-        Held(const Held&) = delete;
-        Held& operator=(const Held&) = delete;
-        ~Held() {
-            if (lock_ != nullptr) lock_->release();
-        }
-
-    private:
-        Lock* lock_;
-    };
+    using Held = asyncio::Held<Lock>;
     Coroutine<Held> hold() {
         co_await acquire();
         co_return Held{*this};

@@ -23,6 +23,7 @@
 #include "pyconc/asyncio/errors.hpp"
 #include "pyconc/asyncio/event_loop.hpp"
 #include "pyconc/asyncio/future.hpp"
+#include "pyconc/asyncio/held.hpp"
 #include "pyconc/asyncio/task.hpp"
 #include "pyconc/asyncio/waiters.hpp"
 
@@ -64,20 +65,7 @@ public:
     }
 
     // `async with sem:`
-    class [[nodiscard]] Held {
-    public:
-        explicit Held(Semaphore& semaphore) noexcept : semaphore_(&semaphore) {}
-        Held(Held&& other) noexcept : semaphore_(std::exchange(other.semaphore_, nullptr)) {}
-        Held& operator=(Held&&) = delete;
-        Held(const Held&) = delete;
-        Held& operator=(const Held&) = delete;
-        ~Held() {
-            if (semaphore_ != nullptr) semaphore_->release();
-        }
-
-    private:
-        Semaphore* semaphore_;
-    };
+    using Held = asyncio::Held<Semaphore>;
     Coroutine<Held> hold() {
         co_await acquire();
         co_return Held{*this};

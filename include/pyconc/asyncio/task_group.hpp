@@ -78,7 +78,7 @@ public:
     // above), or returns if it raises nothing. `error` is what the body raised.
     Coroutine<void> exit(std::exception_ptr error) {
         exiting_ = true;
-        const bool body_cancelled = error && is<CancelledError>(error);
+        const bool body_cancelled = holds<CancelledError>(error);
         if (error && is_base_error(error) && !base_error_) base_error_ = error;
         std::exception_ptr propagate_cancellation = body_cancelled ? error : nullptr;
         // The group cancelled its parent: take that back; if nobody else
@@ -107,18 +107,8 @@ public:
     }
 
 private:
-    template <class E>
-    static bool is(const std::exception_ptr& error) {
-        try {
-            std::rethrow_exception(error);
-        } catch (const E&) {
-            return true;
-        } catch (...) {
-            return false;
-        }
-    }
     // SystemExit and KeyboardInterrupt pass through as they are.
-    static bool is_base_error(const std::exception_ptr& error) { return is<KeyboardInterrupt>(error); }
+    static bool is_base_error(const std::exception_ptr& error) { return holds<KeyboardInterrupt>(error); }
 
     void abort() {
         aborting_ = true;

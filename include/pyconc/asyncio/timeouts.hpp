@@ -100,7 +100,7 @@ public:
         disarm();
         if (state_ == State::expiring) {
             state_ = State::expired;
-            if (task_->uncancel() <= cancelling_at_entry_ && error && is_cancelled_error(error)) {
+            if (task_->uncancel() <= cancelling_at_entry_ && holds<CancelledError>(error)) {
                 error = timeout_error_from(error);
             }
         } else if (state_ == State::entered) {
@@ -135,15 +135,6 @@ private:
             }
         } catch (...) {
             return std::current_exception();
-        }
-    }
-    static bool is_cancelled_error(const std::exception_ptr& error) {
-        try {
-            std::rethrow_exception(error);
-        } catch (const CancelledError&) {
-            return true;
-        } catch (...) {
-            return false;
         }
     }
     [[nodiscard]] const char* state_name() const noexcept {

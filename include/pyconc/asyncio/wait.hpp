@@ -113,7 +113,7 @@ std::vector<Coroutine<result_of_t<A>>> as_completed(std::vector<A> aws,
                                                     std::optional<double> timeout = std::nullopt) {
     using F = FutureOf<A>;
     auto completions = std::make_shared<detail::Completions<F>>();
-    for (A& aw : aws) completions->todo.push_back(ensure_future(std::move(aw)));
+    completions->todo = detail::ensure_all(std::move(aws));
     const std::weak_ptr<detail::Completions<F>> weak = completions;
     for (const F& f : completions->todo) {
         detail::shared_base(f)->add_done_callback([weak, f] {
