@@ -50,7 +50,7 @@ public:
     // Future.cancel(msg): false if it was done already.
     virtual bool cancel(std::string message = {}) {
         if (done()) return false;
-        cancel_message_ = std::move(message);
+        set_cancel_message(std::move(message));
         state_ = State::cancelled;
         schedule_callbacks();
         return true;
@@ -66,7 +66,7 @@ public:
     // Future.exception(): the exception, or null if it finished with a
     // result. Raises CancelledError if cancelled, InvalidStateError if pending.
     [[nodiscard]] std::exception_ptr exception() {
-        if (state_ == State::cancelled) throw CancelledError(cancel_message_);
+        if (state_ == State::cancelled) throw CancelledError(cancel_message());
         if (state_ == State::pending) throw InvalidStateError("Exception is not set.");
         retrieved_ = true;
         return error_;
@@ -96,19 +96,33 @@ protected:
         schedule_callbacks();
     }
     void finish_cancelled(std::string message) {
-        cancel_message_ = std::move(message);
+        set_cancel_message(std::move(message));
         state_ = State::cancelled;
         schedule_callbacks();
     }
     // What result() raises, if anything.
     void raise_unless_result() {
-        if (state_ == State::cancelled) throw CancelledError(cancel_message_);
+        if (state_ == State::cancelled) throw CancelledError(cancel_message());
         if (state_ == State::pending) throw InvalidStateError("Result is not set.");
         retrieved_ = true;
         if (error_) std::rethrow_exception(error_);
     }
     void check_settable() const {
         if (done()) throw InvalidStateError(fmt::format("invalid state: the {} is done already", kind_));
+    }
+
+    // The message of cancel(msg), empty if none. A task keeps the message of
+    // a cancel() that reaches it while it runs here too, until it ends.
+    [[nodiscard]] const std::string& cancel_message() const noexcept {
+        static const std::string none;
+        return cancel_message_ ? *cancel_message_ : none;
+    }
+    void set_cancel_message(std::string message) {
+        if (message.empty()) {
+            cancel_message_.reset();
+        } else {
+            cancel_message_ = std::make_unique<std::string>(std::move(message));
+        }
     }
 
     // What names it in messages, e.g. "Task name='Task-3'".
@@ -161,7 +175,7 @@ private:
     EventLoop* loop_;
     const char* kind_;
     State state_ = State::pending;
-    std::string cancel_message_;
+    std::unique_ptr<std::string> cancel_message_;  // rare: a pointer, not 32 bytes in every future
     std::exception_ptr error_;
     bool retrieved_ = false;
     bool has_first_ = false;

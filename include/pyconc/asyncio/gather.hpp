@@ -251,21 +251,25 @@ template <class Result>
 }
 
 namespace detail {
+// The outer future over `children` (a tuple or a vector of futures), and
+// the Result `collect` makes of them once they are done.
 template <class Result, class Children, class Collect>
-GatherFuture<Result> start_gather(const Children& children, bool collect_failures, Collect collect) {
+GatherFuture<Result> start_gather(Children children, bool collect_failures, Collect collect) {
     std::vector<std::shared_ptr<FutureBase>> watched;
-    std::apply([&](const auto&... child) { (watched.push_back(shared_base(child)), ...); }, children);
+    if constexpr (requires { children.size(); }) {
+        watched.reserve(children.size());
+        for (const auto& child : children) watched.push_back(shared_base(child));
+    } else {
+        std::apply([&](const auto&... child) { (watched.push_back(shared_base(child)), ...); }, children);
+    }
     auto outer = GatherCallbacks::start(EventLoop::get_running_loop(), std::move(watched), collect_failures);
-    return GatherFuture<Result>{std::move(outer),
-                                [children, collect] { return std::apply(collect, children); }};
-}
-template <class Result, class F, class Collect>
-GatherFuture<Result> start_gather(const std::vector<F>& children, bool collect_failures, Collect collect) {
-    std::vector<std::shared_ptr<FutureBase>> watched;
-    watched.reserve(children.size());
-    for (const F& child : children) watched.push_back(shared_base(child));
-    auto outer = GatherCallbacks::start(EventLoop::get_running_loop(), std::move(watched), collect_failures);
-    return GatherFuture<Result>{std::move(outer), [children, collect] { return collect(children); }};
+    return GatherFuture<Result>{std::move(outer), [children = std::move(children), collect] {
+                                    if constexpr (requires { children.size(); }) {
+                                        return collect(children);
+                                    } else {
+                                        return std::apply(collect, children);
+                                    }
+                                }};
 }
 }  // namespace detail
 
@@ -302,7 +306,8 @@ template <class... A>
 GatherFuture<std::tuple<Stored<result_of_t<A>>...>> gather(A... aws) {
     std::tuple<FutureOf<A>...> children{ensure_future(std::move(aws))...};
     return detail::start_gather<std::tuple<Stored<result_of_t<A>>...>>(
-        children, false, [](const auto&... child) { return std::tuple{detail::copy_result(child)...}; });
+        std::move(children), false,
+        [](const auto&... child) { return std::tuple{detail::copy_result(child)...}; });
 }
 
 // asyncio.gather(a(), b(), return_exceptions=True): a tuple of Outcomes.
@@ -310,7 +315,8 @@ template <class... A>
 GatherFuture<std::tuple<Outcome<result_of_t<A>>...>> gather(ReturnExceptions /*tag*/, A... aws) {
     std::tuple<FutureOf<A>...> children{ensure_future(std::move(aws))...};
     return detail::start_gather<std::tuple<Outcome<result_of_t<A>>...>>(
-        children, true, [](const auto&... child) { return std::tuple{detail::outcome_of(child)...}; });
+        std::move(children), true,
+        [](const auto&... child) { return std::tuple{detail::outcome_of(child)...}; });
 }
 
 }  // namespace pyconc::asyncio

@@ -70,7 +70,7 @@ public:
         if (waiting_on_ && waiting_on_->cancel(message))
             return true;      // waking it raises CancelledError there
         must_cancel_ = true;  // its next step raises it
-        cancel_message_ = std::move(message);
+        set_cancel_message(std::move(message));
         return true;
     }
     // Task.cancelling(): the cancel() requests not taken back.
@@ -95,7 +95,7 @@ public:
         // Cancelled while it ran (it cancelled itself, say): what it waits
         // on next is cancelled at once, as Task.__step does with
         // _must_cancel (a sleep(100) raises now; bpo-34872 for a task).
-        if (must_cancel_ && waiting_on_->cancel(cancel_message_)) must_cancel_ = false;
+        if (must_cancel_ && waiting_on_->cancel(cancel_message())) must_cancel_ = false;
     }
     void stop_waiting() noexcept { waiting_on_.reset(); }
     // sleep(0): the next step goes to the back of the ready queue.
@@ -104,7 +104,7 @@ public:
     void raise_if_cancelling() {
         if (cancelling_now_) {
             cancelling_now_ = false;
-            throw CancelledError(cancel_message_);
+            throw CancelledError(cancel_message());
         }
     }
 
@@ -116,7 +116,7 @@ public:
             must_cancel_ = false;
             if (!started_) {  // it never ran: it never will
                 current_ = previous;
-                finish(std::make_exception_ptr(CancelledError(cancel_message_)));
+                finish(std::make_exception_ptr(CancelledError(cancel_message())));
                 return;
             }
             cancelling_now_ = true;
@@ -128,7 +128,7 @@ public:
         if (must_cancel_ &&
             !top_error()) {  // cancelled right before its coroutine returned: it ends cancelled
             must_cancel_ = false;
-            finish(std::make_exception_ptr(CancelledError(cancel_message_)));
+            finish(std::make_exception_ptr(CancelledError(cancel_message())));
             return;
         }
         finish(top_error());
@@ -173,8 +173,7 @@ private:
     bool started_ = false;
     bool must_cancel_ = false;
     bool cancelling_now_ = false;
-    std::string cancel_message_;  // for the CancelledError of must_cancel_
-    int cancel_requests_ = 0;     // _num_cancels_requested
+    int cancel_requests_ = 0;  // _num_cancels_requested
     static inline thread_local TaskBase* current_ = nullptr;
     static inline thread_local std::uint64_t tasks_made_ = 0;  // names only
 };
