@@ -9,6 +9,7 @@
 #include <stdexcept>
 #include <string>
 #include <thread>
+#include <tuple>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -423,6 +424,42 @@ TEST(Exceptions, ReturnExceptionsCollectsThemInOrder) {
     EXPECT_EQ(*outcomes[0].value, 1);
     EXPECT_FALSE(outcomes[1].value);
     EXPECT_THROW(std::rethrow_exception(outcomes[1].error), std::runtime_error);
+}
+
+TEST(Exceptions, ReturnExceptionsOverResultsOfDifferentTypesGivesATupleOfOutcomes) {
+    const auto [number, text] =
+        asyncio::run([]() -> Coroutine<std::tuple<asyncio::Outcome<int>, asyncio::Outcome<std::string>>> {
+            auto failing = []() -> Coroutine<std::string> {
+                throw std::runtime_error("no text");
+                co_return "";  // a coroutine: it raises when it runs
+            };
+            co_return co_await asyncio::gather(
+                asyncio::return_exceptions, []() -> Coroutine<int> { co_return 7; }(), failing());
+        }());
+    EXPECT_EQ(number.value, 7);
+    EXPECT_FALSE(text.value);
+    EXPECT_TRUE(asyncio::holds<std::runtime_error>(text.error));
+}
+
+// asyncio::invoke keeps a lambda and its captures in a frame of its own:
+// the task outlives the statement that made it, and the lambda object, and
+// still reads its captures (ASan would see a use after free otherwise).
+TEST(Invoke, ALambdaWithCapturesOutlivesTheStatementThatMadeIt) {
+    const int sum = asyncio::run([]() -> Coroutine<int> {
+        int base = 40;
+        asyncio::Task<int> task;
+        {
+            std::string label = "answer";
+            task = asyncio::create_task(asyncio::invoke(
+                [&base, label](int add) -> Coroutine<int> {
+                    co_await asyncio::sleep(0);  // runs after the block has ended
+                    co_return base + add + static_cast<int>(label.size()) - 6;
+                },
+                2));
+        }
+        co_return co_await task;
+    }());
+    EXPECT_EQ(sum, 42);
 }
 
 TEST(Exceptions, AFailedTaskNobodyAskedIsReportedAsNeverRetrieved) {
