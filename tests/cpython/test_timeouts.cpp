@@ -279,10 +279,12 @@ TEST(TimeoutTests, Reschedule) {
         auto cm_owner = std::make_shared<std::unique_ptr<asyncio::Timeout>>();
         auto task = asyncio::create_task(asyncio::invoke([fut, deadline1, cm_owner]() -> Coroutine<void> {
             *cm_owner = std::make_unique<asyncio::Timeout>(deadline1);
-            co_await asyncio::async_with(**cm_owner, [fut](asyncio::Timeout& cm) -> Coroutine<void> {
+            // Named, not made inside co_await: g++ 12 would release `fut` twice (tests/lint).
+            const auto body = [fut](asyncio::Timeout& cm) -> Coroutine<void> {
                 fut->set_result(&cm);
                 co_await asyncio::sleep(50);
-            });
+            };
+            co_await asyncio::async_with(**cm_owner, body);
         }));
         asyncio::Timeout* const cm = co_await fut;
         EXPECT_EQ(cm->when(), deadline1);

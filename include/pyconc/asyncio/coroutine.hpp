@@ -25,6 +25,11 @@
 //   Bind the result first: `const bool got = co_await lock.acquire();
 //   if (got) ...` (tests/lint/co_await_in_conditions.sh keeps it out of
 //   this repository).
+// - g++ 12.2 also destroys a lambda made inside a co_await expression one
+//   time too many: `co_await asyncio::timeout(1.0, [task] {...})`
+//   releases `task` twice. Captures by reference are harmless; name a
+//   lambda that captures by copy first (tests/lint/co_await_temporaries.pl
+//   keeps it out of this repository).
 // - Lambdas: a coroutine lambda keeps its captures in the lambda object,
 //   not in the coroutine's frame, and the lambda object of
 //   `create_task([&]() -> Coroutine<void> {...}())` dies at the end of
