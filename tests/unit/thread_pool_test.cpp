@@ -5,6 +5,7 @@
 #include <chrono>
 #include <stdexcept>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -92,7 +93,7 @@ TEST(ThreadPool, ShutdownRefusesNewWorkAndCancelFuturesCancelsTheQueue) {
     try {
         (void)pool.submit([](ThreadState&) { return 2; });
         FAIL();
-    } catch (const asyncio::RuntimeError& error) {
+    } catch (const futures::RuntimeError& error) {
         EXPECT_STREQ(error.what(), "cannot schedule new futures after shutdown");
     }
     release = true;
@@ -124,6 +125,33 @@ TEST(Bridge, RunInExecutorKeepsTheLoopFreeWhileTheWorkBlocks) {
         {.thread = &loop_thread});
     EXPECT_EQ(result, 42);
     EXPECT_EQ(ticks, 5);
+}
+
+// concurrent.futures.CancelledError and asyncio.CancelledError are two
+// classes (bpo-32528): a work item cancelled in the pool reaches the
+// awaiting task as asyncio's, as wrap_future hands it over.
+TEST(Bridge, WorkCancelledInThePoolIsCancelledForTheAwaitingTask) {
+    Interpreter interpreter;
+    ThreadState loop_thread{interpreter, "loop"};
+    static_assert(!std::is_base_of_v<asyncio::CancelledError, futures::CancelledError> &&
+                  !std::is_base_of_v<futures::CancelledError, asyncio::CancelledError>);
+    asyncio::run(
+        [&]() -> asyncio::Coroutine<void> {
+            futures::ThreadPoolExecutor pool{interpreter, 1};
+            std::atomic<bool> release{false};
+            auto busy = pool.submit([&](ThreadState& t) {
+                const ThreadState::AllowThreads released{t};
+                while (!release) std::this_thread::sleep_for(std::chrono::milliseconds{1});
+            });
+            const auto queued = [](ThreadState&) { return 1; };  // behind busy: the only worker
+            auto waiting = asyncio::create_task(asyncio::run_in_executor(pool, queued));
+            co_await asyncio::sleep(0);  // submitted
+            pool.shutdown(false, true);  // cancel_futures: the queued item is cancelled in the pool
+            EXPECT_THROW(co_await waiting, asyncio::CancelledError);
+            release = true;
+            pool.shutdown(true, false, &loop_thread);
+        }(),
+        {.thread = &loop_thread});
 }
 
 TEST(Bridge, ToThreadUsesTheDefaultExecutorAndCarriesExceptions) {

@@ -5,23 +5,21 @@
 //   cancelled (asyncio.CancelledError, a BaseException since 3.8: code that
 //   catches every Exception must still let it through; here, catch
 //   std::exception and rethrow what is a CancelledError). It carries the
-//   message given to cancel(msg), if any.
-// - TimeoutError: wait_for ran out of time (asyncio.TimeoutError is the
-//   builtin TimeoutError since 3.11).
-// - ValueError: a BoundedSemaphore released more often than acquired.
-// - ExceptionGroup: a TaskGroup's children failed (all their exceptions).
+//   message given to cancel(msg), if any. A class of asyncio's own:
+//   concurrent.futures.CancelledError is another (bpo-32528).
 // - InvalidStateError: asking a pending future for its result, or setting
 //   the result of one that is done.
-// - RuntimeError: misuse, e.g. running a loop inside a running loop.
-// - KeyboardInterrupt: asyncio::run was interrupted by Ctrl-C (SIGINT),
-//   after it had cancelled the main task and the rest.
-#include <exception>
+// - The built-in ones asyncio raises (runtime/exceptions.hpp), under the
+//   names asyncio code uses: TimeoutError (asyncio.TimeoutError is the
+//   builtin since 3.11: wait_for and timeout ran out of time), RuntimeError
+//   (misuse, e.g. running a loop inside a running loop), ValueError (a
+//   BoundedSemaphore released too often), KeyboardInterrupt (asyncio::run
+//   was interrupted by Ctrl-C, after it had cancelled the main task and the
+//   rest), ExceptionGroup (a TaskGroup's children failed).
 #include <stdexcept>
 #include <string>
-#include <utility>
-#include <vector>
 
-#include <fmt/format.h>
+#include "pyconc/runtime/exceptions.hpp"
 
 namespace pyconc::asyncio {
 
@@ -38,59 +36,16 @@ private:
     std::string message_;
 };
 
-class TimeoutError : public std::runtime_error {
-public:
-    TimeoutError() : std::runtime_error("TimeoutError") {}
-};
-
 class InvalidStateError : public std::logic_error {
 public:
     using std::logic_error::logic_error;
 };
 
-class RuntimeError : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
-
-class ValueError : public std::invalid_argument {
-public:
-    using std::invalid_argument::invalid_argument;
-};
-
-// ExceptionGroup(message, exceptions): str() is the message and the count,
-// "unhandled errors in a TaskGroup (2 sub-exceptions)".
-class ExceptionGroup : public std::runtime_error {
-public:
-    ExceptionGroup(const std::string& message, std::vector<std::exception_ptr> exceptions)
-        : std::runtime_error(fmt::format("{} ({} sub-exception{})", message, exceptions.size(),
-                                         exceptions.size() == 1 ? "" : "s")),
-          message_(message),
-          exceptions_(std::move(exceptions)) {}
-    [[nodiscard]] const std::string& message() const noexcept { return message_; }
-    [[nodiscard]] const std::vector<std::exception_ptr>& exceptions() const noexcept { return exceptions_; }
-
-private:
-    std::string message_;
-    std::vector<std::exception_ptr> exceptions_;
-};
-
-class KeyboardInterrupt : public std::runtime_error {
-public:
-    KeyboardInterrupt() : std::runtime_error("KeyboardInterrupt") {}
-};
-
-// Whether `error` holds an E (`isinstance(exc, E)`); false for null.
-template <class E>
-[[nodiscard]] bool holds(const std::exception_ptr& error) {
-    if (!error) return false;
-    try {
-        std::rethrow_exception(error);
-    } catch (const E&) {
-        return true;
-    } catch (...) {
-        return false;
-    }
-}
+using runtime::ExceptionGroup;
+using runtime::holds;
+using runtime::KeyboardInterrupt;
+using runtime::RuntimeError;
+using runtime::TimeoutError;
+using runtime::ValueError;
 
 }  // namespace pyconc::asyncio

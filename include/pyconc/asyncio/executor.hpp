@@ -44,7 +44,8 @@ Coroutine<R> await_work(std::shared_ptr<Work> work) {
                 } else {
                     done->set_result(work->result());
                 }
-            } catch (const CancelledError&) {
+            } catch (
+                const concurrent::futures::CancelledError&) {  // wrap_future: cancelled there, cancelled here
                 done->cancel();
             } catch (...) {
                 done->set_exception(std::current_exception());

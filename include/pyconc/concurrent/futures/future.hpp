@@ -29,21 +29,10 @@
 
 #include <fmt/format.h>
 
-#include "pyconc/asyncio/errors.hpp"
+#include "pyconc/concurrent/futures/errors.hpp"
 #include "pyconc/runtime/brief_watch.hpp"
 
 namespace pyconc::concurrent::futures {
-
-using CancelledError = asyncio::CancelledError;  // the same class since 3.8
-using TimeoutError = asyncio::TimeoutError;      // the builtin, since 3.11
-using InvalidStateError = asyncio::InvalidStateError;
-
-// BrokenExecutor (BrokenProcessPool, BrokenThreadPool): the pool can no
-// longer run work.
-class BrokenExecutor : public std::runtime_error {
-public:
-    using std::runtime_error::runtime_error;
-};
 
 template <class T>
 class Future {

@@ -47,7 +47,7 @@
 
 #include <fmt/format.h>
 
-#include "pyconc/asyncio/errors.hpp"
+#include "pyconc/concurrent/futures/errors.hpp"
 #include "pyconc/concurrent/futures/future.hpp"
 #include "pyconc/multiprocessing/connection.hpp"
 #include "pyconc/multiprocessing/pickle.hpp"
@@ -147,7 +147,7 @@ public:
         {
             const std::lock_guard lock{mutex_};
             if (broken_) throw BrokenExecutor(broken_message_);
-            if (shutdown_) throw asyncio::RuntimeError("cannot schedule new futures after shutdown");
+            if (shutdown_) throw RuntimeError("cannot schedule new futures after shutdown");
             item.id = next_id_++;
             queue_.push_back(std::move(item));
             if (workers_.empty()) start_workers();

@@ -37,7 +37,7 @@
 
 #include <fmt/format.h>
 
-#include "pyconc/asyncio/errors.hpp"
+#include "pyconc/concurrent/futures/errors.hpp"
 #include "pyconc/concurrent/futures/future.hpp"
 #include "pyconc/runtime/brief_watch.hpp"
 #include "pyconc/runtime/interpreter.hpp"
@@ -92,7 +92,7 @@ public:
                       [future] { future->cancel(); }};
         {
             const std::lock_guard lock{mutex_};
-            if (shutdown_) throw asyncio::RuntimeError("cannot schedule new futures after shutdown");
+            if (shutdown_) throw RuntimeError("cannot schedule new futures after shutdown");
             queue_.push_back(std::move(item));
             queued_.fetch_add(1, std::memory_order_release);
             if (idle_ == 0 && workers_.size() < max_workers_) start_worker();
