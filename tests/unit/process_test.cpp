@@ -317,6 +317,25 @@ TEST(Pool, MapAndImapGiveResultsInOrderWhateverTheChunkSize) {
     EXPECT_TRUE(no_children());
 }
 
+// Where CPython's Pool would wait forever for a result a dead worker will
+// never send, the model's raises BrokenPool naming the worker.
+TEST(Pool, AKilledWorkerRaisesBrokenPool) {
+    mp::Pool pool{1};
+    const std::vector<int> slow{20'000};
+    auto results = pool.imap<sleeps_then_returns>(slow);
+    const pid_t worker = pool.worker_pids().at(0);
+    ::kill(worker, SIGKILL);
+    try {
+        (void)results.begin();  // waits for the first chunk
+        FAIL();
+    } catch (const mp::BrokenPool& error) {
+        EXPECT_NE(std::string{error.what()}.find(fmt::format("worker pid {}", worker)), std::string::npos);
+    }
+    EXPECT_THROW((void)pool.map<square>(std::vector<int>{1, 2}), mp::BrokenPool);
+    pool.join();
+    EXPECT_TRUE(no_children());
+}
+
 int main(int argc, char** argv) {
     mp::freeze_support(argc, argv);  // a spawned child does its work here and exits
     ::testing::InitGoogleTest(&argc, argv);
