@@ -346,30 +346,16 @@ private:
     // gc_collect_main: one collection, phase by phase.
     std::size_t collect_main(int generation) {
         const auto g = static_cast<std::size_t>(generation);
-        if (g + 1 < generations) generations_[g + 1].count += 1;
-        for (std::size_t i = 0; i <= g; ++i) generations_[i].count = 0;
-        for (std::size_t i = 0; i < g; ++i) generations_[g].objects.merge(generations_[i].objects);
-        GcList& young = generations_[g].objects;
+        GcList& young = merge_younger_generations(g);
         GcList& old = g + 1 < generations ? generations_[g + 1].objects : young;
         const bool full = &young == &old;
 
         GcList unreachable;
         Garbage garbage;
-        if (full) {
-            update_and_subtract_refs(young);
-        } else {
-            update_refs(young);
-            subtract_refs(young);
-        }
+        compute_gc_refs(young, full);
         const std::size_t survivors =
             move_unreachable(young, unreachable, full ? Untrack::tuples_and_dicts : Untrack::tuples, garbage);
-        if (!full) {
-            if (g == generations - 2) long_lived_pending_ += survivors;
-            old.merge(young);
-        } else {
-            long_lived_pending_ = 0;
-            long_lived_total_ = survivors;
-        }
+        promote_survivors(young, old, g, survivors);
 
         if (garbage.finalizers_pending == 0) {
             // No finalizer will run, so nothing can be resurrected: the
@@ -383,6 +369,38 @@ private:
         const std::size_t collected = handle_resurrected_objects(unreachable, still_unreachable, old);
         delete_garbage(still_unreachable, old);
         return collected;
+    }
+
+    // Collecting generation g: count[g + 1] += 1, count[0..g] = 0, and the
+    // younger generations' objects join g's, which is returned.
+    GcList& merge_younger_generations(std::size_t g) {
+        if (g + 1 < generations) generations_[g + 1].count += 1;
+        for (std::size_t i = 0; i <= g; ++i) generations_[i].count = 0;
+        for (std::size_t i = 0; i < g; ++i) generations_[g].objects.merge(generations_[i].objects);
+        return generations_[g].objects;
+    }
+
+    // update_refs, then subtract_refs: gc_refs ends as the references from
+    // outside the set (one pass for a full collection).
+    static void compute_gc_refs(GcList& young, bool full) {
+        if (full) {
+            update_and_subtract_refs(young);
+            return;
+        }
+        update_refs(young);
+        subtract_refs(young);
+    }
+
+    // The survivors move one generation up (a full collection's stay), and
+    // the long-lived counts that decide the next full collection follow.
+    void promote_survivors(GcList& young, GcList& old, std::size_t g, std::size_t survivors) {
+        if (&young == &old) {
+            long_lived_pending_ = 0;
+            long_lived_total_ = survivors;
+            return;
+        }
+        if (g == generations - 2) long_lived_pending_ += survivors;
+        old.merge(young);
     }
 
     // What move_unreachable may stop tracking as it goes: tuples always,
@@ -441,16 +459,18 @@ private:
         }
     }
 
-    // update_refs and subtract_refs in one pass, for a full collection: then
-    // every tracked container that is not frozen is in the set, so an object
-    // can get its gc_refs the first time the pass meets it, as the object
-    // walked or as a referent, and the separate update_refs walk (one more
-    // trip through memory for every object) is not needed.
+    // update_refs for one object: gc_refs starts at its reference count, and
+    // it is marked as in the set being collected.
     static void start_counting(GcHead& gc, const Container& op) noexcept {
         if (op.refcount() == 0) fatal("update_refs", "a tracked object has a reference count of 0");
         gc.gc_refs = static_cast<std::uint32_t>(op.refcount());
         gc.collecting = true;
     }
+    // update_refs and subtract_refs in one pass, for a full collection: then
+    // every tracked container that is not frozen is in the set, so an object
+    // can get its gc_refs the first time the pass meets it, as the object
+    // walked or as a referent, and the separate update_refs walk (one more
+    // trip through memory for every object) is not needed.
     struct SubtractInternalReferenceFull final : Visitor {
         GcHead* referrer = nullptr;  // the object being traversed
         void visit(Object& referent) override {

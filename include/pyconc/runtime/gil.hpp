@@ -245,8 +245,8 @@ private:
         return nullptr;
     }
 
-    // Waits until the GIL is free and it is this thread's turn (or nobody's),
-    // then takes it. Caller holds mutex_ through `lock`.
+    // locked_ and the lock-free hint watch_for_release reads change together.
+    // Caller holds mutex_.
     void set_locked(bool locked) noexcept {
         locked_ = locked;
         released_.store(!locked, std::memory_order_relaxed);
@@ -263,6 +263,8 @@ private:
         lock.lock();
     }
 
+    // Waits until the GIL is free and it is this thread's turn (or nobody's),
+    // then takes it. Caller holds mutex_ through `lock`.
     void take_deterministic(std::unique_lock<std::mutex>& lock, Holder tstate) {
         turn_of(tstate).state = TurnState::runnable;  // it is here and asking
         if (!started_) {                              // the very first turn is the schedule's choice
