@@ -16,9 +16,9 @@
 #include <time.h>
 #include <vector>
 
+#include "programs/workloads.hpp"
 #include "pyconc/lesson/lesson.hpp"
 #include "pyconc/lesson/measure.hpp"
-#include "pyconc/lesson/workloads.hpp"
 #include "pyconc/runtime/interpreter.hpp"
 #include "pyconc/runtime/thread_state.hpp"
 #include "pyconc/runtime/trace.hpp"
@@ -26,8 +26,8 @@
 
 using namespace pyconc::runtime;
 using pyconc::lesson::accepted_range;
-using pyconc::lesson::countdown;
 using pyconc::lesson::grouped;
+using pyconc::programs::countdown;
 using pyconc::threading::Thread;
 using Clock = std::chrono::steady_clock;
 
@@ -43,7 +43,7 @@ struct Split {
 Split countdown_in_threads(std::int64_t n, int threads) {
     Interpreter interpreter;
     const pyconc::lesson::Stopwatch stopwatch;
-    (void)pyconc::lesson::run_threads(
+    (void)pyconc::programs::run_threads(
         interpreter, threads, [n, threads](ThreadState& t) { countdown(t, n / threads); }, "countdown");
     const pyconc::lesson::Times elapsed = stopwatch.elapsed();
     return {elapsed.wall, pyconc::lesson::cores_busy(elapsed), interpreter.gil().switch_number()};
@@ -157,7 +157,7 @@ int main(int argc, char** argv) try {
     {
         // The countdowns (when sized by --n), and each blocking call beside the CPU thread waiting an
         // interval.
-        const double countdowns = 3.0 * static_cast<double>(n) * pyconc::lesson::countdown_seconds_per_loop;
+        const double countdowns = 3.0 * static_cast<double>(n) * pyconc::programs::countdown_seconds_per_loop;
         if (auto exit = lesson.check_limits({countdowns + ops * (5e-3 + 1e-3) + 0.5, 0},
                                             fmt::format("--n {} --ops {}", n, ops)))
             return *exit;

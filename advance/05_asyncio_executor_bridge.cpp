@@ -16,11 +16,11 @@
 #include <thread>
 #include <vector>
 
+#include "programs/workloads.hpp"
 #include "pyconc/asyncio.hpp"
 #include "pyconc/concurrent/futures/process_pool.hpp"
 #include "pyconc/concurrent/futures/thread_pool.hpp"
 #include "pyconc/lesson/lesson.hpp"
-#include "pyconc/lesson/workloads.hpp"
 #include "pyconc/multiprocessing/spawn.hpp"
 #include "pyconc/runtime/interpreter.hpp"
 #include "pyconc/runtime/thread_state.hpp"
@@ -50,7 +50,8 @@ struct Row {
 };
 
 // async def heartbeat(stop, gaps): while not stop.is_set(): await asyncio.sleep(0.02); gaps.append(...)
-Coroutine<void> heartbeat(asyncio::Event& stop, std::vector<double>& gaps, std::vector<Clock::time_point>& ticks) {
+Coroutine<void> heartbeat(asyncio::Event& stop, std::vector<double>& gaps,
+                          std::vector<Clock::time_point>& ticks) {
     auto last = Clock::now();
     while (!stop.is_set()) {
         co_await asyncio::sleep(0.02);
@@ -63,7 +64,8 @@ Coroutine<void> heartbeat(asyncio::Event& stop, std::vector<double>& gaps, std::
 
 // async def measure(label, executor, fn, args):
 //     heartbeat running; await asyncio.gather(*(loop.run_in_executor(executor, fn, a) for a in args))
-Coroutine<Row> measure(std::string label, std::vector<Coroutine<std::int64_t>> calls, std::int64_t expected_sum) {
+Coroutine<Row> measure(std::string label, std::vector<Coroutine<std::int64_t>> calls,
+                       std::int64_t expected_sum) {
     asyncio::Event stop;
     std::vector<double> gaps;
     std::vector<Clock::time_point> ticks;
@@ -84,10 +86,10 @@ struct Outcome {
     int ticks_while_frozen = 0;
 };
 
-Coroutine<Outcome> amain(ThreadPoolExecutor& threads, ProcessPoolExecutor& processes, std::int64_t n, int jobs,
-                    double blocking_ms) {
+Coroutine<Outcome> amain(ThreadPoolExecutor& threads, ProcessPoolExecutor& processes, std::int64_t n,
+                         int jobs, double blocking_ms) {
     Outcome outcome;
-    const std::int64_t job_result = pyconc::lesson::cpu_job_expected(n);
+    const std::int64_t job_result = pyconc::programs::cpu_job_expected(n);
 
     std::vector<Coroutine<std::int64_t>> blocking;
     for (std::int64_t i = 0; i < 8; ++i) {
@@ -99,8 +101,8 @@ Coroutine<Outcome> amain(ThreadPoolExecutor& threads, ProcessPoolExecutor& proce
     std::vector<Coroutine<std::int64_t>> cpu_in_threads;
     cpu_in_threads.reserve(static_cast<std::size_t>(jobs));
     for (int i = 0; i < jobs; ++i) {
-        cpu_in_threads.push_back(
-            asyncio::run_in_executor(threads, [n](ThreadState& t) { return pyconc::lesson::cpu_job(t, n); }));
+        cpu_in_threads.push_back(asyncio::run_in_executor(
+            threads, [n](ThreadState& t) { return pyconc::programs::cpu_job(t, n); }));
     }
     outcome.rows.push_back(co_await measure(fmt::format("{} CPU jobs, threads", jobs),
                                             std::move(cpu_in_threads), job_result * jobs));
@@ -109,7 +111,7 @@ Coroutine<Outcome> amain(ThreadPoolExecutor& threads, ProcessPoolExecutor& proce
     cpu_in_processes.reserve(static_cast<std::size_t>(jobs));
     for (int i = 0; i < jobs; ++i) {
         cpu_in_processes.push_back(
-            asyncio::run_in_executor<pyconc::lesson::cpu_job_in_this_process>(processes, n));
+            asyncio::run_in_executor<pyconc::programs::cpu_job_in_this_process>(processes, n));
     }
     outcome.rows.push_back(co_await measure(fmt::format("{} CPU jobs, processes", jobs),
                                             std::move(cpu_in_processes), job_result * jobs));
@@ -155,7 +157,7 @@ int main(int argc, char** argv) try {
     // The jobs in threads (no faster than one after another) and in processes; three rounds of blocking
     // calls.
     if (auto exit = lesson.check_limits(
-            {2.0 * jobs * static_cast<double>(n) * pyconc::lesson::cpu_job_seconds_per_loop +
+            {2.0 * jobs * static_cast<double>(n) * pyconc::programs::cpu_job_seconds_per_loop +
                  3 * blocking_ms / 1000.0,
              0},
             fmt::format("--jobs {} --n {} --blocking-ms {}", jobs, n, blocking_ms)))

@@ -19,8 +19,8 @@
 #include <thread>
 #include <vector>
 
+#include "programs/workloads.hpp"
 #include "pyconc/lesson/lesson.hpp"
-#include "pyconc/lesson/workloads.hpp"
 #include "pyconc/runtime/interpreter.hpp"
 #include "pyconc/runtime/thread_state.hpp"
 #include "pyconc/threading.hpp"
@@ -28,10 +28,10 @@
 using namespace pyconc::runtime;
 using pyconc::lesson::accepted_range;
 using pyconc::lesson::Align;
-using pyconc::lesson::countdown;
 using pyconc::lesson::grouped;
-using pyconc::lesson::Rounds;
-using pyconc::lesson::run_threads;
+using pyconc::programs::countdown;
+using pyconc::programs::Rounds;
+using pyconc::programs::run_threads;
 using pyconc::threading::Lock;
 using pyconc::threading::Thread;
 using Clock = std::chrono::steady_clock;
@@ -61,10 +61,11 @@ Countdown countdown_seconds(GilMode mode, std::int64_t n, int threads) {
 
 // (b) one of threading_example's programs from `threads` threads, for
 // `iterations` rounds each or (0) for `budget`.
-pyconc::lesson::CounterRun counter_after(GilMode mode, pyconc::lesson::CounterProgram program, int threads,
-                                         int iterations, std::chrono::duration<double> budget) {
+pyconc::programs::CounterRun counter_after(GilMode mode, pyconc::programs::CounterProgram program,
+                                           int threads, int iterations,
+                                           std::chrono::duration<double> budget) {
     Interpreter interpreter{mode};
-    return pyconc::lesson::run_counter(interpreter, program, threads, iterations, budget);
+    return pyconc::programs::run_counter(interpreter, program, threads, iterations, budget);
 }
 
 // (c) Two threads each do `counter += 1`, and both read before either
@@ -216,9 +217,10 @@ int main(int argc, char** argv) try {
     if (auto exit = lesson.parse(argc, argv)) return *exit;
     {
         // (a) 3 thread counts x 2 modes x 4 runs; (b) 6 runs; (e) 2 threads of countdown(n).
-        const double countdowns = 26.0 * static_cast<double>(n) * pyconc::lesson::countdown_seconds_per_loop;
+        const double countdowns =
+            26.0 * static_cast<double>(n) * pyconc::programs::countdown_seconds_per_loop;
         const double counters = iterations != 0
-                                    ? 6.0 * threads * iterations * pyconc::lesson::increment_seconds * 10
+                                    ? 6.0 * threads * iterations * pyconc::programs::increment_seconds * 10
                                     : 6.0 * budget_ms / 1000.0;
         if (auto exit = lesson.check_limits({countdowns + counters, 0},
                                             fmt::format("--n {} --threads {} --iterations {} --run-ms {}", n,
@@ -272,17 +274,17 @@ int main(int argc, char** argv) try {
                                         {"lost", Align::right},    {"", Align::left}};
     struct Program {
         const char* name;
-        pyconc::lesson::CounterProgram run;
+        pyconc::programs::CounterProgram run;
     };
     bool locked_exact = true;
     std::vector<pyconc::lesson::JsonObject> counter_runs;
     for (const Program program :
-         {Program{"plain", pyconc::lesson::plain}, Program{"with_call", pyconc::lesson::with_call},
-          Program{"locked", pyconc::lesson::locked}}) {
+         {Program{"plain", pyconc::programs::plain}, Program{"with_call", pyconc::programs::with_call},
+          Program{"locked", pyconc::programs::locked}}) {
         for (const GilMode mode : {GilMode::enabled, GilMode::disabled}) {
-            const pyconc::lesson::CounterRun run =
+            const pyconc::programs::CounterRun run =
                 counter_after(mode, program.run, threads, iterations, budget);
-            if (program.run == pyconc::lesson::locked)
+            if (program.run == pyconc::programs::locked)
                 locked_exact = locked_exact && run.counter == run.expected;
             const std::int64_t lost = run.expected - run.counter;
             counter_table.row(

@@ -16,12 +16,12 @@
 #include <thread>
 #include <vector>
 
+#include "programs/workloads.hpp"
 #include "pyconc/asyncio.hpp"
 #include "pyconc/concurrent/futures/process_pool.hpp"
 #include "pyconc/concurrent/futures/thread_pool.hpp"
 #include "pyconc/lesson/lesson.hpp"
 #include "pyconc/lesson/measure.hpp"
-#include "pyconc/lesson/workloads.hpp"
 #include "pyconc/multiprocessing/connection.hpp"
 #include "pyconc/multiprocessing/process.hpp"
 #include "pyconc/multiprocessing/spawn.hpp"
@@ -35,12 +35,12 @@ using pyconc::concurrent::futures::ProcessPoolExecutor;
 using pyconc::concurrent::futures::ThreadPoolExecutor;
 using pyconc::lesson::accepted_range;
 using pyconc::lesson::Align;
-using pyconc::lesson::cpu_job;
 using pyconc::lesson::grouped;
-using pyconc::lesson::ready;
-using pyconc::lesson::seconds_since;
-using pyconc::lesson::touch;
-using pyconc::lesson::touched;
+using pyconc::programs::cpu_job;
+using pyconc::programs::ready;
+using pyconc::programs::seconds_since;
+using pyconc::programs::touch;
+using pyconc::programs::touched;
 using pyconc::runtime::Interpreter;
 using pyconc::runtime::ThreadState;
 using Clock = std::chrono::steady_clock;
@@ -207,7 +207,8 @@ int main(int argc, char** argv) try {
         // Sequentially, then overlapped; the CPU jobs about 3.5 times (sequential, asyncio, threads,
         // processes).
         const double waits_seconds = io.requests * io.waits * io.wait_ms / 1000.0;
-        const double jobs_seconds = jobs * static_cast<double>(n) * pyconc::lesson::cpu_job_seconds_per_loop;
+        const double jobs_seconds =
+            jobs * static_cast<double>(n) * pyconc::programs::cpu_job_seconds_per_loop;
         if (auto exit = lesson.check_limits(
                 {1.6 * waits_seconds + 3.5 * jobs_seconds, 0},
                 fmt::format("--requests {} --wait-ms {} --jobs {} --n {}", io.requests, io.wait_ms, jobs, n)))
@@ -223,7 +224,7 @@ int main(int argc, char** argv) try {
     std::vector<std::int64_t> request_ids(static_cast<std::size_t>(io.requests));
     for (std::size_t i = 0; i < request_ids.size(); ++i) request_ids[i] = static_cast<std::int64_t>(i);
     const std::vector<std::int64_t> job_ns(static_cast<std::size_t>(jobs), n);
-    const std::int64_t job_result = pyconc::lesson::cpu_job_expected(n);
+    const std::int64_t job_result = pyconc::programs::cpu_job_expected(n);
     const auto all_jobs_right = [&](const std::vector<std::int64_t>& results) {
         return std::all_of(results.begin(), results.end(), [&](std::int64_t r) { return r == job_result; });
     };
@@ -329,7 +330,7 @@ int main(int argc, char** argv) try {
             const pyconc::lesson::Stopwatch stopwatch{
                 pyconc::lesson::with_children(process_pool.worker_pids())};
             cpu_times.results_right &=
-                all_jobs_right(process_pool.map<pyconc::lesson::cpu_job_in_this_process>(job_ns));
+                all_jobs_right(process_pool.map<pyconc::programs::cpu_job_in_this_process>(job_ns));
             const pyconc::lesson::Times elapsed = stopwatch.elapsed();
             cpu_times.processes = elapsed.wall;
             busy.processes = pyconc::lesson::cores_busy(elapsed);

@@ -14,11 +14,11 @@
 #include <thread>
 #include <vector>
 
+#include "programs/workloads.hpp"
 #include "pyconc/concurrent/futures/process_pool.hpp"
 #include "pyconc/concurrent/futures/thread_pool.hpp"
 #include "pyconc/lesson/lesson.hpp"
 #include "pyconc/lesson/measure.hpp"
-#include "pyconc/lesson/workloads.hpp"
 #include "pyconc/multiprocessing/process.hpp"
 #include "pyconc/multiprocessing/value.hpp"
 #include "pyconc/runtime/interpreter.hpp"
@@ -28,12 +28,12 @@ namespace mp = pyconc::multiprocessing;
 using pyconc::concurrent::futures::ProcessPoolExecutor;
 using pyconc::concurrent::futures::ThreadPoolExecutor;
 using pyconc::lesson::accepted_range;
-using pyconc::lesson::cpu_job;
 using pyconc::lesson::grouped;
-using pyconc::lesson::ready;
-using pyconc::lesson::seconds_since;
-using pyconc::lesson::touch;
-using pyconc::lesson::touched;
+using pyconc::programs::cpu_job;
+using pyconc::programs::ready;
+using pyconc::programs::seconds_since;
+using pyconc::programs::touch;
+using pyconc::programs::touched;
 using pyconc::runtime::ThreadState;
 using Clock = std::chrono::steady_clock;
 
@@ -61,10 +61,10 @@ int main(int argc, char** argv) try {
                   accepted_range(1, 10'000'000));
     if (auto exit = lesson.parse(argc, argv)) return *exit;
     // Sequentially, in threads (no faster) and in processes.
-    if (auto exit = lesson.check_limits(
-            {(2.0 + 1.0 / workers) * jobs * static_cast<double>(n) * pyconc::lesson::cpu_job_seconds_per_loop,
-             0},
-            fmt::format("--jobs {} --n {} --workers {}", jobs, n, workers)))
+    if (auto exit = lesson.check_limits({(2.0 + 1.0 / workers) * jobs * static_cast<double>(n) *
+                                             pyconc::programs::cpu_job_seconds_per_loop,
+                                         0},
+                                        fmt::format("--jobs {} --n {} --workers {}", jobs, n, workers)))
         return *exit;
 
     lesson.heading("{} jobs of cpu_job({}), {} workers, {} core{}", jobs, grouped(n), workers, cores,
@@ -100,13 +100,13 @@ int main(int argc, char** argv) try {
         // Every worker is up before the clock starts; their CPU time counts.
         (void)pool.map<ready>(std::vector<int>(static_cast<std::size_t>(workers), 0));
         const pyconc::lesson::Stopwatch with_workers{pyconc::lesson::with_children(pool.worker_pids())};
-        from_processes = pool.map<pyconc::lesson::cpu_job_in_this_process>(
+        from_processes = pool.map<pyconc::programs::cpu_job_in_this_process>(
             std::vector<std::int64_t>(static_cast<std::size_t>(jobs), n));
         processes = with_workers.elapsed();
         children_saw = pool.map<touch>(std::vector<int>{0, 1, 2, 3});
     }
     const bool results_equal = from_threads == expected && from_processes == expected &&
-                               expected.front() == pyconc::lesson::cpu_job_expected(n);
+                               expected.front() == pyconc::programs::cpu_job_expected(n);
 
     pyconc::lesson::Table table{{"how", pyconc::lesson::Align::left},
                                 {"time", pyconc::lesson::Align::right},

@@ -27,9 +27,9 @@
 #include <string>
 #include <vector>
 
+#include "programs/workloads.hpp"
 #include "pyconc/lesson/lesson.hpp"
 #include "pyconc/lesson/measure.hpp"
-#include "pyconc/lesson/workloads.hpp"
 #include "pyconc/runtime/interpreter.hpp"
 #include "pyconc/runtime/schedule.hpp"
 #include "pyconc/runtime/thread_state.hpp"
@@ -40,9 +40,9 @@ using namespace pyconc::runtime;
 using pyconc::lesson::accepted_range;
 using pyconc::lesson::accepted_words;
 using pyconc::lesson::grouped;
-using pyconc::lesson::locked;
-using pyconc::lesson::plain;
-using pyconc::lesson::with_call;
+using pyconc::programs::locked;
+using pyconc::programs::plain;
+using pyconc::programs::with_call;
 using pyconc::threading::Thread;
 
 namespace {
@@ -88,10 +88,10 @@ struct Settings {
     }
 };
 
-using Program = pyconc::lesson::CounterProgram;
+using Program = pyconc::programs::CounterProgram;
 
 struct Outcome {
-    pyconc::lesson::CounterRun run;
+    pyconc::programs::CounterRun run;
     std::uint64_t switches = 0;
     Trace::Timeline timeline;  // with --timeline or --svg
 };
@@ -107,8 +107,8 @@ Outcome run(Program target, CheckPoints policy, const Settings& settings) {
     if (settings.trace) interpreter.set_trace(&trace);
     Outcome outcome;
     // The interpreter was made on this thread: its heap is current here.
-    outcome.run = pyconc::lesson::run_counter(interpreter, target, settings.threads, settings.iterations,
-                                              settings.budget());
+    outcome.run = pyconc::programs::run_counter(interpreter, target, settings.threads, settings.iterations,
+                                                settings.budget());
     outcome.switches = interpreter.gil().switch_number();
     if (settings.trace) outcome.timeline = trace.timeline();
     return outcome;
@@ -337,7 +337,7 @@ int main(int argc, char** argv) try {
         const double seconds =
             settings.timed_run() && !settings.deterministic()
                 ? runs * settings.budget().count()
-                : runs * (increments * pyconc::lesson::increment_seconds + switches * 10e-6);
+                : runs * (increments * pyconc::programs::increment_seconds + switches * 10e-6);
         const std::string flags_given =
             settings.timed_run() && !settings.deterministic()
                 ? fmt::format("--intervals {} --switch-interval-ms {}", settings.intervals,

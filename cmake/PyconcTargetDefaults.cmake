@@ -4,6 +4,8 @@
 # this: a project that uses pyconc keeps its own flags.
 function(pyconc_target_defaults target)
     target_link_libraries(${target} PRIVATE pyconc::pyconc)
+    # programs/: the model programs the lessons run (not installed).
+    target_include_directories(${target} PRIVATE "${PROJECT_SOURCE_DIR}")
     if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
         target_compile_options(${target} PRIVATE
             -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion

@@ -8,13 +8,13 @@
 
 #include <benchmark/benchmark.h>
 
-#include "pyconc/lesson/workloads.hpp"
+#include "programs/workloads.hpp"
 #include "pyconc/runtime/interpreter.hpp"
 #include "pyconc/runtime/thread_state.hpp"
 #include "pyconc/threading.hpp"
 
 using namespace pyconc::runtime;
-using pyconc::lesson::countdown;
+using pyconc::programs::countdown;
 
 namespace {
 
@@ -79,14 +79,15 @@ static void BM_PlainProgramRounds(benchmark::State& state) {
     std::int64_t done = 0;
     for (auto _ : state) {
         if (state.range(0) == 0) {
-            done += pyconc::lesson::plain(tstate, pyconc::lesson::Rounds::exactly(iterations_per_run), lock);
+            done +=
+                pyconc::programs::plain(tstate, pyconc::programs::Rounds::exactly(iterations_per_run), lock);
         } else {
             std::atomic<bool> stop{false};
             const std::jthread timer{[&stop] {
                 std::this_thread::sleep_for(std::chrono::milliseconds{20});
                 stop = true;
             }};
-            done += pyconc::lesson::plain(tstate, pyconc::lesson::Rounds::until(stop), lock);
+            done += pyconc::programs::plain(tstate, pyconc::programs::Rounds::until(stop), lock);
         }
     }
     state.counters["ns_per_iteration"] = benchmark::Counter(

@@ -9,10 +9,10 @@
 
 #include <benchmark/benchmark.h>
 
+#include "programs/workloads.hpp"
 #include "pyconc/asyncio.hpp"
 #include "pyconc/concurrent/futures/process_pool.hpp"
 #include "pyconc/concurrent/futures/thread_pool.hpp"
-#include "pyconc/lesson/workloads.hpp"
 #include "pyconc/multiprocessing/process.hpp"
 #include "pyconc/runtime/interpreter.hpp"
 #include "pyconc/runtime/thread_state.hpp"
@@ -83,7 +83,7 @@ BENCHMARK(BM_ForkStartJoin)->Unit(benchmark::kMillisecond);
 static void BM_CpuJobsSequential(benchmark::State& state) {
     for (auto _ : state) {
         for (int job = 0; job < 4; ++job)
-            benchmark::DoNotOptimize(pyconc::lesson::cpu_job_in_this_process(cpu_job_n));
+            benchmark::DoNotOptimize(pyconc::programs::cpu_job_in_this_process(cpu_job_n));
     }
 }
 BENCHMARK(BM_CpuJobsSequential)->Unit(benchmark::kMillisecond)->UseRealTime();
@@ -93,7 +93,7 @@ static void BM_CpuJobsProcessPool(benchmark::State& state) {
     (void)pool.submit<nop>(0)->result();
     for (auto _ : state) {
         benchmark::DoNotOptimize(
-            pool.map<pyconc::lesson::cpu_job_in_this_process>(std::vector<std::int64_t>(4, cpu_job_n)));
+            pool.map<pyconc::programs::cpu_job_in_this_process>(std::vector<std::int64_t>(4, cpu_job_n)));
     }
 }
 BENCHMARK(BM_CpuJobsProcessPool)->Unit(benchmark::kMillisecond)->UseRealTime();

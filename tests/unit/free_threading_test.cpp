@@ -8,14 +8,14 @@
 
 #include <gtest/gtest.h>
 
-#include "pyconc/lesson/workloads.hpp"
+#include "programs/workloads.hpp"
 #include "pyconc/runtime/biased_refcount.hpp"
 #include "pyconc/runtime/interpreter.hpp"
 #include "pyconc/runtime/thread_state.hpp"
 #include "pyconc/threading.hpp"
 
 using namespace pyconc::runtime;
-using pyconc::lesson::countdown;
+using pyconc::programs::countdown;
 using pyconc::threading::Lock;
 using pyconc::threading::Thread;
 

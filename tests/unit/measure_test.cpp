@@ -10,10 +10,11 @@
 
 #include <gtest/gtest.h>
 
-#include "pyconc/lesson/workloads.hpp"
+#include "programs/workloads.hpp"
 #include "pyconc/runtime/interpreter.hpp"
 
 using namespace pyconc::lesson;
+using namespace pyconc::programs;  // NOLINT(google-build-using-namespace): the programs under test
 
 namespace {
 

@@ -1,5 +1,10 @@
 #pragma once
-// The workloads several lessons share, written as the Python they model.
+// The model programs the lessons run, each written as the Python it
+// models (the Python is in the comment above it): countdown, the three
+// counter loops, cpu_job, and the helpers that run them on threads.
+//
+// They belong to the lessons, not to the library: this folder is not
+// installed, and a program that uses pyconc writes its own.
 #include <atomic>
 #include <chrono>
 #include <cstdint>
@@ -15,7 +20,11 @@
 #include "pyconc/runtime/thread_state.hpp"
 #include "pyconc/threading.hpp"
 
-namespace pyconc::lesson {
+namespace pyconc::programs {
+
+// The lesson chrome times the runs (measure.hpp).
+using lesson::Stopwatch;
+using lesson::Times;
 
 // What the programs below cost per loop in a release build here, for the
 // estimates a lesson makes from its flags before it runs (check_limits):
@@ -266,4 +275,4 @@ inline int touch(int /*item*/) {
     return touched;
 }
 
-}  // namespace pyconc::lesson
+}  // namespace pyconc::programs
