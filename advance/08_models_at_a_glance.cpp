@@ -183,195 +183,211 @@ std::string duration_text(double ns) {
     return fmt::format("{:.1f} us", ns / 1'000);
 }
 
-}  // namespace
+// --- the workloads, the same under each model ------------------------------------------
 
-int main(int argc, char** argv) try {
-    mp::freeze_support(argc, argv);  // a spawned worker does its work here and exits
-    pyconc::lesson::Lesson lesson{
-        "08_models_at_a_glance",
-        "The hand-out's table of asyncio, threading and multiprocessing, measured on this machine: an "
-        "I/O-bound and a CPU-bound workload under each model, the cost of one switch, and whether the "
-        "workers share the caller's memory.",
-        {"handout-holds", "handout-differs", "machine-busy"}};
+struct Settings {
     IoWork io;
     int jobs = 4;
     std::int64_t n = 1'000'000;
-    lesson.option("--requests", io.requests, "I/O-bound: requests, each a few short blocking waits",
-                  accepted_range(1, 10'000));
-    lesson.option("--wait-ms", io.wait_ms, "I/O-bound: the length of one wait, in ms",
-                  accepted_range(0.1, 1'000.0));
-    lesson.option("--jobs", jobs, "CPU-bound: jobs of cpu_job(n)", accepted_range(1, 64));
-    lesson.option("--n", n, "CPU-bound: each job's loop count", accepted_range<std::int64_t>(1, 100'000'000));
-    if (auto exit = lesson.parse(argc, argv)) return *exit;
-    {
-        // Sequentially, then overlapped; the CPU jobs about 3.5 times (sequential, asyncio, threads,
-        // processes).
-        const double waits_seconds = io.requests * io.waits * io.wait_ms / 1000.0;
-        const double jobs_seconds =
-            jobs * static_cast<double>(n) * pyconc::programs::cpu_job_seconds_per_loop;
-        if (auto exit = lesson.check_limits(
-                {1.6 * waits_seconds + 3.5 * jobs_seconds, 0},
-                fmt::format("--requests {} --wait-ms {} --jobs {} --n {}", io.requests, io.wait_ms, jobs, n)))
-            return *exit;
-    }
-    const unsigned cores = pyconc::lesson::usable_cores();
+};
 
-    // Measured first, while this process has no threads: it forks.
-    const double process_ns = process_switch_ns();
-    const double thread_ns = thread_switch_ns();
-    const double await_ns = await_switch_ns();
-
-    std::vector<std::int64_t> request_ids(static_cast<std::size_t>(io.requests));
-    for (std::size_t i = 0; i < request_ids.size(); ++i) request_ids[i] = static_cast<std::int64_t>(i);
-    const std::vector<std::int64_t> job_ns(static_cast<std::size_t>(jobs), n);
-    const std::int64_t job_result = pyconc::programs::cpu_job_expected(n);
-    const auto all_jobs_right = [&](const std::vector<std::int64_t>& results) {
-        return std::all_of(results.begin(), results.end(), [&](std::int64_t r) { return r == job_result; });
-    };
-
-    Times io_times;
-    Times cpu_times;
+// What the lesson measured: the times and cores of each model, whether
+// each shares the caller's memory, and what one switch costs.
+struct Measured {
+    unsigned cores = 1;
+    Times io;
+    Times cpu;
     CoresBusy busy;
     bool shared_asyncio = false;
     bool shared_threads = false;
     bool shared_processes = true;
-    {
-        Interpreter interpreter;
-        ThreadState main_thread{interpreter, "MainThread"};
-        ThreadPoolExecutor thread_pool{interpreter};  // min(32, cpus + 4) workers, as Python's default
-        ProcessPoolExecutor process_pool{cores};      // cpus workers
-        (void)process_pool.map<ready>(std::vector<int>(cores, 0));
-        (void)thread_pool.map([](ThreadState&, int x) { return x; }, std::vector<int>(8, 0));
+    double await_ns = 0;
+    double thread_ns = 0;
+    double process_ns = 0;
+};
 
-        // Sequential and asyncio run on this thread, which attaches for them.
-        {
-            const ThreadState::Attached attached{main_thread};
-            auto started = Clock::now();
-            for (const std::int64_t id : request_ids)
-                io_times.results_right &= request(main_thread, id, io) == id;
-            io_times.sequential = seconds_since(started);
-
-            (void)cpu_job(main_thread, n);  // a warm-up: the baseline must not be a cold run
-            started = Clock::now();
-            std::vector<std::int64_t> results;
-            results.reserve(job_ns.size());
-            for (int j = 0; j < jobs; ++j) results.push_back(cpu_job(main_thread, n));
-            cpu_times.sequential = seconds_since(started);
-            cpu_times.results_right &= all_jobs_right(results);
-        }
-        {
-            std::vector<Coroutine<std::int64_t>> requests;
-            requests.reserve(request_ids.size());
-            for (const std::int64_t id : request_ids) requests.push_back(arequest(id, io));
-            auto started = Clock::now();
-            const auto results = asyncio::run(gather_all(std::move(requests)),
-                                              {.thread = &main_thread, .handle_interrupt = false});
-            io_times.asyncio = seconds_since(started);
-            io_times.results_right &= results == request_ids;
-
-            std::vector<Coroutine<std::int64_t>> cpu;
-            cpu.reserve(job_ns.size());
-            for (int j = 0; j < jobs; ++j) cpu.push_back(acpu_job(main_thread, n));
-            const pyconc::lesson::Stopwatch stopwatch;
-            const auto cpu_results =
-                asyncio::run(gather_all(std::move(cpu)), {.thread = &main_thread, .handle_interrupt = false});
-            const pyconc::lesson::Times elapsed = stopwatch.elapsed();
-            cpu_times.asyncio = elapsed.wall;
-            busy.asyncio = pyconc::lesson::cores_busy(elapsed);
-            cpu_times.results_right &= all_jobs_right(cpu_results);
-
-            // A task's change to a module global, seen by the code that awaited it.
-            int seen = 0;
-            const auto change = [&seen]() -> Coroutine<void> {
-                seen = 1;
-                co_return;
-            };
-            asyncio::run(change(), {.thread = &main_thread, .handle_interrupt = false});
-            shared_asyncio = seen == 1;
-        }
-
-        auto started = Clock::now();
-        const auto from_threads = thread_pool.map(
-            [&io](ThreadState& t, std::int64_t id) { return request(t, id, io); }, request_ids);
-        io_times.threads = seconds_since(started);
-        io_times.results_right &= from_threads == request_ids;
-
-        {
-            const pyconc::lesson::Stopwatch stopwatch;
-            cpu_times.results_right &= all_jobs_right(thread_pool.map(
-                [](ThreadState& t, std::int64_t job_n) { return cpu_job(t, job_n); }, job_ns));
-            const pyconc::lesson::Times elapsed = stopwatch.elapsed();
-            cpu_times.threads = elapsed.wall;
-            busy.threads = pyconc::lesson::cores_busy(elapsed);
-        }
-
-        // A worker thread sets the global x; the caller reads it.
-        interpreter.globals().set("x", pyconc::runtime::Int::from(0));
-        thread_pool
-            .submit([](ThreadState& t) {
-                t.load_const(1);
-                t.store_global("x");
-            })
-            ->result();
-        shared_threads =
-            static_cast<const pyconc::runtime::Int&>(*interpreter.globals().get("x")).value() == 1;
-
-        std::vector<std::shared_ptr<pyconc::concurrent::futures::Future<std::int64_t>>> futures;
-        futures.reserve(request_ids.size());
-        started = Clock::now();
-        for (const std::int64_t id : request_ids) {
-            futures.push_back(process_pool.submit<request_in_this_process>(id, io.waits, io.wait_ms));
-        }
-        for (std::size_t i = 0; i < futures.size(); ++i)
-            io_times.results_right &= futures[i]->result() == request_ids[i];
-        io_times.processes = seconds_since(started);
-
-        {
-            const pyconc::lesson::Stopwatch stopwatch{
-                pyconc::lesson::with_children(process_pool.worker_pids())};
-            cpu_times.results_right &=
-                all_jobs_right(process_pool.map<pyconc::programs::cpu_job_in_this_process>(job_ns));
-            const pyconc::lesson::Times elapsed = stopwatch.elapsed();
-            cpu_times.processes = elapsed.wall;
-            busy.processes = pyconc::lesson::cores_busy(elapsed);
-            busy.others = pyconc::lesson::others_busy(elapsed);
-        }
-
-        // Each worker process increments its own `touched`; this one's stays 0.
-        (void)process_pool.map<touch>(std::vector<int>{0, 1, 2, 3});
-        shared_processes = touched != 0;
+// The inputs and the check of the outputs, shared by every model.
+struct Workload {
+    explicit Workload(const Settings& settings)
+        : request_ids(static_cast<std::size_t>(settings.io.requests)),
+          job_ns(static_cast<std::size_t>(settings.jobs), settings.n),
+          job_result(pyconc::programs::cpu_job_expected(settings.n)) {
+        for (std::size_t i = 0; i < request_ids.size(); ++i) request_ids[i] = static_cast<std::int64_t>(i);
     }
+    [[nodiscard]] bool all_jobs_right(const std::vector<std::int64_t>& results) const {
+        return std::all_of(results.begin(), results.end(), [&](std::int64_t r) { return r == job_result; });
+    }
+    std::vector<std::int64_t> request_ids;
+    std::vector<std::int64_t> job_ns;
+    std::int64_t job_result;
+};
 
-    // CPU-bound work can go no faster than the cores allow; waits that
-    // overlap can (24 requests waiting at once), so only CPU figures are bounded.
-    const auto times_table = [&](const Times& times, bool cpu_bound) {
-        pyconc::lesson::Table table{
-            {"model", Align::left}, {"time", Align::right}, {"vs sequential", Align::right}};
-        const auto row = [&](const char* model, double seconds) {
-            table.row({model, fmt::format("{:.3f}s", seconds),
-                       cpu_bound ? pyconc::lesson::speedup_text(times.sequential, seconds, cores)
-                                 : fmt::format("{:.2f}x", times.sequential / seconds)});
-        };
-        row("sequential", times.sequential);
-        row("asyncio", times.asyncio);
-        row("threading (pool)", times.threads);
-        row("multiprocessing (pool)", times.processes);
-        return table;
+// Sequentially, on this thread: the baseline.
+void measure_sequential(ThreadState& main_thread, const Settings& settings, const Workload& work,
+                        Measured& m) {
+    const ThreadState::Attached attached{main_thread};
+    auto started = Clock::now();
+    for (const std::int64_t id : work.request_ids)
+        m.io.results_right &= request(main_thread, id, settings.io) == id;
+    m.io.sequential = seconds_since(started);
+
+    (void)cpu_job(main_thread, settings.n);  // a warm-up: the baseline must not be a cold run
+    started = Clock::now();
+    std::vector<std::int64_t> results;
+    results.reserve(work.job_ns.size());
+    for (const std::int64_t job_n : work.job_ns) results.push_back(cpu_job(main_thread, job_n));
+    m.cpu.sequential = seconds_since(started);
+    m.cpu.results_right &= work.all_jobs_right(results);
+}
+
+// asyncio: asyncio.run(gather(*coros)) on this thread.
+void measure_asyncio(ThreadState& main_thread, const Settings& settings, const Workload& work, Measured& m) {
+    const asyncio::RunOptions on_main{.thread = &main_thread, .handle_interrupt = false};
+    std::vector<Coroutine<std::int64_t>> requests;
+    requests.reserve(work.request_ids.size());
+    for (const std::int64_t id : work.request_ids) requests.push_back(arequest(id, settings.io));
+    const auto started = Clock::now();
+    const auto results = asyncio::run(gather_all(std::move(requests)), on_main);
+    m.io.asyncio = seconds_since(started);
+    m.io.results_right &= results == work.request_ids;
+
+    std::vector<Coroutine<std::int64_t>> cpu;
+    cpu.reserve(work.job_ns.size());
+    for (const std::int64_t job_n : work.job_ns) cpu.push_back(acpu_job(main_thread, job_n));
+    const pyconc::lesson::Stopwatch stopwatch;
+    const auto cpu_results = asyncio::run(gather_all(std::move(cpu)), on_main);
+    const pyconc::lesson::Times elapsed = stopwatch.elapsed();
+    m.cpu.asyncio = elapsed.wall;
+    m.busy.asyncio = pyconc::lesson::cores_busy(elapsed);
+    m.cpu.results_right &= work.all_jobs_right(cpu_results);
+
+    // A task's change to a module global, seen by the code that awaited it.
+    int seen = 0;
+    const auto change = [&seen]() -> Coroutine<void> {
+        seen = 1;
+        co_return;
     };
-    const auto winner = [](const Times& times) {
-        const double best = std::min({times.asyncio, times.threads, times.processes});
-        if (best == times.asyncio) return "asyncio";
-        if (best == times.threads) return "threading";
-        return "multiprocessing";
+    asyncio::run(change(), on_main);
+    m.shared_asyncio = seen == 1;
+}
+
+// threading: ThreadPoolExecutor().map(...)
+void measure_threading(Interpreter& interpreter, ThreadPoolExecutor& pool, const Settings& settings,
+                       const Workload& work, Measured& m) {
+    const auto started = Clock::now();
+    const auto from_threads =
+        pool.map([&settings](ThreadState& t, std::int64_t id) { return request(t, id, settings.io); },
+                 work.request_ids);
+    m.io.threads = seconds_since(started);
+    m.io.results_right &= from_threads == work.request_ids;
+
+    const pyconc::lesson::Stopwatch stopwatch;
+    m.cpu.results_right &= work.all_jobs_right(
+        pool.map([](ThreadState& t, std::int64_t job_n) { return cpu_job(t, job_n); }, work.job_ns));
+    const pyconc::lesson::Times elapsed = stopwatch.elapsed();
+    m.cpu.threads = elapsed.wall;
+    m.busy.threads = pyconc::lesson::cores_busy(elapsed);
+
+    // A worker thread sets the global x; the caller reads it.
+    interpreter.globals().set("x", pyconc::runtime::Int::from(0));
+    pool.submit([](ThreadState& t) {
+            t.load_const(1);
+            t.store_global("x");
+        })
+        ->result();
+    m.shared_threads = static_cast<const pyconc::runtime::Int&>(*interpreter.globals().get("x")).value() == 1;
+}
+
+// multiprocessing: ProcessPoolExecutor().submit(...) and map(...)
+void measure_multiprocessing(ProcessPoolExecutor& pool, const Settings& settings, const Workload& work,
+                             Measured& m) {
+    std::vector<std::shared_ptr<pyconc::concurrent::futures::Future<std::int64_t>>> futures;
+    futures.reserve(work.request_ids.size());
+    const auto started = Clock::now();
+    for (const std::int64_t id : work.request_ids) {
+        futures.push_back(pool.submit<request_in_this_process>(id, settings.io.waits, settings.io.wait_ms));
+    }
+    for (std::size_t i = 0; i < futures.size(); ++i)
+        m.io.results_right &= futures[i]->result() == work.request_ids[i];
+    m.io.processes = seconds_since(started);
+
+    const pyconc::lesson::Stopwatch stopwatch{pyconc::lesson::with_children(pool.worker_pids())};
+    m.cpu.results_right &=
+        work.all_jobs_right(pool.map<pyconc::programs::cpu_job_in_this_process>(work.job_ns));
+    const pyconc::lesson::Times elapsed = stopwatch.elapsed();
+    m.cpu.processes = elapsed.wall;
+    m.busy.processes = pyconc::lesson::cores_busy(elapsed);
+    m.busy.others = pyconc::lesson::others_busy(elapsed);
+
+    // Each worker process increments its own `touched`; this one's stays 0.
+    (void)pool.map<touch>(std::vector<int>{0, 1, 2, 3});
+    m.shared_processes = touched != 0;
+}
+
+Measured measure_all_models(const Settings& settings) {
+    Measured m;
+    m.cores = pyconc::lesson::usable_cores();
+    // Measured first, while this process has no threads: it forks.
+    m.process_ns = process_switch_ns();
+    m.thread_ns = thread_switch_ns();
+    m.await_ns = await_switch_ns();
+
+    const Workload work{settings};
+    Interpreter interpreter;
+    ThreadState main_thread{interpreter, "MainThread"};
+    ThreadPoolExecutor thread_pool{interpreter};  // min(32, cpus + 4) workers, as Python's default
+    ProcessPoolExecutor process_pool{m.cores};    // cpus workers
+    (void)process_pool.map<ready>(std::vector<int>(m.cores, 0));
+    (void)thread_pool.map([](ThreadState&, int x) { return x; }, std::vector<int>(8, 0));
+
+    measure_sequential(main_thread, settings, work, m);
+    measure_asyncio(main_thread, settings, work, m);
+    measure_threading(interpreter, thread_pool, settings, work, m);
+    measure_multiprocessing(process_pool, settings, work, m);
+    return m;
+}
+
+// --- what the lesson shows ----------------------------------------------------------------
+
+// CPU-bound work can go no faster than the cores allow; waits that
+// overlap can (24 requests waiting at once), so only CPU figures are bounded.
+pyconc::lesson::Table times_table(const Times& times, bool cpu_bound, unsigned cores) {
+    pyconc::lesson::Table table{
+        {"model", Align::left}, {"time", Align::right}, {"vs sequential", Align::right}};
+    const auto row = [&](const char* model, double seconds) {
+        table.row({model, fmt::format("{:.3f}s", seconds),
+                   cpu_bound ? pyconc::lesson::speedup_text(times.sequential, seconds, cores)
+                             : fmt::format("{:.2f}x", times.sequential / seconds)});
     };
+    row("sequential", times.sequential);
+    row("asyncio", times.asyncio);
+    row("threading (pool)", times.threads);
+    row("multiprocessing (pool)", times.processes);
+    return table;
+}
 
-    lesson.heading("I/O-bound: {} requests of {} blocking waits of {} ms", io.requests, io.waits, io.wait_ms);
-    lesson.print(times_table(io_times, false));
-    lesson.heading("CPU-bound: {} jobs of cpu_job({}), on {} cores", jobs, grouped(n), cores);
-    lesson.print(times_table(cpu_times, true));
+const char* winner(const Times& times) {
+    const double best = std::min({times.asyncio, times.threads, times.processes});
+    if (best == times.asyncio) return "asyncio";
+    if (best == times.threads) return "threading";
+    return "multiprocessing";
+}
 
-    // The processes could not run at once because other work had the cores.
-    const bool machine_busy = cores >= 2 && busy.processes < CoresBusy::parallel && busy.others >= 0.5;
+// The processes could not run at once because other work had the cores.
+bool machine_was_busy(const Measured& m) {
+    return m.cores >= 2 && m.busy.processes < CoresBusy::parallel && m.busy.others >= 0.5;
+}
+
+void show_times(pyconc::lesson::Lesson& lesson, const Settings& settings, const Measured& m) {
+    lesson.heading("I/O-bound: {} requests of {} blocking waits of {} ms", settings.io.requests,
+                   settings.io.waits, settings.io.wait_ms);
+    lesson.print(times_table(m.io, false, m.cores));
+    lesson.heading("CPU-bound: {} jobs of cpu_job({}), on {} cores", settings.jobs, grouped(settings.n),
+                   m.cores);
+    lesson.print(times_table(m.cpu, true, m.cores));
+}
+
+void show_glance(pyconc::lesson::Lesson& lesson, const Measured& m) {
     const auto parallel = [](double cores_busy) {
         return fmt::format("{} ({:.2f} cores busy)", cores_busy >= CoresBusy::parallel ? "yes" : "no",
                            cores_busy);
@@ -385,55 +401,59 @@ int main(int argc, char** argv) try {
                                  {"memory space", Align::left},
                                  {"context switch", Align::left},
                                  {"best for", Align::left}};
-    glance.row({"asyncio", parallel(busy.asyncio), space(shared_asyncio, "a task's change seen"),
-                fmt::format("await: {}", duration_text(await_ns)), "high I/O, many connections"});
-    glance.row({"threading", parallel(busy.threads), space(shared_threads, "a worker's global seen"),
-                fmt::format("OS thread: {}", duration_text(thread_ns)), "mixed I/O, blocking libraries"});
+    glance.row({"asyncio", parallel(m.busy.asyncio), space(m.shared_asyncio, "a task's change seen"),
+                fmt::format("await: {}", duration_text(m.await_ns)), "high I/O, many connections"});
+    glance.row({"threading", parallel(m.busy.threads), space(m.shared_threads, "a worker's global seen"),
+                fmt::format("OS thread: {}", duration_text(m.thread_ns)), "mixed I/O, blocking libraries"});
     glance.row({"multiprocessing",
-                machine_busy ? fmt::format("? (the machine was busy: {:.2f} cores)", busy.processes)
-                             : parallel(busy.processes),
-                space(shared_processes, "a child's global not seen"),
-                fmt::format("OS process: {}", duration_text(process_ns)), "CPU-bound, true parallelism"});
+                machine_was_busy(m) ? fmt::format("? (the machine was busy: {:.2f} cores)", m.busy.processes)
+                                    : parallel(m.busy.processes),
+                space(m.shared_processes, "a child's global not seen"),
+                fmt::format("OS process: {}", duration_text(m.process_ns)), "CPU-bound, true parallelism"});
     lesson.print(glance);
     lesson.note(
         "Measured now, on {} cores: parallel? is how many cores the CPU-bound jobs kept busy (CPU time over "
         "wall time; one GIL allows 1). The switch costs are one await of asyncio.sleep(0) between two "
         "tasks, one handoff between two OS threads, and half a round trip through a pipe between two "
         "processes.",
-        cores);
-    if (machine_busy) {
+        m.cores);
+    if (machine_was_busy(m)) {
         lesson.note("The machine was busy: other work kept {:.1f} cores busy while the processes ran.",
-                    busy.others);
+                    m.busy.others);
     }
-    lesson.say("I/O-bound winner: {}. CPU-bound winner: {}.", winner(io_times), winner(cpu_times));
+    lesson.say("I/O-bound winner: {}. CPU-bound winner: {}.", winner(m.io), winner(m.cpu));
     lesson.say(
         "Rule of thumb: I/O-bound? Start with asyncio; move to threads if blocking libraries are "
         "unavoidable. CPU-bound? Reach for multiprocessing (or native extensions) to escape the GIL.");
+}
 
-    lesson.figure("cores", cores);
-    lesson.figure("io_seconds", std::vector<double>{io_times.sequential, io_times.asyncio, io_times.threads,
-                                                    io_times.processes});
-    lesson.figure("cpu_seconds", std::vector<double>{cpu_times.sequential, cpu_times.asyncio,
-                                                     cpu_times.threads, cpu_times.processes});
-    lesson.figure("cpu_cores_busy", std::vector<double>{busy.asyncio, busy.threads, busy.processes});
-    lesson.figure("switch_ns", std::vector<double>{await_ns, thread_ns, process_ns});
-    lesson.figure("shared_memory", std::vector<bool>{shared_asyncio, shared_threads, shared_processes});
+void record_figures(pyconc::lesson::Lesson& lesson, const Measured& m) {
+    lesson.figure("cores", m.cores);
+    lesson.figure("io_seconds",
+                  std::vector<double>{m.io.sequential, m.io.asyncio, m.io.threads, m.io.processes});
+    lesson.figure("cpu_seconds",
+                  std::vector<double>{m.cpu.sequential, m.cpu.asyncio, m.cpu.threads, m.cpu.processes});
+    lesson.figure("cpu_cores_busy", std::vector<double>{m.busy.asyncio, m.busy.threads, m.busy.processes});
+    lesson.figure("switch_ns", std::vector<double>{m.await_ns, m.thread_ns, m.process_ns});
+    lesson.figure("shared_memory", std::vector<bool>{m.shared_asyncio, m.shared_threads, m.shared_processes});
+}
 
-    const bool io_holds = io_times.asyncio < io_times.sequential && io_times.threads < io_times.sequential;
-    const bool one_at_a_time = busy.asyncio < CoresBusy::parallel && busy.threads < CoresBusy::parallel;
+int verdict(pyconc::lesson::Lesson& lesson, const Measured& m) {
+    const bool io_holds = m.io.asyncio < m.io.sequential && m.io.threads < m.io.sequential;
+    const bool one_at_a_time = m.busy.asyncio < CoresBusy::parallel && m.busy.threads < CoresBusy::parallel;
     const bool cpu_holds =
         one_at_a_time &&
-        (cores < 2 || (busy.processes >= CoresBusy::parallel && cpu_times.processes < cpu_times.threads));
-    const bool memory_holds = shared_asyncio && shared_threads && !shared_processes;
-    if (!io_times.results_right || !cpu_times.results_right) {
+        (m.cores < 2 || (m.busy.processes >= CoresBusy::parallel && m.cpu.processes < m.cpu.threads));
+    const bool memory_holds = m.shared_asyncio && m.shared_threads && !m.shared_processes;
+    if (!m.io.results_right || !m.cpu.results_right) {
         return lesson.finish("handout-differs", "a workload gave a wrong result");
     }
-    if (!cpu_holds && one_at_a_time && machine_busy) {
+    if (!cpu_holds && one_at_a_time && machine_was_busy(m)) {
         return lesson.finish(
             "machine-busy",
-            fmt::format("other work kept {:.1f} cores busy, so the processes could not run at once; "
-                        "run it again",
-                        busy.others));
+            fmt::format("other work kept {:.1f} cores busy, so the processes could not run at "
+                        "once; run it again",
+                        m.busy.others));
     }
     if (io_holds && cpu_holds && memory_holds) {
         return lesson.finish(
@@ -444,6 +464,42 @@ int main(int argc, char** argv) try {
     return lesson.finish("handout-differs",
                          fmt::format("I/O {}, CPU {}, memory {}", io_holds ? "holds" : "differs",
                                      cpu_holds ? "holds" : "differs", memory_holds ? "holds" : "differs"));
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+    mp::freeze_support(argc, argv);  // a spawned worker does its work here and exits
+    pyconc::lesson::Lesson lesson{
+        "08_models_at_a_glance",
+        "The hand-out's table of asyncio, threading and multiprocessing, measured on this machine: an "
+        "I/O-bound and a CPU-bound workload under each model, the cost of one switch, and whether the "
+        "workers share the caller's memory.",
+        {"handout-holds", "handout-differs", "machine-busy"}};
+    Settings settings;
+    lesson.option("--requests", settings.io.requests, "I/O-bound: requests, each a few short blocking waits",
+                  accepted_range(1, 10'000));
+    lesson.option("--wait-ms", settings.io.wait_ms, "I/O-bound: the length of one wait, in ms",
+                  accepted_range(0.1, 1'000.0));
+    lesson.option("--jobs", settings.jobs, "CPU-bound: jobs of cpu_job(n)", accepted_range(1, 64));
+    lesson.option("--n", settings.n, "CPU-bound: each job's loop count",
+                  accepted_range<std::int64_t>(1, 100'000'000));
+    if (auto exit = lesson.parse(argc, argv)) return *exit;
+    // Sequentially, then overlapped; the CPU jobs about 3.5 times (sequential, asyncio, threads, processes).
+    const double waits_seconds = settings.io.requests * settings.io.waits * settings.io.wait_ms / 1000.0;
+    const double jobs_seconds =
+        settings.jobs * static_cast<double>(settings.n) * pyconc::programs::cpu_job_seconds_per_loop;
+    if (auto exit = lesson.check_limits(
+            {1.6 * waits_seconds + 3.5 * jobs_seconds, 0},
+            fmt::format("--requests {} --wait-ms {} --jobs {} --n {}", settings.io.requests,
+                        settings.io.wait_ms, settings.jobs, settings.n)))
+        return *exit;
+
+    const Measured measured = measure_all_models(settings);
+    show_times(lesson, settings, measured);
+    show_glance(lesson, measured);
+    record_figures(lesson, measured);
+    return verdict(lesson, measured);
 } catch (...) {
     return pyconc::lesson::failed(argv[0]);  // one line and exit 3 (lesson/failure.hpp)
 }
