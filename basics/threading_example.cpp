@@ -19,12 +19,15 @@
 // possible order of their eight instructions (70 orders), through explicit
 // schedules, and counts the orders each policy allows and the ones that
 // lose the update.
+#include <algorithm>
 #include <bit>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "programs/workloads.hpp"
@@ -260,18 +263,18 @@ int run_explorer(pyconc::lesson::Lesson& lesson,
     return lesson.finish("no-race", "no order the check points allow loses the update");
 }
 
-}  // namespace
+// --- the lesson's parts --------------------------------------------------------------------
 
-int main(int argc, char** argv) try {
-    pyconc::lesson::Lesson lesson{
-        "threading_example",
-        "counter += 1 from several threads under the GIL: plain, with a call between the read and the "
-        "write, and with a Lock; check points after every instruction (py39) or only at RESUME, "
-        "JUMP_BACKWARD and CALL (py310).",
-        {"race", "no-race", "machine-busy"}};
-    Settings settings;
+// What the flags choose beyond the run's size and schedule.
+struct Choices {
     std::string variant = "all";
     std::string check_points = "both";
+    bool timeline = false;
+    std::string svg;
+    bool explore = false;
+};
+
+void add_flags(pyconc::lesson::Lesson& lesson, Settings& settings, Choices& choices) {
     lesson.option("--threads", settings.threads, "How many threads increment the counter",
                   accepted_range(1, 64));
     lesson.flags()
@@ -284,9 +287,9 @@ int main(int argc, char** argv) try {
                 "How long each run lasts, in switch intervals (when --iterations is not given)",
                 accepted_range(1, 1'000))
         ->excludes("--iterations");
-    lesson.option("--variant", variant, "plain, call, locked or all",
+    lesson.option("--variant", choices.variant, "plain, call, locked or all",
                   accepted_words({"plain", "call", "locked", "all"}));
-    lesson.option("--check-points", check_points,
+    lesson.option("--check-points", choices.check_points,
                   "py39 (every instruction), py310 (RESUME, JUMP_BACKWARD, CALL) or both",
                   accepted_words({"py39", "py310", "both"}));
     lesson.option("--switch-interval-ms", settings.switch_interval_ms,
@@ -305,138 +308,200 @@ int main(int argc, char** argv) try {
         ->option_text("K")
         ->check(accepted_range<std::uint64_t>(1, 1'000'000))
         ->excludes("--switch-every");
-    bool timeline = false;
-    std::string svg;
-    bool explore_schedules = false;
-    lesson.flag("--timeline", timeline, "Draw each run's GIL timeline in the terminal");
-    lesson.option("--svg", svg, "Write the runs' GIL timelines as an SVG picture to FILE",
+    lesson.flag("--timeline", choices.timeline, "Draw each run's GIL timeline in the terminal");
+    lesson.option("--svg", choices.svg, "Write the runs' GIL timelines as an SVG picture to FILE",
                   pyconc::lesson::accepted_output_file());
     lesson
-        .flag("--explore", explore_schedules,
+        .flag("--explore", choices.explore,
               "Run every order of two threads' instructions for one increment each, and count the orders "
               "that lose it (two threads, one increment each, every program: sizes do not apply)")
         ->excludes("--threads")
         ->excludes("--iterations")
         ->excludes("--intervals")
         ->excludes("--variant");
-    if (auto exit = lesson.parse(argc, argv)) return *exit;
-    settings.seed = lesson.seed();
-    settings.trace = timeline || !svg.empty();
-    // Deterministic schedules count instructions, not time: a fixed size.
-    if (settings.deterministic() && settings.timed_run()) settings.iterations = 200'000;
-    {
-        // Timed runs last what they say; counted ones are estimated at the uncontended rate, with a
-        // handoff of about 10 us each time a deterministic schedule switches.
-        const double runs = (check_points == "both" ? 2.0 : 1.0) * (variant == "all" ? 3.0 : 1.0);
-        const double increments = static_cast<double>(settings.threads) * settings.iterations;
-        const double switches =
-            settings.deterministic()
-                ? 12.0 * increments /
-                      static_cast<double>(std::max(settings.switch_every, settings.switch_random))
-                : 0.0;
-        const double seconds =
-            settings.timed_run() && !settings.deterministic()
-                ? runs * settings.budget().count()
-                : runs * (increments * pyconc::programs::increment_seconds + switches * 10e-6);
-        const std::string flags_given =
-            settings.timed_run() && !settings.deterministic()
-                ? fmt::format("--intervals {} --switch-interval-ms {}", settings.intervals,
-                              settings.switch_interval_ms)
-                : fmt::format("--threads {} --iterations {}", settings.threads, settings.iterations);
-        if (auto exit = lesson.check_limits({seconds, 0}, flags_given)) return *exit;
-    }
+}
 
-    struct Row {
+// Refuses a run of hours before it starts (Lesson::check_limits). Timed
+// runs last what they say; counted ones are estimated at the uncontended
+// rate, with a handoff of about 10 us each time a deterministic schedule
+// switches.
+std::optional<int> refuse_absurd_sizes(pyconc::lesson::Lesson& lesson, const Settings& settings,
+                                       const Choices& choices) {
+    const double runs = (choices.check_points == "both" ? 2.0 : 1.0) * (choices.variant == "all" ? 3.0 : 1.0);
+    const double increments = static_cast<double>(settings.threads) * settings.iterations;
+    const double switches =
+        settings.deterministic()
+            ? 12.0 * increments / static_cast<double>(std::max(settings.switch_every, settings.switch_random))
+            : 0.0;
+    const bool timed = settings.timed_run() && !settings.deterministic();
+    const double seconds = timed
+                               ? runs * settings.budget().count()
+                               : runs * (increments * pyconc::programs::increment_seconds + switches * 10e-6);
+    const std::string flags_given =
+        timed ? fmt::format("--intervals {} --switch-interval-ms {}", settings.intervals,
+                            settings.switch_interval_ms)
+              : fmt::format("--threads {} --iterations {}", settings.threads, settings.iterations);
+    return lesson.check_limits({seconds, 0}, flags_given);
+}
+
+std::vector<std::pair<const char*, CheckPoints>> chosen_check_points(const Choices& choices) {
+    std::vector<std::pair<const char*, CheckPoints>> policies;
+    if (choices.check_points != "py310") policies.emplace_back("py39", CheckPoints::py39);
+    if (choices.check_points != "py39") policies.emplace_back("py310", CheckPoints::py310);
+    return policies;
+}
+
+// One run of one program under one set of check points, and how to read it.
+struct Run {
+    const char* variant;
+    const char* check_points;
+    Outcome outcome;
+    bool cpython_races;  // what CPython does with this program
+    bool busy;           // no update lost where CPython loses some, too starved to show it
+    [[nodiscard]] std::int64_t lost() const { return outcome.run.expected - outcome.run.counter; }
+};
+
+// for each set of check points: for each program: run(program)
+std::vector<Run> run_every_variant(const Settings& settings, const Choices& choices) {
+    struct Variant {
         const char* name;
         Program program;
     };
-    std::vector<Row> programs;
-    std::vector<std::pair<const char*, CheckPoints>> policies;
-    if (check_points != "py310") policies.emplace_back("py39", CheckPoints::py39);
-    if (check_points != "py39") policies.emplace_back("py310", CheckPoints::py310);
-    if (explore_schedules) return run_explorer(lesson, policies);
+    std::vector<Variant> variants;
+    if (choices.variant == "plain" || choices.variant == "all") variants.push_back({"plain", plain});
+    if (choices.variant == "call" || choices.variant == "all") variants.push_back({"with_call", with_call});
+    if (choices.variant == "locked" || choices.variant == "all") variants.push_back({"locked", locked});
+    std::vector<Run> runs;
+    for (const auto& [policy_name, policy] : chosen_check_points(choices)) {
+        for (const Variant& variant : variants) {
+            Run r{variant.name, policy_name, run(variant.program, policy, settings),
+                  cpython_loses(variant.program, policy), false};
+            r.busy = r.lost() == 0 && r.cpython_races && !settings.deterministic() && starved(r.outcome);
+            runs.push_back(std::move(r));
+        }
+    }
+    return runs;
+}
 
-    if (variant == "plain" || variant == "all") programs.push_back({"plain", plain});
-    if (variant == "call" || variant == "all") programs.push_back({"with_call", with_call});
-    if (variant == "locked" || variant == "all") programs.push_back({"locked", locked});
+int busy_runs(const std::vector<Run>& runs) {
+    return static_cast<int>(std::count_if(runs.begin(), runs.end(), [](const Run& r) { return r.busy; }));
+}
+std::int64_t total_lost(const std::vector<Run>& runs) {
+    std::int64_t lost = 0;
+    for (const Run& r : runs) lost += r.lost();
+    return lost;
+}
 
+void show_runs(pyconc::lesson::Lesson& lesson, const Settings& settings, const std::vector<Run>& runs) {
+    using pyconc::lesson::Align;
     lesson.heading("{}, {}", settings.describe_size(), settings.describe_schedule());
     pyconc::lesson::Table table{
-        {"variant", pyconc::lesson::Align::right},  {"check points", pyconc::lesson::Align::left},
-        {"counter", pyconc::lesson::Align::right},  {"expected", pyconc::lesson::Align::right},
-        {"lost", pyconc::lesson::Align::right},     {"lost %", pyconc::lesson::Align::right},
-        {"switches", pyconc::lesson::Align::right}, {"verdict", pyconc::lesson::Align::left},
-        {"CPython", pyconc::lesson::Align::left}};
-    std::int64_t total_lost = 0;
-    int busy_runs = 0;  // runs CPython loses updates in, too starved to show it
-    std::vector<pyconc::lesson::JsonObject> runs;
-    std::vector<pyconc::lesson::GilTimeline> timelines;
-    for (const auto& [policy_name, policy] : policies) {
-        for (const Row& row : programs) {
-            Outcome outcome = run(row.program, policy, settings);
-            if (settings.trace) {
-                // Timed switching: about 16 switch intervals, so that each is a few columns wide.
-                const double window_ms = settings.deterministic() ? 0 : 16 * settings.switch_interval_ms;
-                timelines.emplace_back(fmt::format("{}, {} check points", row.name, policy_name),
-                                       std::move(outcome.timeline), window_ms);
-            }
-            const std::int64_t lost = outcome.run.expected - outcome.run.counter;
-            const bool cpython_races = cpython_loses(row.program, policy);
-            const bool busy = lost == 0 && cpython_races && !settings.deterministic() && starved(outcome);
-            total_lost += lost;
-            busy_runs += busy ? 1 : 0;
-            table.row({row.name, policy_name, grouped(outcome.run.counter), grouped(outcome.run.expected),
-                       grouped(lost),
-                       fmt::format("{:.1f}%", 100.0 * static_cast<double>(lost) /
-                                                  static_cast<double>(outcome.run.expected)),
-                       grouped(outcome.switches),
-                       lost > 0 ? "RACE"
-                       : busy   ? "machine busy"
+        {"variant", Align::right},  {"check points", Align::left}, {"counter", Align::right},
+        {"expected", Align::right}, {"lost", Align::right},        {"lost %", Align::right},
+        {"switches", Align::right}, {"verdict", Align::left},      {"CPython", Align::left}};
+    for (const Run& r : runs) {
+        table.row({r.variant, r.check_points, grouped(r.outcome.run.counter), grouped(r.outcome.run.expected),
+                   grouped(r.lost()),
+                   fmt::format("{:.1f}%", 100.0 * static_cast<double>(r.lost()) /
+                                              static_cast<double>(r.outcome.run.expected)),
+                   grouped(r.outcome.switches),
+                   r.lost() > 0 ? "RACE"
+                   : r.busy     ? "machine busy"
                                 : "no race",
-                       cpython_races ? "RACE" : "no race"});
-            pyconc::lesson::JsonObject figures;
-            figures.set("variant", row.name);
-            figures.set("check_points", policy_name);
-            figures.set("counter", outcome.run.counter);
-            figures.set("expected", outcome.run.expected);
-            figures.set("lost", lost);
-            figures.set("switches", outcome.switches);
-            figures.set("seconds", outcome.run.elapsed.wall);
-            figures.set("cores_busy", pyconc::lesson::cores_busy(outcome.run.elapsed));
-            runs.push_back(std::move(figures));
-        }
+                   r.cpython_races ? "RACE" : "no race"});
     }
     lesson.print(table);
     lesson.note(
         "CPython, 4 threads x 200,000 at 5 ms: 3.9 loses updates in plain (40,000-650,000 here); 3.11 "
         "loses none in plain, about 124,000 of 800,000 in with_call; none in locked.");
-    if (busy_runs > 0) {
+    if (busy_runs(runs) > 0) {
         lesson.note(
             "machine busy: {} run(s) got fewer than {} switches or less than half a core, too little to "
             "show CPython's race; run it again on a quieter machine, or with more --intervals.",
-            busy_runs, conclusive_switches);
+            busy_runs(runs), conclusive_switches);
     }
-    if (timeline) {
+}
+
+// --timeline and --svg: each run's GIL timeline.
+void show_timelines(pyconc::lesson::Lesson& lesson, const Settings& settings, std::vector<Run>& runs,
+                    const Choices& choices) {
+    if (!settings.trace) return;
+    std::vector<pyconc::lesson::GilTimeline> timelines;
+    // Timed switching: about 16 switch intervals, so that each is a few columns wide.
+    const double window_ms = settings.deterministic() ? 0 : 16 * settings.switch_interval_ms;
+    for (Run& r : runs) {
+        timelines.emplace_back(fmt::format("{}, {} check points", r.variant, r.check_points),
+                               std::move(r.outcome.timeline), window_ms);
+    }
+    if (choices.timeline) {
         for (const auto& picture : timelines) {
             lesson.say("");
             lesson.print(picture);
         }
     }
-    if (!svg.empty()) lesson.write_file(svg, pyconc::lesson::timelines_svg(timelines), "the GIL timelines");
+    if (!choices.svg.empty()) {
+        lesson.write_file(choices.svg, pyconc::lesson::timelines_svg(timelines), "the GIL timelines");
+    }
+}
 
+void record_figures(pyconc::lesson::Lesson& lesson, const Settings& settings, const std::vector<Run>& runs) {
+    std::vector<pyconc::lesson::JsonObject> rows;
+    for (const Run& r : runs) {
+        pyconc::lesson::JsonObject figures;
+        figures.set("variant", r.variant);
+        figures.set("check_points", r.check_points);
+        figures.set("counter", r.outcome.run.counter);
+        figures.set("expected", r.outcome.run.expected);
+        figures.set("lost", r.lost());
+        figures.set("switches", r.outcome.switches);
+        figures.set("seconds", r.outcome.run.elapsed.wall);
+        figures.set("cores_busy", pyconc::lesson::cores_busy(r.outcome.run.elapsed));
+        rows.push_back(std::move(figures));
+    }
     lesson.figure("threads", settings.threads);
     lesson.figure("iterations", settings.iterations);
     lesson.figure("intervals", settings.timed_run() ? settings.intervals : 0);
     lesson.figure("switch_every", settings.switch_every);
-    lesson.figure("runs", runs);
-    lesson.figure("lost", total_lost);
-    if (busy_runs > 0) {
+    lesson.figure("runs", rows);
+    lesson.figure("lost", total_lost(runs));
+}
+
+int verdict(pyconc::lesson::Lesson& lesson, const std::vector<Run>& runs) {
+    if (busy_runs(runs) > 0) {
         return lesson.finish(
             "machine-busy",
-            fmt::format("{} run(s) too starved of the CPU to show CPython's race", busy_runs));
+            fmt::format("{} run(s) too starved of the CPU to show CPython's race", busy_runs(runs)));
     }
-    if (total_lost > 0) return lesson.finish("race", fmt::format("{} updates lost", grouped(total_lost)));
+    if (total_lost(runs) > 0)
+        return lesson.finish("race", fmt::format("{} updates lost", grouped(total_lost(runs))));
     return lesson.finish("no-race", "every increment landed");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+    pyconc::lesson::Lesson lesson{
+        "threading_example",
+        "counter += 1 from several threads under the GIL: plain, with a call between the read and the "
+        "write, and with a Lock; check points after every instruction (py39) or only at RESUME, "
+        "JUMP_BACKWARD and CALL (py310).",
+        {"race", "no-race", "machine-busy"}};
+    Settings settings;
+    Choices choices;
+    add_flags(lesson, settings, choices);
+    if (auto exit = lesson.parse(argc, argv)) return *exit;
+    settings.seed = lesson.seed();
+    settings.trace = choices.timeline || !choices.svg.empty();
+    // Deterministic schedules count instructions, not time: a fixed size.
+    if (settings.deterministic() && settings.timed_run()) settings.iterations = 200'000;
+    if (auto exit = refuse_absurd_sizes(lesson, settings, choices)) return *exit;
+    if (choices.explore) return run_explorer(lesson, chosen_check_points(choices));
+
+    std::vector<Run> runs = run_every_variant(settings, choices);
+    show_runs(lesson, settings, runs);
+    show_timelines(lesson, settings, runs, choices);
+    record_figures(lesson, settings, runs);
+    return verdict(lesson, runs);
 } catch (...) {
     return pyconc::lesson::failed(argv[0]);  // one line and exit 3 (lesson/failure.hpp)
 }
