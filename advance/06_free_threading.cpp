@@ -15,6 +15,7 @@
 #include <chrono>
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -190,45 +191,50 @@ Pauses collect_while_threads_run(std::int64_t n, int collections) {
     return pauses;
 }
 
-}  // namespace
+// --- the lesson's parts --------------------------------------------------------------------
 
-int main(int argc, char** argv) try {
-    pyconc::lesson::Lesson lesson{
-        "06_free_threading",
-        "The same programs with the GIL and without it (PEP 703): CPU-bound threads scale with the cores, "
-        "counter += 1 loses updates even in the plain loop, a Lock still makes it exact, reference counts "
-        "become biased, and the collector stops the world.",
-        {"race-without-lock", "no-race"}};
+struct Settings {
     std::int64_t n = 3'000'000;
     int threads = 4;
     int iterations = 0;  // 0: each run lasts `budget_ms`
     int budget_ms = 100;
-    lesson.option("--n", n, "The countdown's start (split evenly over the threads)",
+};
+
+void add_flags(pyconc::lesson::Lesson& lesson, Settings& settings) {
+    lesson.option("--n", settings.n, "The countdown's start (split evenly over the threads)",
                   accepted_range<std::int64_t>(1'000, 1'000'000'000));
-    lesson.option("--threads", threads, "Threads that increment the counter", accepted_range(2, 64));
+    lesson.option("--threads", settings.threads, "Threads that increment the counter", accepted_range(2, 64));
     lesson.flags()
-        .add_option("--iterations", iterations,
+        .add_option("--iterations", settings.iterations,
                     "Increments per thread (default: none; each counter run lasts --run-ms instead)")
         ->check(accepted_range(1, 10'000'000));
     lesson
-        .option("--run-ms", budget_ms, "How long each counter run lasts, when --iterations is not given",
-                accepted_range(1, 10'000))
+        .option("--run-ms", settings.budget_ms,
+                "How long each counter run lasts, when --iterations is not given", accepted_range(1, 10'000))
         ->excludes("--iterations");
-    if (auto exit = lesson.parse(argc, argv)) return *exit;
-    {
-        // (a) 3 thread counts x 2 modes x 4 runs; (b) 6 runs; (e) 2 threads of countdown(n).
-        const double countdowns =
-            26.0 * static_cast<double>(n) * pyconc::programs::countdown_seconds_per_loop;
-        const double counters = iterations != 0
-                                    ? 6.0 * threads * iterations * pyconc::programs::increment_seconds * 10
-                                    : 6.0 * budget_ms / 1000.0;
-        if (auto exit = lesson.check_limits({countdowns + counters, 0},
-                                            fmt::format("--n {} --threads {} --iterations {} --run-ms {}", n,
-                                                        threads, iterations, budget_ms)))
-            return *exit;
-    }
-    const unsigned cores = pyconc::lesson::usable_cores();
+}
 
+// Refuses a run of hours before it starts: (a) 3 thread counts x 2 modes x
+// 4 runs; (b) 6 runs; (e) 2 threads of countdown(n).
+std::optional<int> refuse_absurd_sizes(pyconc::lesson::Lesson& lesson, const Settings& settings) {
+    const double countdowns =
+        26.0 * static_cast<double>(settings.n) * pyconc::programs::countdown_seconds_per_loop;
+    const double counters = settings.iterations != 0 ? 6.0 * settings.threads * settings.iterations *
+                                                           pyconc::programs::increment_seconds * 10
+                                                     : 6.0 * settings.budget_ms / 1000.0;
+    return lesson.check_limits({countdowns + counters, 0},
+                               fmt::format("--n {} --threads {} --iterations {} --run-ms {}", settings.n,
+                                           settings.threads, settings.iterations, settings.budget_ms));
+}
+
+struct CpuFigures {
+    std::vector<double> gil_seconds;
+    std::vector<double> free_seconds;
+    std::vector<double> free_cores_busy;
+};
+
+// (a) def countdown(n) in 1, 2 and 4 threads, with the GIL and without.
+CpuFigures cpu_bound_threads(pyconc::lesson::Lesson& lesson, std::int64_t n, unsigned cores) {
     lesson.heading("(a) CPU-bound: countdown({}) in 1, 2 and 4 threads, on {} core{} (median of 3 runs)",
                    grouped(n), cores, cores == 1 ? "" : "s");
     pyconc::lesson::Table cpu_table{{"threads", Align::right},  {"with the GIL", Align::right},
@@ -265,7 +271,21 @@ int main(int argc, char** argv) try {
         "per-thread state cost a little on every step.",
         100.0 * (free_seconds.front() / gil_seconds.front() - 1.0));
 
+    return {gil_seconds, free_seconds, free_cores_busy};
+}
+
+struct CounterFigures {
+    bool locked_exact = true;
+    std::vector<pyconc::lesson::JsonObject> runs;
+};
+
+// (b) counter += 1: plain, with a call, with a Lock; with the GIL and without.
+CounterFigures counter_races(pyconc::lesson::Lesson& lesson, const Settings& settings) {
+    const int threads = settings.threads;
+    const int iterations = settings.iterations;
+    const int budget_ms = settings.budget_ms;
     const std::chrono::duration<double> budget{budget_ms / 1000.0};
+    CounterFigures figures;
     lesson.heading("(b) counter += 1 from {} threads, {} (py310 check points, 5 ms)", threads,
                    iterations != 0 ? fmt::format("{} increments each", grouped(iterations))
                                    : fmt::format("each run {} ms long", budget_ms));
@@ -276,8 +296,6 @@ int main(int argc, char** argv) try {
         const char* name;
         pyconc::programs::CounterProgram run;
     };
-    bool locked_exact = true;
-    std::vector<pyconc::lesson::JsonObject> counter_runs;
     for (const Program program :
          {Program{"plain", pyconc::programs::plain}, Program{"with_call", pyconc::programs::with_call},
           Program{"locked", pyconc::programs::locked}}) {
@@ -285,7 +303,7 @@ int main(int argc, char** argv) try {
             const pyconc::programs::CounterRun run =
                 counter_after(mode, program.run, threads, iterations, budget);
             if (program.run == pyconc::programs::locked)
-                locked_exact = locked_exact && run.counter == run.expected;
+                figures.locked_exact = figures.locked_exact && run.counter == run.expected;
             const std::int64_t lost = run.expected - run.counter;
             counter_table.row(
                 {program.name, mode == GilMode::enabled ? "on" : "off", grouped(run.counter),
@@ -293,13 +311,13 @@ int main(int argc, char** argv) try {
                  lost > 0 ? fmt::format("race ({:.0f}% lost)",
                                         100.0 * static_cast<double>(lost) / static_cast<double>(run.expected))
                           : "no race"});
-            pyconc::lesson::JsonObject figures;
-            figures.set("program", program.name);
-            figures.set("gil", mode == GilMode::enabled);
-            figures.set("counter", run.counter);
-            figures.set("expected", run.expected);
-            figures.set("lost", lost);
-            counter_runs.push_back(std::move(figures));
+            pyconc::lesson::JsonObject row;
+            row.set("program", program.name);
+            row.set("gil", mode == GilMode::enabled);
+            row.set("counter", run.counter);
+            row.set("expected", run.expected);
+            row.set("lost", lost);
+            figures.runs.push_back(std::move(row));
         }
     }
     lesson.print(counter_table);
@@ -308,6 +326,11 @@ int main(int argc, char** argv) try {
         "store) loses them without it: nothing stops two threads running those instructions at once. "
         "CPython 3.13t loses about half.");
 
+    return figures;
+}
+
+// (c) Two threads both load counter before either stores: an update lost, certainly.
+std::int64_t certain_race(pyconc::lesson::Lesson& lesson) {
     lesson.heading("(c) The race, made certain: two threads both read counter before either writes");
     const std::int64_t certain = both_read_before_either_writes();
     lesson.say("counter = 0; two threads each run counter += 1; both LOAD_GLOBAL before either STORE_GLOBAL");
@@ -316,6 +339,11 @@ int main(int argc, char** argv) try {
         "cannot join a load and a store into one step.",
         certain, 2 - certain);
 
+    return certain;
+}
+
+// (d) y = x; del y: what an incref + decref costs, plain, biased and atomic.
+std::vector<double> refcount_costs(pyconc::lesson::Lesson& lesson) {
     lesson.heading("(d) What a reference count costs: y = x; del y ({} times), ns per incref + decref",
                    grouped(pairs));
     const double plain_ns = refcount_pair_ns(GilMode::enabled, false);
@@ -342,6 +370,11 @@ int main(int argc, char** argv) try {
         "where CPython keeps them in the header and changes them with one atomic add.",
         owner_ns / plain_ns, atomic_ns / plain_ns, other_ns / plain_ns);
 
+    return {plain_ns, owner_ns, other_ns, atomic_ns, contended_ns};
+}
+
+// (e) gc.collect() while two threads count down: the world stops.
+Pauses stop_the_world(pyconc::lesson::Lesson& lesson, std::int64_t n) {
     lesson.heading("(e) gc.collect() 3 times while two threads count down");
     const Pauses pauses = collect_while_threads_run(n, 3);
     lesson.say("the world stopped {} times, {:.2f} ms in all; the collections found {} unreachable objects",
@@ -350,15 +383,39 @@ int main(int argc, char** argv) try {
         "Each collection waits until every other thread has paused at a check point (or is blocked), "
         "and lets them go on when it is done.");
 
+    return pauses;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+    pyconc::lesson::Lesson lesson{
+        "06_free_threading",
+        "The same programs with the GIL and without it (PEP 703): CPU-bound threads scale with the cores, "
+        "counter += 1 loses updates even in the plain loop, a Lock still makes it exact, reference counts "
+        "become biased, and the collector stops the world.",
+        {"race-without-lock", "no-race"}};
+    Settings settings;
+    add_flags(lesson, settings);
+    if (auto exit = lesson.parse(argc, argv)) return *exit;
+    if (auto exit = refuse_absurd_sizes(lesson, settings)) return *exit;
+    const unsigned cores = pyconc::lesson::usable_cores();
+
+    const CpuFigures cpu = cpu_bound_threads(lesson, settings.n, cores);
+    const CounterFigures counters = counter_races(lesson, settings);
+    const std::int64_t certain = certain_race(lesson);
+    const std::vector<double> refcount_ns = refcount_costs(lesson);
+    const Pauses pauses = stop_the_world(lesson, settings.n);
+
     lesson.figure("cores", cores);
-    lesson.figure("countdown_seconds_gil", gil_seconds);
-    lesson.figure("countdown_seconds_free_threaded", free_seconds);
-    lesson.figure("countdown_cores_busy_free_threaded", free_cores_busy);
-    lesson.figure("counter_runs", counter_runs);
+    lesson.figure("countdown_seconds_gil", cpu.gil_seconds);
+    lesson.figure("countdown_seconds_free_threaded", cpu.free_seconds);
+    lesson.figure("countdown_cores_busy_free_threaded", cpu.free_cores_busy);
+    lesson.figure("counter_runs", counters.runs);
     lesson.figure("certain_race_counter", certain);
-    lesson.figure("refcount_ns", std::vector<double>{plain_ns, owner_ns, other_ns, atomic_ns, contended_ns});
+    lesson.figure("refcount_ns", refcount_ns);
     lesson.figure("world_stops", pauses.stops);
-    if (certain == 1 && locked_exact) {
+    if (certain == 1 && counters.locked_exact) {
         return lesson.finish(
             "race-without-lock",
             "without the GIL two reads before two writes lose an update; the Lock kept every "
