@@ -37,77 +37,72 @@ using pyconc::programs::touched;
 using pyconc::runtime::ThreadState;
 using Clock = std::chrono::steady_clock;
 
-namespace {}  // namespace
+namespace {
 
-int main(int argc, char** argv) try {
-    mp::freeze_support(argc, argv);  // a spawned worker does its work here and exits
-    pyconc::lesson::Lesson lesson{
-        "multiprocessing_example",
-        "The same CPU-bound jobs sequentially, in a thread pool (one GIL: no speed-up) and in a process pool "
-        "(a GIL each: real parallelism); a global changed in a child stays unchanged in the parent; a shared "
-        "Value with and without its lock.",
-        {"consistent", "inconsistent"}};
+struct Settings {
     int jobs = 4;
     std::int64_t n = 1'000'000;
-    const unsigned cores = pyconc::lesson::usable_cores();
-    int workers = static_cast<int>(cores);
+    int workers = 1;  // the cores this process may use, set in main
     int increments = 20'000;
-    lesson.option("--jobs", jobs, "How many CPU-bound jobs", accepted_range(1, 64));
-    lesson.option("--n", n, "Each job's loop count (cpu_job(n))",
-                  accepted_range<std::int64_t>(1, 100'000'000));
-    lesson.option("--workers", workers, "Workers in each pool (default: the cores this process may use)",
-                  accepted_range(1, 64));
-    lesson.option("--increments", increments, "Increments of the shared Value per process",
-                  accepted_range(1, 10'000'000));
-    if (auto exit = lesson.parse(argc, argv)) return *exit;
-    // Sequentially, in threads (no faster) and in processes.
-    if (auto exit = lesson.check_limits({(2.0 + 1.0 / workers) * jobs * static_cast<double>(n) *
-                                             pyconc::programs::cpu_job_seconds_per_loop,
-                                         0},
-                                        fmt::format("--jobs {} --n {} --workers {}", jobs, n, workers)))
-        return *exit;
+};
 
-    lesson.heading("{} jobs of cpu_job({}), {} workers, {} core{}", jobs, grouped(n), workers, cores,
-                   cores == 1 ? "" : "s");
-    // expected = [cpu_job(n) for _ in range(jobs)]
+void add_flags(pyconc::lesson::Lesson& lesson, Settings& settings) {
+    lesson.option("--jobs", settings.jobs, "How many CPU-bound jobs", accepted_range(1, 64));
+    lesson.option("--n", settings.n, "Each job's loop count (cpu_job(n))",
+                  accepted_range<std::int64_t>(1, 100'000'000));
+    lesson.option("--workers", settings.workers,
+                  "Workers in each pool (default: the cores this process may use)", accepted_range(1, 64));
+    lesson.option("--increments", settings.increments, "Increments of the shared Value per process",
+                  accepted_range(1, 10'000'000));
+}
+
+// What the three ways of running the jobs measured.
+struct Jobs {
+    pyconc::lesson::Times sequential;
+    pyconc::lesson::Times threads;
+    pyconc::lesson::Times processes;
     std::vector<std::int64_t> expected;
+    std::vector<std::int64_t> from_threads;
+    std::vector<std::int64_t> from_processes;
+    std::vector<int> children_saw;  // `touched`, as each child saw it
+};
+
+// expected = [cpu_job(n) for _ in range(jobs)]; then a thread pool and a
+// process pool map cpu_job over the same jobs.
+Jobs run_the_jobs(const Settings& settings) {
+    Jobs jobs;
+    const std::vector<std::int64_t> job_ns(static_cast<std::size_t>(settings.jobs), settings.n);
     pyconc::lesson::Stopwatch stopwatch;
     {
         pyconc::runtime::Interpreter interpreter;
         ThreadState main_thread{interpreter, "MainThread"};
         const ThreadState::Attached attached{main_thread};
-        for (int i = 0; i < jobs; ++i) expected.push_back(cpu_job(main_thread, n));
+        for (const std::int64_t job_n : job_ns) jobs.expected.push_back(cpu_job(main_thread, job_n));
     }
-    const pyconc::lesson::Times sequential = stopwatch.elapsed();
+    jobs.sequential = stopwatch.elapsed();
 
     // with ThreadPoolExecutor(workers) as ex: ex.map(cpu_job, [n] * jobs)
-    std::vector<std::int64_t> from_threads;
     stopwatch.restart();
     {
         pyconc::runtime::Interpreter interpreter;
-        ThreadPoolExecutor pool{interpreter, static_cast<std::size_t>(workers)};
-        from_threads = pool.map([](ThreadState& t, std::int64_t job_n) { return cpu_job(t, job_n); },
-                                std::vector<std::int64_t>(static_cast<std::size_t>(jobs), n));
+        ThreadPoolExecutor pool{interpreter, static_cast<std::size_t>(settings.workers)};
+        jobs.from_threads =
+            pool.map([](ThreadState& t, std::int64_t job_n) { return cpu_job(t, job_n); }, job_ns);
     }
-    const pyconc::lesson::Times threads = stopwatch.elapsed();
+    jobs.threads = stopwatch.elapsed();
 
     // with ProcessPoolExecutor(workers) as ex: ex.map(cpu_job, [n] * jobs); ex.map(touch, range(4))
-    std::vector<std::int64_t> from_processes;
-    std::vector<int> children_saw;
-    pyconc::lesson::Times processes;
-    {
-        ProcessPoolExecutor pool{static_cast<std::size_t>(workers)};
-        // Every worker is up before the clock starts; their CPU time counts.
-        (void)pool.map<ready>(std::vector<int>(static_cast<std::size_t>(workers), 0));
-        const pyconc::lesson::Stopwatch with_workers{pyconc::lesson::with_children(pool.worker_pids())};
-        from_processes = pool.map<pyconc::programs::cpu_job_in_this_process>(
-            std::vector<std::int64_t>(static_cast<std::size_t>(jobs), n));
-        processes = with_workers.elapsed();
-        children_saw = pool.map<touch>(std::vector<int>{0, 1, 2, 3});
-    }
-    const bool results_equal = from_threads == expected && from_processes == expected &&
-                               expected.front() == pyconc::programs::cpu_job_expected(n);
+    ProcessPoolExecutor pool{static_cast<std::size_t>(settings.workers)};
+    // Every worker is up before the clock starts; their CPU time counts.
+    (void)pool.map<ready>(std::vector<int>(static_cast<std::size_t>(settings.workers), 0));
+    const pyconc::lesson::Stopwatch with_workers{pyconc::lesson::with_children(pool.worker_pids())};
+    jobs.from_processes = pool.map<pyconc::programs::cpu_job_in_this_process>(job_ns);
+    jobs.processes = with_workers.elapsed();
+    jobs.children_saw = pool.map<touch>(std::vector<int>{0, 1, 2, 3});
+    return jobs;
+}
 
+void show_jobs(pyconc::lesson::Lesson& lesson, const Jobs& jobs, unsigned cores) {
     pyconc::lesson::Table table{{"how", pyconc::lesson::Align::left},
                                 {"time", pyconc::lesson::Align::right},
                                 {"speed-up", pyconc::lesson::Align::right},
@@ -115,18 +110,20 @@ int main(int argc, char** argv) try {
                                 {"results", pyconc::lesson::Align::left}};
     const auto row = [&](const char* how, const pyconc::lesson::Times& run, bool equal) {
         table.row({how, fmt::format("{:.3f}s", run.wall),
-                   pyconc::lesson::speedup_text(sequential.wall, run.wall, cores),
+                   pyconc::lesson::speedup_text(jobs.sequential.wall, run.wall, cores),
                    fmt::format("{:.2f}", pyconc::lesson::cores_busy(run)), equal ? "equal" : "DIFFERENT"});
     };
-    row("sequential", sequential, true);
-    row("threads", threads, from_threads == expected);
-    row("processes", processes, from_processes == expected);
+    row("sequential", jobs.sequential, true);
+    row("threads", jobs.threads, jobs.from_threads == jobs.expected);
+    row("processes", jobs.processes, jobs.from_processes == jobs.expected);
     lesson.print(table);
     pyconc::lesson::BarChart bars{"s"};
-    bars.bar("sequential", sequential.wall).bar("threads", threads.wall).bar("processes", processes.wall);
+    bars.bar("sequential", jobs.sequential.wall)
+        .bar("threads", jobs.threads.wall)
+        .bar("processes", jobs.processes.wall);
     lesson.print(bars);
     const double others =
-        std::max(pyconc::lesson::others_busy(sequential), pyconc::lesson::others_busy(processes));
+        std::max(pyconc::lesson::others_busy(jobs.sequential), pyconc::lesson::others_busy(jobs.processes));
     if (others >= 0.5) {
         lesson.note(
             "The machine was busy: other work kept {:.1f} of the {} cores busy meanwhile, so these times are "
@@ -137,11 +134,16 @@ int main(int argc, char** argv) try {
         "CPython 3.11 here (2 cores): sequential 0.54s | threads 0.55s (0.98x) | processes 0.28s (1.92x).");
 
     lesson.heading("A global changed by the children");
-    lesson.say("children saw touched = [{}]; parent still has touched = {}", fmt::join(children_saw, ", "),
-               touched);
+    lesson.say("children saw touched = [{}]; parent still has touched = {}",
+               fmt::join(jobs.children_saw, ", "), touched);
     lesson.note("CPython 3.11 here: children saw touched = [1, 1, 2, 2]; parent still has touched = 0.");
+}
 
-    // A Value shared by forked children, incremented without and with its lock.
+// A Value shared by forked children, incremented without and with its
+// lock: the two final counts.
+std::vector<long> share_a_value(pyconc::lesson::Lesson& lesson, const Settings& settings) {
+    const int workers = settings.workers;
+    const int increments = settings.increments;
     lesson.heading("A shared Value, {} processes x {} increments", workers, grouped(increments));
     std::vector<long> counts;
     std::vector<std::string> deaths;  // children that did not exit 0 (killed, say)
@@ -175,20 +177,54 @@ int main(int argc, char** argv) try {
                    with_lock ? "with get_lock():" : "without a lock:", grouped(counter.value()),
                    grouped(static_cast<long>(workers) * increments));
     }
-    const bool locked_exact = counts[1] == static_cast<long>(workers) * increments;
     if (!deaths.empty()) {
         // Its increments never all happened: the counts say nothing about the lock.
         throw pyconc::lesson::LessonFailure(fmt::format(
             "{}: the Value's counts are not the lesson's; run it again", fmt::join(deaths, "; ")));
     }
 
+    return counts;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+    mp::freeze_support(argc, argv);  // a spawned worker does its work here and exits
+    pyconc::lesson::Lesson lesson{
+        "multiprocessing_example",
+        "The same CPU-bound jobs sequentially, in a thread pool (one GIL: no speed-up) and in a process pool "
+        "(a GIL each: real parallelism); a global changed in a child stays unchanged in the parent; a shared "
+        "Value with and without its lock.",
+        {"consistent", "inconsistent"}};
+    const unsigned cores = pyconc::lesson::usable_cores();
+    Settings settings;
+    settings.workers = static_cast<int>(cores);
+    add_flags(lesson, settings);
+    if (auto exit = lesson.parse(argc, argv)) return *exit;
+    // Sequentially, in threads (no faster) and in processes.
+    if (auto exit = lesson.check_limits(
+            {(2.0 + 1.0 / settings.workers) * settings.jobs * static_cast<double>(settings.n) *
+                 pyconc::programs::cpu_job_seconds_per_loop,
+             0},
+            fmt::format("--jobs {} --n {} --workers {}", settings.jobs, settings.n, settings.workers)))
+        return *exit;
+
+    lesson.heading("{} jobs of cpu_job({}), {} workers, {} core{}", settings.jobs, grouped(settings.n),
+                   settings.workers, cores, cores == 1 ? "" : "s");
+    const Jobs jobs = run_the_jobs(settings);
+    show_jobs(lesson, jobs, cores);
+    const std::vector<long> counts = share_a_value(lesson, settings);
+
+    const bool results_equal = jobs.from_threads == jobs.expected && jobs.from_processes == jobs.expected &&
+                               jobs.expected.front() == pyconc::programs::cpu_job_expected(settings.n);
+    const bool locked_exact = counts[1] == static_cast<long>(settings.workers) * settings.increments;
     lesson.figure("cores", cores);
-    lesson.figure("sequential_seconds", sequential.wall);
-    lesson.figure("threads_seconds", threads.wall);
-    lesson.figure("processes_seconds", processes.wall);
-    lesson.figure("cores_busy", std::vector<double>{pyconc::lesson::cores_busy(sequential),
-                                                    pyconc::lesson::cores_busy(threads),
-                                                    pyconc::lesson::cores_busy(processes)});
+    lesson.figure("sequential_seconds", jobs.sequential.wall);
+    lesson.figure("threads_seconds", jobs.threads.wall);
+    lesson.figure("processes_seconds", jobs.processes.wall);
+    lesson.figure("cores_busy", std::vector<double>{pyconc::lesson::cores_busy(jobs.sequential),
+                                                    pyconc::lesson::cores_busy(jobs.threads),
+                                                    pyconc::lesson::cores_busy(jobs.processes)});
     lesson.figure("parent_touched", touched);
     lesson.figure("value_counts", counts);
     if (results_equal && touched == 0 && locked_exact) {
