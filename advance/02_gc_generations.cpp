@@ -38,107 +38,120 @@ void cycles(const Ref<Class>& Node, std::size_t n) {
     }
 }
 
-}  // namespace
-
-int main(int argc, char** argv) try {
-    pyconc::lesson::Lesson lesson{
-        "02_gc_generations",
-        "The cyclic collector's three generations: thresholds and counts, the automatic "
-        "collections that allocations trigger, gc.disable(), and the pause of a full "
-        "collection as the heap grows.",
-        {"automatic", "manual-only"}};
+struct Settings {
     int threshold = 700;
     std::size_t lists = 10'000;
     std::size_t max_cycles = 1'000'000;
     bool disable = false;
     bool freeze = false;
-    lesson.option("--threshold", threshold,
+};
+
+void add_flags(pyconc::lesson::Lesson& lesson, Settings& settings) {
+    lesson.option("--threshold", settings.threshold,
                   "threshold0: containers allocated (net) before a young collection; 0 turns automatic "
                   "collection off",
                   accepted_range(0, 1'000'000));
-    lesson.option("--lists", lists, "How many lists to make while counting automatic collections",
+    lesson.option("--lists", settings.lists, "How many lists to make while counting automatic collections",
                   accepted_range<std::size_t>(1, 1'000'000));
-    lesson.option("--max-cycles", max_cycles,
+    lesson.option("--max-cycles", settings.max_cycles,
                   "Largest heap for the pause table: 10,000, 100,000, ... cycles up to this",
                   accepted_range<std::size_t>(10'000, 2'000'000));
-    lesson.flag("--disable", disable, "gc.disable() before making the lists");
-    lesson.flag("--freeze", freeze, "gc.freeze() the 500 kept lists before making the others");
-    if (auto exit = lesson.parse(argc, argv)) return *exit;
+    lesson.flag("--disable", settings.disable, "gc.disable() before making the lists");
+    lesson.flag("--freeze", settings.freeze, "gc.freeze() the 500 kept lists before making the others");
+}
 
-    Interpreter interpreter;
-    Gc& gc = interpreter.gc();
-    gc.set_threshold(threshold, 10, 10);
+// What the lesson records as it goes (--json).
+struct Figures {
+    std::array<int, 3> thresholds{};
+    std::array<std::size_t, 3> after_collect{};
+    std::array<std::size_t, 3> after_500{};
+    std::array<std::size_t, 3> collections{};  // automatic ones, per generation
+    std::vector<std::size_t> sizes;
+    std::vector<std::size_t> found_per_size;
+    std::vector<double> pause_ms;
+};
 
+// print(gc.get_threshold()); gc.collect(); keep = [[] for _ in range(500)]
+Ref<List> thresholds_and_counts(pyconc::lesson::Lesson& lesson, Gc& gc, const Settings& settings,
+                                Figures& figures) {
     lesson.heading("Thresholds and counts");
     // print("thresholds", gc.get_threshold())
     const auto thresholds = gc.get_threshold();
+    figures.thresholds = thresholds;
     lesson.say("thresholds ({}, {}, {})", thresholds[0], thresholds[1], thresholds[2]);
     // gc.collect(); print("count after collect", gc.get_count())
     gc.collect();
     const auto after_collect = gc.get_count();
+    figures.after_collect = after_collect;
     lesson.say("count after collect {}", tuple_text(after_collect));
     // keep = [[] for _ in range(500)]
     Ref<List> keep = make<List>();
     for (int i = 0; i < 500; ++i) keep->append(make<List>());
     const auto after_500 = gc.get_count();
+    figures.after_500 = after_500;
     lesson.say("after 500 new lists {}", tuple_text(after_500));
     lesson.note(
         "500 lists and the list that keeps them. CPython showed (503, 0, 0): the interpreter "
         "allocated two containers of its own meanwhile; the model has no such noise.");
-    if (freeze) {
+    if (settings.freeze) {
         gc.freeze();
         lesson.say("gc.freeze(): {} containers moved to the permanent generation; count {}",
                    gc.get_freeze_count(), tuple_text(gc.get_count()));
     }
 
+    return keep;
+}
+
+// junk = [[] for _ in range(lists)], counting the collections it triggers.
+void automatic_collections(pyconc::lesson::Lesson& lesson, Gc& gc, const Settings& settings,
+                           Figures& figures) {
+    const std::size_t lists = settings.lists;
+    std::array<std::size_t, 3>& collections = figures.collections;
     lesson.heading("Automatic collections while making {} lists", grouped(lists));
     // events = []; gc.callbacks.append(lambda phase, info: events.append(...))
-    std::array<std::size_t, 3> collections{};
     gc.add_callback([&](Gc::Phase phase, const Gc::CallbackInfo& info) {
         if (phase == Gc::Phase::stop) collections[static_cast<std::size_t>(info.generation)] += 1;
     });
-    if (disable) gc.disable();
+    if (settings.disable) gc.disable();
     // junk = [[] for _ in range(10_000)]
     Ref<List> junk = make<List>();
     for (std::size_t i = 0; i < lists; ++i) junk->append(make<List>());
     gc.clear_callbacks();
     gc.enable();
-    const std::size_t automatic = collections[0] + collections[1] + collections[2];
     lesson.say("collections while making {} lists: {{0: {}, 1: {}, 2: {}}}", grouped(lists), collections[0],
                collections[1], collections[2]);
     lesson.say("count now {}; objects per generation: {}, {}, {}", tuple_text(gc.get_count()),
                gc.objects_in(0), gc.objects_in(1), gc.objects_in(2));
-    if (disable) lesson.note("gc.disable(): allocations never trigger a collection.");
-    if (!disable && threshold > 0) {
+    if (settings.disable) lesson.note("gc.disable(): allocations never trigger a collection.");
+    if (!settings.disable && settings.threshold > 0) {
         lesson.note(
             "A young collection each time count[0] passed {}; every 11th of them (count[1] > 10) "
             "collected generation 1 instead.",
-            threshold);
+            settings.threshold);
         // CPython's figures are for its defaults only.
-        if (threshold == 700 && lists == 10'000 && !freeze) {
+        if (settings.threshold == 700 && lists == 10'000 && !settings.freeze) {
             lesson.note(
                 "CPython showed {{0: 14, 1: 1, 2: 0}}: its callback allocated a tuple and a dict per event, "
                 "which count too.");
         }
     }
+}
 
+// With gc.disable(), cycles pile up; gc.collect() finds them, and its pause grows with the heap.
+void collect_by_hand(pyconc::lesson::Lesson& lesson, Gc& gc, const Settings& settings, Figures& figures) {
     lesson.heading("gc.disable() stops automatic collections, not gc.collect()");
-    junk.reset();
     gc.collect();
     // class Node: ...
     const Ref<Class> Node = make<Class>("Node");
     // gc.disable()
     gc.disable();
-    std::vector<std::size_t> sizes;
-    for (std::size_t n = 10'000; n <= max_cycles; n *= 10) sizes.push_back(n);
+    for (std::size_t n = 10'000; n <= settings.max_cycles; n *= 10) figures.sizes.push_back(n);
     pyconc::lesson::Table table{{"cycles", pyconc::lesson::Align::right},
                                 {"gc.collect() found", pyconc::lesson::Align::right},
                                 {"pause", pyconc::lesson::Align::right},
                                 {"per object", pyconc::lesson::Align::right}};
     pyconc::lesson::BarChart chart{"ms"};
-    std::vector<std::size_t> found_per_size;
-    std::vector<double> pause_ms;
-    for (std::size_t n : sizes) {
+    for (std::size_t n : figures.sizes) {
         // cycles(n); t0 = time.perf_counter(); found = gc.collect(); dt = ...
         cycles(Node, n);
         const std::size_t automatic_before = gc.get_stats()[0].collections + gc.get_stats()[1].collections;
@@ -148,8 +161,8 @@ int main(int argc, char** argv) try {
         if (gc.get_stats()[0].collections + gc.get_stats()[1].collections != automatic_before) {
             pyconc::runtime::fatal("02_gc_generations", "an automatic collection ran while disabled");
         }
-        found_per_size.push_back(found);
-        pause_ms.push_back(pause.count());
+        figures.found_per_size.push_back(found);
+        figures.pause_ms.push_back(pause.count());
         table.row({grouped(n), grouped(found), fmt::format("{:.1f} ms", pause.count()),
                    fmt::format("{:.0f} ns", pause.count() * 1e6 / static_cast<double>(found))});
         chart.bar(fmt::format("{} cycles", grouped(n)), pause.count());
@@ -161,6 +174,28 @@ int main(int argc, char** argv) try {
     lesson.note(
         "No automatic collection ran while the cycles piled up; each gc.collect() found both objects "
         "of every cycle. The pause grows with the heap: every tracked container is visited.");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+    pyconc::lesson::Lesson lesson{
+        "02_gc_generations",
+        "The cyclic collector's three generations: thresholds and counts, the automatic "
+        "collections that allocations trigger, gc.disable(), and the pause of a full "
+        "collection as the heap grows.",
+        {"automatic", "manual-only"}};
+    Settings settings;
+    add_flags(lesson, settings);
+    if (auto exit = lesson.parse(argc, argv)) return *exit;
+
+    Interpreter interpreter;
+    Gc& gc = interpreter.gc();
+    gc.set_threshold(settings.threshold, 10, 10);
+    Figures figures;
+    const Ref<List> keep = thresholds_and_counts(lesson, gc, settings, figures);
+    automatic_collections(lesson, gc, settings, figures);
+    collect_by_hand(lesson, gc, settings, figures);
 
     lesson.heading("Statistics");
     // print("stats per generation:", [s["collections"] for s in gc.get_stats()])
@@ -170,27 +205,30 @@ int main(int argc, char** argv) try {
     lesson.say("collected per generation: [{}, {}, {}]", stats[0].collected, stats[1].collected,
                stats[2].collected);
 
-    lesson.figure("thresholds", std::vector<int>{thresholds[0], thresholds[1], thresholds[2]});
+    const auto& collections = figures.collections;
+    lesson.figure("thresholds", std::vector<int>(figures.thresholds.begin(), figures.thresholds.end()));
     lesson.figure("count_after_collect",
-                  std::vector<std::size_t>(after_collect.begin(), after_collect.end()));
-    lesson.figure("count_after_500_lists", std::vector<std::size_t>(after_500.begin(), after_500.end()));
+                  std::vector<std::size_t>(figures.after_collect.begin(), figures.after_collect.end()));
+    lesson.figure("count_after_500_lists",
+                  std::vector<std::size_t>(figures.after_500.begin(), figures.after_500.end()));
     lesson.figure("automatic_collections", std::vector<std::size_t>(collections.begin(), collections.end()));
-    lesson.figure("cycles", sizes);
-    lesson.figure("found", found_per_size);
-    lesson.figure("pause_ms", pause_ms);
+    lesson.figure("cycles", figures.sizes);
+    lesson.figure("found", figures.found_per_size);
+    lesson.figure("pause_ms", figures.pause_ms);
     lesson.figure("stats_collections",
                   std::vector<std::size_t>{stats[0].collections, stats[1].collections, stats[2].collections});
-    lesson.figure("disabled", disable);
-    lesson.figure("frozen", freeze);
+    lesson.figure("disabled", settings.disable);
+    lesson.figure("frozen", settings.freeze);
 
+    const std::size_t automatic = collections[0] + collections[1] + collections[2];
     if (automatic == 0) {
-        return lesson.finish(
-            "manual-only", fmt::format("no automatic collection ran while making {} lists", grouped(lists)));
+        return lesson.finish("manual-only", fmt::format("no automatic collection ran while making {} lists",
+                                                        grouped(settings.lists)));
     }
     return lesson.finish(
         "automatic",
         fmt::format("{} automatic collections ran while making {} lists: {} young, {} middle, {} full",
-                    automatic, grouped(lists), collections[0], collections[1], collections[2]));
+                    automatic, grouped(settings.lists), collections[0], collections[1], collections[2]));
 } catch (...) {
     return pyconc::lesson::failed(argv[0]);  // one line and exit 3 (lesson/failure.hpp)
 }
