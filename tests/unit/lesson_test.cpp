@@ -2,7 +2,9 @@
 // exit status.
 #include "pyconc/lesson/lesson.hpp"
 
+#include <cmath>
 #include <cstdlib>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -236,6 +238,21 @@ TEST(JsonObject, LabelsEachRowOfAListOfObjects) {
     json.set("runs", std::vector<JsonObject>{plain, call});
     EXPECT_EQ(json.render(),
               R"({"runs": [{"variant": "plain", "lost": 0}, {"variant": "with_call", "lost": 12}]})");
+}
+
+// The chrome's misuse raises (one line and exit 3 in a lesson), never aborts.
+TEST(Chrome, MisuseRaisesAndNamesTheCall) {
+    pyconc::lesson::Table table{{"a", pyconc::lesson::Align::left}};
+    try {
+        table.row({"one", "two"});
+        FAIL();
+    } catch (const std::invalid_argument& error) {
+        EXPECT_NE(std::string{error.what()}.find("Table::row"), std::string::npos);
+    }
+    pyconc::lesson::BarChart chart{"s"};
+    EXPECT_THROW(chart.bar("nan", std::nan("")), std::invalid_argument);
+    EXPECT_THROW(chart.bar("negative", -1.0), std::invalid_argument);
+    EXPECT_THROW((pyconc::lesson::Lesson{"x", "y", {}}), std::invalid_argument);
 }
 
 TEST(Numbers, GroupsDigitsInThreesAsPythonsCommaFormatDoes) {

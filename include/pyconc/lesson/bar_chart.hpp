@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstddef>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
@@ -20,7 +21,6 @@
 
 #include "pyconc/lesson/style.hpp"
 #include "pyconc/lesson/text_width.hpp"
-#include "pyconc/runtime/fatal.hpp"
 
 namespace pyconc::lesson {
 
@@ -31,7 +31,7 @@ public:
     // Adds a bar; values must be finite and not negative.
     BarChart& bar(std::string label, double value) {
         if (!std::isfinite(value) || value < 0) {
-            runtime::fatal("BarChart::bar", "a bar's value must be finite and not negative");
+            throw std::invalid_argument("BarChart::bar: a bar's value must be finite and not negative");
         }
         bars_.push_back({std::move(label), value});
         return *this;

@@ -18,8 +18,11 @@
 //   thread or a process names the resource limit, anything else gives its
 //   own message (BrokenExecutor's is CPython's "A process in the process
 //   pool was terminated abruptly ...").
-// - `runtime::fatal` stays for broken invariants of the model itself: those
-//   abort, as Py_FatalError does.
+// - The chrome's own misuse (a table row with a cell too many, a verdict
+//   the lesson did not declare) is a std::invalid_argument that names the
+//   call: it ends here too, one line and exit 3. `runtime::fatal` stays for
+//   broken invariants of the model itself: those abort, as Py_FatalError
+//   does.
 #include <cerrno>
 #include <cstdio>
 #include <exception>

@@ -36,6 +36,7 @@
 #include <cstring>
 #include <fstream>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -53,7 +54,6 @@
 #include "pyconc/lesson/style.hpp"
 #include "pyconc/lesson/table.hpp"
 #include "pyconc/lesson/timeline.hpp"
-#include "pyconc/runtime/fatal.hpp"
 
 namespace pyconc::lesson {
 
@@ -66,7 +66,8 @@ class Lesson {
 public:
     Lesson(std::string name, std::string shows, std::vector<std::string> verdicts)
         : name_(std::move(name)), verdicts_(std::move(verdicts)), app_(std::move(shows), name_) {
-        if (verdicts_.empty()) runtime::fatal("Lesson", "a lesson needs at least one verdict word");
+        if (verdicts_.empty())
+            throw std::invalid_argument("Lesson: a lesson needs at least one verdict word");
     }
 
     // Where the lesson adds its own flags: the whole of CLI11, when option()
@@ -197,8 +198,8 @@ public:
     // returns the exit status. `verdict` must be one of the lesson's words.
     [[nodiscard]] int finish(std::string_view verdict, std::string_view why) {
         if (std::find(verdicts_.begin(), verdicts_.end(), verdict) == verdicts_.end()) {
-            runtime::fatal("Lesson::finish",
-                           fmt::format("'{}' is not one of the verdicts {} declared", verdict, name_));
+            throw std::invalid_argument(
+                fmt::format("Lesson::finish: '{}' is not one of the verdicts {} declared", verdict, name_));
         }
         const bool matched = !expect_ || *expect_ == verdict;
         figure("verdict", verdict);

@@ -8,13 +8,13 @@
 #include <algorithm>
 #include <cstddef>
 #include <initializer_list>
+#include <stdexcept>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "pyconc/lesson/style.hpp"
 #include "pyconc/lesson/text_width.hpp"
-#include "pyconc/runtime/fatal.hpp"
 
 namespace pyconc::lesson {
 
@@ -32,7 +32,7 @@ public:
     // Adds a row; it must have one cell per column.
     Table& row(std::vector<std::string> cells) {
         if (cells.size() != columns_.size()) {
-            runtime::fatal("Table::row", "a row must have exactly one cell per column");
+            throw std::invalid_argument("Table::row: a row must have exactly one cell per column");
         }
         rows_.push_back(std::move(cells));
         return *this;
