@@ -132,42 +132,8 @@ IoLatency io_latency(std::chrono::microseconds interval, bool with_cpu_thread, i
     return measured;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) try {
-    pyconc::lesson::Lesson lesson{
-        "03_gil_contention",
-        "GIL contention: a CPU-bound countdown split over 2 or 4 threads is no faster than 1 thread, "
-        "and an I/O thread beside a CPU thread waits about one switch interval every time it comes back "
-        "from a blocking call (the convoy effect).",
-        {"convoy", "no-convoy", "machine-busy"}};
-    std::int64_t n = 0;  // 0: sized to run about 60 switch intervals in one thread
-    int ops = 200;
-    lesson.flags()
-        .add_option("--n", n,
-                    "The countdown's start, split evenly over the threads (default: what one thread counts "
-                    "down in about 0.3 s here, measured at start: CPython's 20,000,000 takes 0.59 s there)")
-        ->check(accepted_range<std::int64_t>(1, 1'000'000'000));
-    lesson.option("--ops", ops, "Blocking calls the I/O thread makes per measurement",
-                  accepted_range(1, 100'000));
-    std::string svg;
-    lesson.option("--svg", svg, "Also write the GIL timeline of part (c) as an SVG picture to FILE",
-                  pyconc::lesson::accepted_output_file());
-    if (auto exit = lesson.parse(argc, argv)) return *exit;
-    {
-        // The countdowns (when sized by --n), and each blocking call beside the CPU thread waiting an
-        // interval.
-        const double countdowns = 3.0 * static_cast<double>(n) * pyconc::programs::countdown_seconds_per_loop;
-        if (auto exit = lesson.check_limits({countdowns + ops * (5e-3 + 1e-3) + 0.5, 0},
-                                            fmt::format("--n {} --ops {}", n, ops)))
-            return *exit;
-    }
-    const unsigned cores = pyconc::lesson::usable_cores();
-
-    // Sized in time, so that each run spans many switch intervals (and the
-    // calibration runs are the warm-up).
-    if (n == 0)
-        n = pyconc::lesson::size_for(0.3, [](std::int64_t k) { return countdown_in_threads(k, 1).seconds; });
+// (a) def countdown(n) split over 1, 2 and 4 threads: no faster. Returns the times.
+std::vector<double> split_the_countdown(pyconc::lesson::Lesson& lesson, std::int64_t n, unsigned cores) {
     lesson.heading("CPU-bound: countdown({}) in 1, 2 and 4 threads, on {} core{}", grouped(n), cores,
                    cores == 1 ? "" : "s");
     pyconc::lesson::Table split_table{{"threads", pyconc::lesson::Align::right},
@@ -200,21 +166,29 @@ int main(int argc, char** argv) try {
         "CPython 3.11 here: countdown(20,000,000) 1 thread 0.59s, 2 threads 0.59s (0.99x). Cores busy: CPU "
         "time over wall time; one at most, whatever the threads: only the GIL holder runs.");
 
-    lesson.heading("I/O beside CPU: the convoy effect");
+    return split_seconds;
+}
+
+// (b) An I/O thread's blocking calls, alone and beside a CPU thread, at two switch intervals.
+struct Convoy {
     std::vector<double> alone_ms;
     std::vector<double> beside_ms;
     std::vector<double> after_cpu_ms;
-    bool convoy = true;
-    bool conclusive = true;
+    bool convoy = true;      // every return that found spin holding the GIL waited about an interval
+    bool conclusive = true;  // spin got the GIL in enough of the calls to tell
+};
+Convoy io_beside_cpu(pyconc::lesson::Lesson& lesson, int ops) {
+    Convoy c;
+    lesson.heading("I/O beside CPU: the convoy effect");
     for (const auto interval : {std::chrono::microseconds{5000}, std::chrono::microseconds{1000}}) {
         const IoLatency alone = io_latency(interval, false, ops);
         const IoLatency beside = io_latency(interval, true, ops);
-        alone_ms.push_back(alone.median_ms);
-        beside_ms.push_back(beside.median_ms);
-        after_cpu_ms.push_back(beside.median_after_cpu_ms);
+        c.alone_ms.push_back(alone.median_ms);
+        c.beside_ms.push_back(beside.median_ms);
+        c.after_cpu_ms.push_back(beside.median_after_cpu_ms);
         const double interval_ms = static_cast<double>(interval.count()) / 1000.0;
-        conclusive = conclusive && beside.conclusive();
-        convoy = convoy && beside.median_after_cpu_ms >= 0.5 * interval_ms;
+        c.conclusive = c.conclusive && beside.conclusive();
+        c.convoy = c.convoy && beside.median_after_cpu_ms >= 0.5 * interval_ms;
         lesson.say(
             "switch interval {:.0f} ms: I/O op median latency alone {:.3f} ms, beside a CPU thread {:.3f} ms",
             interval_ms, alone.median_ms, beside.median_ms);
@@ -228,6 +202,11 @@ int main(int argc, char** argv) try {
         "drop: "
         "the calls spin took still wait an interval.");
 
+    return c;
+}
+
+// (c) The convoy on a GIL timeline: 6 blocking calls beside a CPU thread.
+void draw_the_convoy(pyconc::lesson::Lesson& lesson, const std::string& svg) {
     lesson.heading(
         "The GIL timeline of the convoy: 6 blocking calls beside a CPU thread, switch interval 5 ms");
     Trace trace;
@@ -241,20 +220,58 @@ int main(int argc, char** argv) try {
         "behind a whole interval of spin.",
         io.waiting_ms, io.holding_ms);
     if (!svg.empty()) lesson.write_file(svg, pyconc::lesson::timelines_svg({timeline}), "the GIL timeline");
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+    pyconc::lesson::Lesson lesson{
+        "03_gil_contention",
+        "GIL contention: a CPU-bound countdown split over 2 or 4 threads is no faster than 1 thread, "
+        "and an I/O thread beside a CPU thread waits about one switch interval every time it comes back "
+        "from a blocking call (the convoy effect).",
+        {"convoy", "no-convoy", "machine-busy"}};
+    std::int64_t n = 0;  // 0: sized to run about 60 switch intervals in one thread
+    int ops = 200;
+    std::string svg;
+    lesson.flags()
+        .add_option("--n", n,
+                    "The countdown's start, split evenly over the threads (default: what one thread counts "
+                    "down in about 0.3 s here, measured at start: CPython's 20,000,000 takes 0.59 s there)")
+        ->check(accepted_range<std::int64_t>(1, 1'000'000'000));
+    lesson.option("--ops", ops, "Blocking calls the I/O thread makes per measurement",
+                  accepted_range(1, 100'000));
+    lesson.option("--svg", svg, "Also write the GIL timeline of part (c) as an SVG picture to FILE",
+                  pyconc::lesson::accepted_output_file());
+    if (auto exit = lesson.parse(argc, argv)) return *exit;
+    // The countdowns (when sized by --n), and each blocking call beside the CPU thread waiting an interval.
+    const double countdowns = 3.0 * static_cast<double>(n) * pyconc::programs::countdown_seconds_per_loop;
+    if (auto exit = lesson.check_limits({countdowns + ops * (5e-3 + 1e-3) + 0.5, 0},
+                                        fmt::format("--n {} --ops {}", n, ops)))
+        return *exit;
+    const unsigned cores = pyconc::lesson::usable_cores();
+    // Sized in time, so that each run spans many switch intervals (and the
+    // calibration runs are the warm-up).
+    if (n == 0)
+        n = pyconc::lesson::size_for(0.3, [](std::int64_t k) { return countdown_in_threads(k, 1).seconds; });
+
+    const std::vector<double> split_seconds = split_the_countdown(lesson, n, cores);
+    const Convoy convoy = io_beside_cpu(lesson, ops);
+    draw_the_convoy(lesson, svg);
 
     lesson.figure("n", n);
     lesson.figure("cores", cores);
     lesson.figure("countdown_seconds", split_seconds);
-    lesson.figure("io_alone_ms", alone_ms);
-    lesson.figure("io_beside_cpu_ms", beside_ms);
-    lesson.figure("io_after_cpu_took_gil_ms", after_cpu_ms);
-    if (!conclusive) {
+    lesson.figure("io_alone_ms", convoy.alone_ms);
+    lesson.figure("io_beside_cpu_ms", convoy.beside_ms);
+    lesson.figure("io_after_cpu_took_gil_ms", convoy.after_cpu_ms);
+    if (!convoy.conclusive) {
         return lesson.finish(
             "machine-busy",
             "the CPU thread took the GIL in fewer than 1 in 20 blocking calls: the OS did not "
             "run it in time (a busy machine); run it again");
     }
-    if (convoy) {
+    if (convoy.convoy) {
         return lesson.finish(
             "convoy",
             "beside a CPU thread, every return from a blocking call that found it holding the "
