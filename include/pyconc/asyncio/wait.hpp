@@ -91,7 +91,7 @@ namespace detail {
 template <class F>
 struct Completions {
     Queue<std::optional<F>> done;  // std::nullopt: the timeout came first
-    std::vector<F> todo;
+    std::vector<F> not_done;       // asyncio's `todo`
     TimerHandle timeout_handle;
 };
 
@@ -113,27 +113,27 @@ std::vector<Coroutine<result_of_t<A>>> as_completed(std::vector<A> aws,
                                                     std::optional<double> timeout = std::nullopt) {
     using F = FutureOf<A>;
     auto completions = std::make_shared<detail::Completions<F>>();
-    completions->todo = detail::ensure_all(std::move(aws));
+    completions->not_done = detail::ensure_all(std::move(aws));
     const std::weak_ptr<detail::Completions<F>> weak = completions;
-    for (const F& f : completions->todo) {
+    for (const F& f : completions->not_done) {
         detail::shared_base(f)->add_done_callback([weak, f] {
             const auto shared = weak.lock();
-            if (!shared || shared->todo.empty()) return;  // the timeout was here first
-            std::erase(shared->todo, f);
+            if (!shared || shared->not_done.empty()) return;  // the timeout was here first
+            std::erase(shared->not_done, f);
             shared->done.put_nowait(f);
-            if (shared->todo.empty()) shared->timeout_handle.cancel();
+            if (shared->not_done.empty()) shared->timeout_handle.cancel();
         });
     }
-    if (timeout && !completions->todo.empty()) {
+    if (timeout && !completions->not_done.empty()) {
         completions->timeout_handle = EventLoop::get_running_loop().call_later(*timeout, [weak] {
             const auto shared = weak.lock();
             if (!shared) return;
-            for (std::size_t i = 0; i < shared->todo.size(); ++i) shared->done.put_nowait(std::nullopt);
-            shared->todo.clear();
+            for (std::size_t i = 0; i < shared->not_done.size(); ++i) shared->done.put_nowait(std::nullopt);
+            shared->not_done.clear();
         });
     }
     std::vector<Coroutine<result_of_t<A>>> coroutines;
-    const std::size_t count = completions->todo.size();
+    const std::size_t count = completions->not_done.size();
     coroutines.reserve(count);
     for (std::size_t i = 0; i < count; ++i) coroutines.push_back(detail::wait_for_one(completions));
     return coroutines;
