@@ -91,7 +91,7 @@ namespace detail {
 template <class F>
 struct Completions {
     Queue<std::optional<F>> done;  // std::nullopt: the timeout came first
-    std::vector<F> not_done;       // asyncio's `todo`
+    std::vector<F> not_done;       // the ones still to finish
     TimerHandle timeout_handle;
 };
 
