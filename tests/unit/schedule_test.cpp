@@ -11,6 +11,8 @@
 
 #include <gtest/gtest.h>
 
+#include <fmt/format.h>
+
 #include "pyconc/runtime/interpreter.hpp"
 #include "pyconc/runtime/thread_state.hpp"
 #include "pyconc/runtime/trace.hpp"
@@ -40,7 +42,7 @@ Interleaving increments(CheckPoints policy, Schedule schedule, int threads = 2, 
     for (int i = 0; i < threads; ++i) {
         const auto index = static_cast<std::size_t>(i);
         workers.push_back(
-            std::make_unique<Thread>(interpreter, "T" + std::to_string(i), [&, index](ThreadState& t) {
+            std::make_unique<Thread>(interpreter, fmt::format("T{}", i), [&, index](ThreadState& t) {
                 t.set_instruction_hook(
                     [&, index](const ThreadState&, ThreadState::Opcode) { run.order.push_back(index); });
                 for (int n = 0; n < increments; ++n) {
