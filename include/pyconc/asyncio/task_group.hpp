@@ -24,6 +24,8 @@
 //   tasks; the group still waits for them, then raises CancelledError.
 // - The body is a callable taking the group; it is kept in this
 //   coroutine's frame, so a lambda's captures live as long as it runs.
+//   With g++ 12, a lambda written inside the co_await should capture by
+//   reference; one that captures by copy is named first (coroutine.hpp).
 #include <exception>
 #include <functional>
 #include <memory>

@@ -24,7 +24,9 @@
 //   one in the past fires on the loop's next turn.
 // - The body is a callable returning a Coroutine, taking the Timeout or
 //   nothing; it is kept in async_with's frame (so a lambda's captures live
-//   as long as it runs). The caller keeps the Timeout, where it was made.
+//   as long as it runs; with g++ 12, name one that captures by copy before
+//   the co_await, coroutine.hpp). The caller keeps the Timeout, where it
+//   was made.
 #include <exception>
 #include <functional>
 #include <memory>
