@@ -81,6 +81,19 @@ std::set<std::string> error_types(const asyncio::ExceptionGroup& group) {
 }
 using Types = std::set<std::string>;
 
+// get_error_types(eg) == {ExceptionGroup} and the inner group's types
+// are `inner` (a group raised inside another group's block).
+void expect_nested_group(const asyncio::ExceptionGroup& group, const Types& inner) {
+    EXPECT_EQ(error_types(group), Types{"ExceptionGroup"});
+    try {
+        std::rethrow_exception(group.exceptions().at(0));
+    } catch (const asyncio::ExceptionGroup& nested) {
+        EXPECT_EQ(error_types(nested), inner);
+    } catch (...) {
+        ADD_FAILURE() << "the group's exception is not a group";
+    }
+}
+
 // await r, which must raise ExceptionGroup: the group, for its types.
 template <class A>
 Coroutine<std::optional<asyncio::ExceptionGroup>> expect_group(A awaitable) {
@@ -337,12 +350,7 @@ TEST(TestTaskGroup, Taskgroup11) {
         r.cancel();
         const auto group = co_await expect_group(r);
         if (!group) co_return;  // expect_group reported it
-        EXPECT_EQ(error_types(*group), Types{"ExceptionGroup"});
-        try {
-            std::rethrow_exception(group->exceptions().at(0));
-        } catch (const asyncio::ExceptionGroup& inner) {
-            EXPECT_EQ(error_types(inner), Types{"ZeroDivisionError"});
-        }
+        expect_nested_group(*group, Types{"ZeroDivisionError"});
     });
 }
 
@@ -363,12 +371,7 @@ TEST(TestTaskGroup, Taskgroup12) {
         r.cancel();
         const auto group = co_await expect_group(r);
         if (!group) co_return;  // expect_group reported it
-        EXPECT_EQ(error_types(*group), Types{"ExceptionGroup"});
-        try {
-            std::rethrow_exception(group->exceptions().at(0));
-        } catch (const asyncio::ExceptionGroup& inner) {
-            EXPECT_EQ(error_types(inner), Types{"ZeroDivisionError"});
-        }
+        expect_nested_group(*group, Types{"ZeroDivisionError"});
     });
 }
 
@@ -411,12 +414,7 @@ TEST(TestTaskGroup, Taskgroup14) {
         }());
         const auto group = co_await expect_group(r);
         if (!group) co_return;  // expect_group reported it
-        EXPECT_EQ(error_types(*group), Types{"ExceptionGroup"});
-        try {
-            std::rethrow_exception(group->exceptions().at(0));
-        } catch (const asyncio::ExceptionGroup& inner) {
-            EXPECT_EQ(error_types(inner), Types{"ValueError"});
-        }
+        expect_nested_group(*group, Types{"ValueError"});
     });
 }
 

@@ -45,14 +45,19 @@ public:
 };
 
 namespace detail {
-// The items of a Queue: get() takes the oldest.
-template <class T>
-class FifoItems {
+// The items of a Queue (get() takes the oldest) or of a LifoQueue (the
+// newest): a deque, taken from the front or the back.
+template <class T, bool newest_first>
+class SequenceItems {
 public:
     void push(T item) { items_.push_back(std::move(item)); }
     T pop() {
-        T item = std::move(items_.front());
-        items_.pop_front();
+        T item = std::move(newest_first ? items_.back() : items_.front());
+        if constexpr (newest_first) {
+            items_.pop_back();
+        } else {
+            items_.pop_front();
+        }
         return item;
     }
     [[nodiscard]] std::size_t size() const noexcept { return items_.size(); }
@@ -62,22 +67,11 @@ public:
 private:
     std::deque<T> items_;
 };
-// The items of a LifoQueue: get() takes the newest.
 template <class T>
-class LifoItems {
-public:
-    void push(T item) { items_.push_back(std::move(item)); }
-    T pop() {
-        T item = std::move(items_.back());
-        items_.pop_back();
-        return item;
-    }
-    [[nodiscard]] std::size_t size() const noexcept { return items_.size(); }
-    [[nodiscard]] const std::vector<T>& listed() const noexcept { return items_; }
+using FifoItems = SequenceItems<T, false>;
+template <class T>
+using LifoItems = SequenceItems<T, true>;
 
-private:
-    std::vector<T> items_;
-};
 // The items of a PriorityQueue: get() takes the smallest (a binary heap, as heapq).
 template <class T>
 class PriorityItems {
