@@ -234,11 +234,12 @@ int main(int argc, char** argv) try {
     std::int64_t n = 0;  // 0: sized to run about 60 switch intervals in one thread
     int ops = 200;
     std::string svg;
-    lesson.flags()
-        .add_option("--n", n,
-                    "The countdown's start, split evenly over the threads (default: what one thread counts "
-                    "down in about 0.3 s here, measured at start: CPython's 20,000,000 takes 0.59 s there)")
-        ->check(accepted_range<std::int64_t>(1, 1'000'000'000));
+    lesson
+        .option("--n", n,
+                "The countdown's start, split evenly over the threads (default: what one thread counts "
+                "down in about 0.3 s here, measured at start: CPython's 20,000,000 takes 0.59 s there)",
+                accepted_range<std::int64_t>(1, 1'000'000'000))
+        .no_default_shown();
     lesson.option("--ops", ops, "Blocking calls the I/O thread makes per measurement",
                   accepted_range(1, 100'000));
     lesson.option("--svg", svg, "Also write the GIL timeline of part (c) as an SVG picture to FILE",

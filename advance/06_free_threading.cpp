@@ -204,14 +204,15 @@ void add_flags(pyconc::lesson::Lesson& lesson, Settings& settings) {
     lesson.option("--n", settings.n, "The countdown's start (split evenly over the threads)",
                   accepted_range<std::int64_t>(1'000, 1'000'000'000));
     lesson.option("--threads", settings.threads, "Threads that increment the counter", accepted_range(2, 64));
-    lesson.flags()
-        .add_option("--iterations", settings.iterations,
-                    "Increments per thread (default: none; each counter run lasts --run-ms instead)")
-        ->check(accepted_range(1, 10'000'000));
+    lesson
+        .option("--iterations", settings.iterations,
+                "Increments per thread (default: none; each counter run lasts --run-ms instead)",
+                accepted_range(1, 10'000'000))
+        .no_default_shown();
     lesson
         .option("--run-ms", settings.budget_ms,
                 "How long each counter run lasts, when --iterations is not given", accepted_range(1, 10'000))
-        ->excludes("--iterations");
+        .excludes("--iterations");
 }
 
 // Refuses a run of hours before it starts: (a) 3 thread counts x 2 modes x

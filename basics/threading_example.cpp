@@ -277,16 +277,17 @@ struct Choices {
 void add_flags(pyconc::lesson::Lesson& lesson, Settings& settings, Choices& choices) {
     lesson.option("--threads", settings.threads, "How many threads increment the counter",
                   accepted_range(1, 64));
-    lesson.flags()
-        .add_option("--iterations", settings.iterations,
-                    "Increments per thread (default: none; each run lasts --intervals switch intervals, "
-                    "as the model is faster than CPython: CPython's 200,000 would end inside one interval)")
-        ->check(accepted_range(1, 10'000'000));
+    lesson
+        .option("--iterations", settings.iterations,
+                "Increments per thread (default: none; each run lasts --intervals switch intervals, "
+                "as the model is faster than CPython: CPython's 200,000 would end inside one interval)",
+                accepted_range(1, 10'000'000))
+        .no_default_shown();
     lesson
         .option("--intervals", settings.intervals,
                 "How long each run lasts, in switch intervals (when --iterations is not given)",
                 accepted_range(1, 1'000))
-        ->excludes("--iterations");
+        .excludes("--iterations");
     lesson.option("--variant", choices.variant, "plain, call, locked or all",
                   accepted_words({"plain", "call", "locked", "all"}));
     lesson.option("--check-points", choices.check_points,
@@ -294,20 +295,21 @@ void add_flags(pyconc::lesson::Lesson& lesson, Settings& settings, Choices& choi
                   accepted_words({"py39", "py310", "both"}));
     lesson.option("--switch-interval-ms", settings.switch_interval_ms,
                   "sys.setswitchinterval, in milliseconds", accepted_range(0.001, 1000.0));
-    lesson.flags()
-        .add_option(
-            "--switch-every", settings.switch_every,
-            "Deterministic scheduling: hand the GIL on at the first check point after K instructions, "
-            "K from 1 to 1000000 (default: CPython's timed switching)")
-        ->option_text("K")
-        ->check(accepted_range<std::uint64_t>(1, 1'000'000));
-    lesson.flags()
-        .add_option("--switch-random", settings.switch_random,
-                    "Deterministic scheduling: hand the GIL on at seeded-random check points, every K "
-                    "instructions on average, K from 1 to 1000000 (--seed picks the points)")
-        ->option_text("K")
-        ->check(accepted_range<std::uint64_t>(1, 1'000'000))
-        ->excludes("--switch-every");
+    lesson
+        .option("--switch-every", settings.switch_every,
+                "Deterministic scheduling: hand the GIL on at the first check point after K instructions, "
+                "K from 1 to 1000000 (default: CPython's timed switching)",
+                accepted_range<std::uint64_t>(1, 1'000'000))
+        .value_name("K")
+        .no_default_shown();
+    lesson
+        .option("--switch-random", settings.switch_random,
+                "Deterministic scheduling: hand the GIL on at seeded-random check points, every K "
+                "instructions on average, K from 1 to 1000000 (--seed picks the points)",
+                accepted_range<std::uint64_t>(1, 1'000'000))
+        .value_name("K")
+        .no_default_shown()
+        .excludes("--switch-every");
     lesson.flag("--timeline", choices.timeline, "Draw each run's GIL timeline in the terminal");
     lesson.option("--svg", choices.svg, "Write the runs' GIL timelines as an SVG picture to FILE",
                   pyconc::lesson::accepted_output_file());
@@ -315,10 +317,10 @@ void add_flags(pyconc::lesson::Lesson& lesson, Settings& settings, Choices& choi
         .flag("--explore", choices.explore,
               "Run every order of two threads' instructions for one increment each, and count the orders "
               "that lose it (two threads, one increment each, every program: sizes do not apply)")
-        ->excludes("--threads")
-        ->excludes("--iterations")
-        ->excludes("--intervals")
-        ->excludes("--variant");
+        .excludes("--threads")
+        .excludes("--iterations")
+        .excludes("--intervals")
+        .excludes("--variant");
 }
 
 // Refuses a run of hours before it starts (Lesson::check_limits). Timed

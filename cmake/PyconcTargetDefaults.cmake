@@ -1,11 +1,16 @@
-# pyconc_target_defaults(TARGET): the flags every lesson, test and benchmark of
-# pyconc itself is built with: full warnings (errors in the dev presets) and
-# the sanitizers the preset asks for. The library target carries none of
-# this: a project that uses pyconc keeps its own flags.
+# pyconc_target_defaults(TARGET): what every lesson, test and benchmark of
+# pyconc itself is built with: the model, the lesson chrome, the model
+# programs (programs/, not installed) and pyconc_compile_options.
 function(pyconc_target_defaults target)
-    target_link_libraries(${target} PRIVATE pyconc::pyconc)
-    # programs/: the model programs the lessons run (not installed).
+    target_link_libraries(${target} PRIVATE pyconc::pyconc pyconc::lesson)
     target_include_directories(${target} PRIVATE "${PROJECT_SOURCE_DIR}")
+    pyconc_compile_options(${target})
+endfunction()
+
+# pyconc_compile_options(TARGET): full warnings (errors in the dev presets)
+# and the sanitizers the preset asks for. The model's interface target
+# carries none of this: a project that uses pyconc keeps its own flags.
+function(pyconc_compile_options target)
     if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
         target_compile_options(${target} PRIVATE
             -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wsign-conversion

@@ -21,10 +21,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 #include "pyconc/lesson/accepted.hpp"
+#include "pyconc/lesson/command_line.hpp"
 #include "pyconc/lesson/lesson.hpp"
 #include "pyconc/lesson/style.hpp"
 
@@ -114,27 +114,20 @@ int main(int argc, char** argv) try {
     for (const TourLesson& lesson : all_lessons)
         names.push_back(fmt::format("{}/{}", lesson.folder, lesson.name));
 
-    CLI::App app{
-        "The pyconc workshop tour: every lesson in workshop order, each under a banner "
-        "that says what to watch for.",
-        "tour"};
+    CommandLine command_line{"tour",
+                             "The pyconc workshop tour: every lesson in workshop order, each under a banner "
+                             "that says what to watch for."};
     bool list = false;
     bool no_color = false;
-    std::vector<std::string> only;
-    app.add_flag("--list", list, "List the lessons the tour runs, and stop");
-    app.add_option("--only", only, "Run only this lesson (repeatable)")
-        ->option_text("NAME")
-        ->check(accepted_words(names));
-    app.add_flag("--no-color", no_color, "Plain text, in the tour and in every lesson");
     bool quick = false;
-    app.add_flag("--quick", quick, "Run each lesson with its quick flags (smaller sizes): what ctest does");
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::ParseError& error) {
-        if (error.get_exit_code() == 0) return app.exit(error);
-        fmt::print(stderr, "{}\n", error.what());
-        return exit_bad_flag;
-    }
+    std::vector<std::string> only;
+    command_line.flag("--list", list, "List the lessons the tour runs, and stop");
+    command_line.option("--only", only, "Run only this lesson (repeatable)", accepted_words(names))
+        .value_name("NAME");
+    command_line.flag("--no-color", no_color, "Plain text, in the tour and in every lesson");
+    command_line.flag("--quick", quick,
+                      "Run each lesson with its quick flags (smaller sizes): what ctest does");
+    if (auto exit = command_line.parse(argc, argv)) return *exit;
     const Style style{Style::colour_wanted(no_color), Style::unicode_wanted()};
 
     std::vector<const TourLesson*> chosen;

@@ -1,14 +1,15 @@
 #pragma once
-// Validators for lesson flags whose refusals fit on one line and name what is
-// accepted, e.g.
+// What a flag accepts, as data: a check whose refusal fits on one line and
+// names what is accepted, e.g.
 //
 //   --steps: -1 is not accepted: expected an integer from 1 to 100
 //   --expect: 'maybe' is not accepted: expected one of race, no-race
 //
-// CLI11 puts the flag's name in front of the message.
+// The command line (command_line.hpp) puts the flag's name in front.
 #include <charconv>
 #include <concepts>
 #include <filesystem>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <system_error>
@@ -17,10 +18,17 @@
 
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
 #include <fmt/format.h>
 
 namespace pyconc::lesson {
+
+struct Accepted {
+    // The refusal of `text` ("3 is not accepted: expected ..."), or "" when
+    // it is accepted.
+    std::function<std::string(const std::string& text)> refusal;
+    // What --help shows after the flag: "1 to 64", "plain|call", "FILE".
+    std::string description;
+};
 
 // A refused value as the refusal shows it: on one line, whatever it holds
 // (a newline or a tab is written \n or \t, other control bytes \xNN).
@@ -44,10 +52,10 @@ namespace pyconc::lesson {
 // Accepts a number of type T from `lowest` to `highest` inclusive.
 template <class T>
 requires std::integral<T> || std::floating_point<T>
-[[nodiscard]] CLI::Validator accepted_range(T lowest, T highest) {
+[[nodiscard]] Accepted accepted_range(T lowest, T highest) {
     const char* kind = std::integral<T> ? "an integer" : "a number";
     std::string expected = fmt::format("expected {} from {} to {}", kind, lowest, highest);
-    auto check = [=](std::string& text) -> std::string {
+    auto check = [=](const std::string& text) -> std::string {
         T value{};
         const char* end = text.data() + text.size();
         const auto [stop, error] = std::from_chars(text.data(), end, value);
@@ -62,10 +70,10 @@ requires std::integral<T> || std::floating_point<T>
 }
 
 // Accepts exactly one of `words`.
-[[nodiscard]] inline CLI::Validator accepted_words(std::vector<std::string> words) {
+[[nodiscard]] inline Accepted accepted_words(std::vector<std::string> words) {
     std::string expected = "expected one of " + fmt::format("{}", fmt::join(words, ", "));
     std::string description = fmt::format("{}", fmt::join(words, "|"));
-    auto check = [words = std::move(words), expected](std::string& text) -> std::string {
+    auto check = [words = std::move(words), expected](const std::string& text) -> std::string {
         for (const std::string& word : words) {
             if (text == word) return {};
         }
@@ -77,8 +85,8 @@ requires std::integral<T> || std::floating_point<T>
 // Accepts a path to a file the lesson can write: its directory exists and
 // may be written, and the file, if it exists, may be written too. Checked before the lesson runs, so that a
 // bad path refuses the run instead of losing its picture at the end.
-[[nodiscard]] inline CLI::Validator accepted_output_file() {
-    auto check = [](std::string& text) -> std::string {
+[[nodiscard]] inline Accepted accepted_output_file() {
+    auto check = [](const std::string& text) -> std::string {
         const std::filesystem::path path{text};
         std::filesystem::path directory = path.parent_path();
         if (directory.empty()) directory = ".";

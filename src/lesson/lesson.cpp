@@ -1,0 +1,138 @@
+// The lesson chrome's code that is the same in every lesson, compiled once.
+#include "pyconc/lesson/lesson.hpp"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdint>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <stdexcept>
+
+namespace pyconc::lesson {
+
+namespace {
+
+// 40 s, 12 min, 27.8 h.
+std::string duration_words(double seconds) {
+    if (seconds < 120) return fmt::format("{:.0f} s", seconds);
+    if (seconds < 7200) return fmt::format("{:.0f} min", seconds / 60);
+    return fmt::format("{:.1f} h", seconds / 3600);
+}
+
+}  // namespace
+
+Lesson::Lesson(std::string name, std::string shows, std::vector<std::string> verdicts)
+    : name_(std::move(name)), verdicts_(std::move(verdicts)), command_line_(name_, std::move(shows)) {
+    if (verdicts_.empty()) throw std::invalid_argument("Lesson: a lesson needs at least one verdict word");
+}
+
+std::optional<int> Lesson::parse(int argc, const char* const* argv) {
+    add_common_flags();
+    if (auto exit = command_line_.parse(argc, argv)) return exit;
+    style_ = Style{Style::colour_wanted(no_color_), Style::unicode_wanted()};
+    // Line by line even into a pipe: a run stopped by Ctrl-C or a dead
+    // worker keeps what it printed. Lessons print a few hundred lines.
+    std::setvbuf(stdout, nullptr, _IOLBF, 0);
+    figure("lesson", name_);
+    figure("seed", seed_);
+    return std::nullopt;
+}
+
+void Lesson::add_common_flags() {
+    command_line_.flag("--json", json_, "Print the measured figures as one JSON object, and nothing else");
+    command_line_.flag("--no-color", no_color_, "Plain text even on a terminal (so does NO_COLOR=1)");
+    command_line_
+        .option("--expect", expect_,
+                "Exit 0 if the verdict is VERDICT and 1 if it is not (what ctest checks)",
+                accepted_words(verdicts_))
+        .value_name("VERDICT");
+    command_line_.flag("--no-limits", no_limits_,
+                       "Run even when the flags make the run longer than 5 minutes or larger than 1 GiB "
+                       "(estimated before it starts)");
+    command_line_.option("--seed", seed_, "Seed of anything random the lesson does",
+                         accepted_range<std::uint64_t>(0, UINT64_MAX));
+    command_line_.footer(
+        fmt::format("Verdicts: {}.\nExit status: 0 ran (and the verdict matched --expect); "
+                    "1 it did not match; 2 bad flag; 3 something it needed failed (said in one line).",
+                    fmt::join(verdicts_, ", ")));
+}
+
+std::optional<int> Lesson::check_limits(Estimate estimate, std::string_view flags_given) const {
+    if (no_limits_) return std::nullopt;
+    std::string over;
+    if (estimate.seconds > longest_run_seconds) {
+        over = fmt::format("would take about {} (the limit is 5 min)", duration_words(estimate.seconds));
+    } else if (estimate.bytes > largest_run_bytes) {
+        over = fmt::format("would need about {:.1f} GB of memory (the limit is 1 GiB)", estimate.bytes / 1e9);
+    } else {
+        return std::nullopt;
+    }
+    fmt::print(stderr, "{}: this run {}; add --no-limits to run it anyway\n", flags_given, over);
+    return exit_bad_flag;
+}
+
+void Lesson::print_heading(const std::string& text) {
+    fmt::print("\n{}\n", style_.text(style_.paint(style_.heading(), text)));
+}
+void Lesson::print_line(const std::string& text) {
+    fmt::print("{}\n", style_.text(text));
+}
+void Lesson::print_note(const std::string& text) {
+    fmt::print("{}\n", style_.text(style_.paint(style_.quiet(), text)));
+}
+
+void Lesson::print(const Table& table) {
+    if (!json_) fmt::print("{}", style_.text(table.render(style_)));
+}
+void Lesson::print(const BarChart& chart) {
+    if (!json_) fmt::print("{}", style_.text(chart.render(style_)));
+}
+void Lesson::print(const GilTimeline& timeline) {
+    if (!json_) fmt::print("{}", style_.text(timeline.render(style_)));
+}
+
+void Lesson::write_file(const std::string& path, std::string_view text, std::string_view what) {
+    std::ofstream out{path, std::ios::binary | std::ios::trunc};
+    out.write(text.data(), static_cast<std::streamsize>(text.size()));
+    out.close();
+    if (!out) throw LessonFailure(fmt::format("could not write {} to {} (a full disk?)", what, path));
+    say("wrote {} to {}", what, path);
+}
+
+int Lesson::finish(std::string_view verdict, std::string_view why) {
+    if (std::find(verdicts_.begin(), verdicts_.end(), verdict) == verdicts_.end()) {
+        throw std::invalid_argument(
+            fmt::format("Lesson::finish: '{}' is not one of the verdicts {} declared", verdict, name_));
+    }
+    const bool matched = !expect_ || *expect_ == verdict;
+    figure("verdict", verdict);
+    figure("why", why);
+    if (expect_) {
+        figure("expected", *expect_);
+        figure("matched", matched);
+    }
+    if (json_) {
+        fmt::print("{}\n", figures_.render());
+    } else {
+        const fmt::text_style look = !expect_ ? style_.strong() : matched ? style_.good() : style_.bad();
+        fmt::print("\n{} {}\n", style_.paint(look, fmt::format("verdict: {}", verdict)),
+                   style_.paint(style_.quiet(), fmt::format("({})", why)));
+        if (expect_ && matched) fmt::print("expected {}: matched\n", *expect_);
+        if (!matched) fmt::print("expected {}, but the verdict is {}\n", *expect_, verdict);
+    }
+    // A full disk or a closed pipe is an error, not a lesson that ran.
+    if (std::fflush(stdout) != 0 || std::ferror(stdout) != 0) {
+        throw LessonFailure(
+            fmt::format("could not write the output to standard output ({})", std::strerror(errno)));
+    }
+    return matched ? exit_ok : exit_verdict_mismatch;
+}
+
+int Lesson::interrupted() {
+    std::fflush(stdout);
+    fmt::print(stderr, "\ninterrupted (Ctrl-C): every task was cancelled\n");
+    return exit_interrupted;
+}
+
+}  // namespace pyconc::lesson
