@@ -28,7 +28,7 @@ std::string name_of(const Instance& self) {
 std::string cycle_name(std::size_t i, std::size_t size) {
     if (size == 1) return "x";
     if (size == 2) return i == 0 ? "x" : "y";
-    return "x" + std::to_string(i + 1);
+    return fmt::format("x{}", i + 1);
 }
 
 // "x", "x, y", or "x1 ... xN": the names as a del statement lists them.

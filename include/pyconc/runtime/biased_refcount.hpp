@@ -39,8 +39,8 @@
 #include <utility>
 #include <vector>
 
+#include "pyconc/runtime/detail/object.hpp"
 #include "pyconc/runtime/fatal.hpp"
-#include "pyconc/runtime/object.hpp"
 
 namespace pyconc::runtime {
 
@@ -280,3 +280,7 @@ inline std::int64_t biased_total(const Object& op) noexcept {
 }  // namespace detail
 
 }  // namespace pyconc::runtime
+
+// What a decref to 0 calls (detail::dealloc) is defined with the heap, which
+// needs this header's body complete: so it comes after it.
+#include "pyconc/runtime/heap.hpp"  // IWYU pragma: export

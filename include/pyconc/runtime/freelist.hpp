@@ -19,7 +19,7 @@
 #include <cstddef>
 #include <cstring>
 
-#include "pyconc/runtime/object.hpp"
+#include "pyconc/runtime/detail/object.hpp"
 #include "pyconc/runtime/obmalloc.hpp"
 
 namespace pyconc::runtime {
@@ -101,3 +101,7 @@ private:
 };
 
 }  // namespace pyconc::runtime
+
+// What a decref to 0 calls (detail::dealloc) is defined with the heap, which
+// needs this header's body complete: so it comes after it.
+#include "pyconc/runtime/heap.hpp"  // IWYU pragma: export

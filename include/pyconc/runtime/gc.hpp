@@ -61,8 +61,8 @@
 
 #include <fmt/core.h>
 
+#include "pyconc/runtime/detail/object.hpp"
 #include "pyconc/runtime/fatal.hpp"
-#include "pyconc/runtime/object.hpp"
 #include "pyconc/runtime/world.hpp"
 
 namespace pyconc::runtime {
@@ -624,3 +624,7 @@ private:
 };
 
 }  // namespace pyconc::runtime
+
+// What a decref to 0 calls (detail::dealloc) is defined with the heap, which
+// needs this header's body complete: so it comes after it.
+#include "pyconc/runtime/heap.hpp"  // IWYU pragma: export

@@ -37,10 +37,10 @@
 #include <fmt/core.h>
 
 #include "pyconc/runtime/biased_refcount.hpp"
+#include "pyconc/runtime/detail/object.hpp"
 #include "pyconc/runtime/fatal.hpp"
 #include "pyconc/runtime/freelist.hpp"
 #include "pyconc/runtime/gc.hpp"
-#include "pyconc/runtime/object.hpp"
 #include "pyconc/runtime/obmalloc.hpp"
 
 namespace pyconc::runtime {
