@@ -46,7 +46,7 @@ Split countdown_in_threads(std::int64_t n, int threads) {
     (void)pyconc::programs::run_threads(
         interpreter, threads, [n, threads](ThreadState& t) { countdown(t, n / threads); }, "countdown");
     const pyconc::lesson::Times elapsed = stopwatch.elapsed();
-    return {elapsed.wall, pyconc::lesson::cores_busy(elapsed), interpreter.gil().switch_number()};
+    return {elapsed.wall, pyconc::lesson::cores_busy(elapsed), interpreter.switch_number()};
 }
 
 // The median of some latencies, in ms (0 for none).
@@ -99,7 +99,7 @@ IoLatency io_latency(std::chrono::microseconds interval, bool with_cpu_thread, i
     Thread io(interpreter, "io", [&](ThreadState& t) {
         t.resume();
         for (int i = 0; i < ops; ++i) {
-            const std::uint64_t switches_before = interpreter.gil().switch_number();
+            const std::uint64_t switches_before = interpreter.switch_number();
             const auto t1 = Clock::now();
             {
                 // time.sleep(0): a real system call, with the GIL released,
@@ -113,8 +113,7 @@ IoLatency io_latency(std::chrono::microseconds interval, bool with_cpu_thread, i
             const double latency = std::chrono::duration<double, std::milli>(Clock::now() - t1).count();
             latencies.push_back(latency);
             // To spin and back to io: two switches.
-            if (interpreter.gil().switch_number() >= switches_before + 2)
-                latencies_after_cpu.push_back(latency);
+            if (interpreter.switch_number() >= switches_before + 2) latencies_after_cpu.push_back(latency);
         }
         t.load_const(1);  // stop = True
         t.store_global("stop");

@@ -106,13 +106,13 @@ Outcome run(Program target, CheckPoints policy, const Settings& settings) {
     interpreter.set_check_points(policy);
     interpreter.gil().set_switch_interval(
         std::chrono::microseconds{static_cast<std::int64_t>(settings.switch_interval_ms * 1000.0)});
-    interpreter.gil().set_schedule(settings.schedule());
+    interpreter.set_schedule(settings.schedule());
     if (settings.trace) interpreter.set_trace(&trace);
     Outcome outcome;
     // The interpreter was made on this thread: its heap is current here.
     outcome.run = pyconc::programs::run_counter(interpreter, target, settings.threads, settings.iterations,
                                                 settings.budget());
-    outcome.switches = interpreter.gil().switch_number();
+    outcome.switches = interpreter.switch_number();
     if (settings.trace) outcome.timeline = trace.timeline();
     return outcome;
 }
@@ -163,7 +163,7 @@ std::pair<std::vector<Step>, std::int64_t> run_order(CheckPoints policy,
                                                      const std::vector<std::size_t>& owners) {
     Interpreter interpreter;
     interpreter.set_check_points(policy);
-    interpreter.gil().set_schedule(Schedule::explicit_order(owners));
+    interpreter.set_schedule(Schedule::explicit_order(owners));
     interpreter.globals().set("counter", Int::from(0));
     std::vector<Step> steps;
     const auto describe = [&](std::size_t thread, ThreadState::Opcode op, const ThreadState& t) {

@@ -163,6 +163,6 @@ TEST(FreeThreading, ACollectionStopsTheWorld) {
 
 TEST(FreeThreading, DeterministicSchedulesNeedAGil) {
     Interpreter interpreter{GilMode::disabled};
-    interpreter.gil().set_schedule(Schedule::every(3));
-    EXPECT_DEATH({ ThreadState t(interpreter, "T"); }, "deterministic schedule");
+    EXPECT_DEATH(interpreter.set_schedule(Schedule::every(3)),
+                 "deterministic schedule orders turns at the GIL");
 }

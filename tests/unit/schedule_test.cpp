@@ -34,7 +34,7 @@ Interleaving increments(CheckPoints policy, Schedule schedule, int threads = 2, 
                         Trace* trace = nullptr) {
     Interpreter interpreter;
     interpreter.set_check_points(policy);
-    interpreter.gil().set_schedule(std::move(schedule));
+    interpreter.set_schedule(std::move(schedule));
     interpreter.set_trace(trace);
     interpreter.globals().set("counter", Int::from(0));
     Interleaving run;

@@ -48,7 +48,7 @@ std::int64_t run(CheckPoints policy, Variant variant, std::uint64_t switch_every
                  int iterations = 1'000) {
     Interpreter interpreter;
     interpreter.set_check_points(policy);
-    interpreter.gil().set_schedule(switch_every != 0 ? Schedule::every(switch_every) : Schedule::timed());
+    interpreter.set_schedule(switch_every != 0 ? Schedule::every(switch_every) : Schedule::timed());
     // The interpreter was made on this thread: its heap is current here.
     interpreter.globals().set("counter", Int::from(0));
     Lock lock;

@@ -7,7 +7,14 @@
 //   this thread, so `make<T>()` allocates there, and `gc()` is the gc module.
 // - It owns the GIL (gil.hpp), the module globals (a dict, as a module's
 //   __dict__ is) and the check-point policy its threads run under (set it,
-//   and the GIL's schedule, before the threads are made).
+//   and the schedule, before the threads are made).
+// - Its threads run one way (attachment.hpp), decided by the GIL mode and
+//   the schedule; these are all the legal combinations:
+//     GilMode::enabled,  Schedule::timed()   on the GIL (CPython's, the default)
+//     GilMode::enabled,  deterministic       in turns (turns.hpp: tests, the explorer)
+//     GilMode::disabled, Schedule::timed()   in the world (free threading)
+//   A deterministic schedule orders turns at a GIL: set on an interpreter
+//   without one, it is a fatal error.
 // - It may carry a GIL trace (trace.hpp): set it before the threads are
 //   made; they record their GIL transitions into it.
 // - `shutdown()` is Py_FinalizeEx for the heap: the globals are cleared and
@@ -21,12 +28,18 @@
 // - Refs must not outlive their interpreter: declare the Interpreter before
 //   the names that hold objects, so it is destroyed after them.
 #include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <utility>
 
+#include "pyconc/runtime/fatal.hpp"
 #include "pyconc/runtime/gc.hpp"
 #include "pyconc/runtime/gil.hpp"
 #include "pyconc/runtime/heap.hpp"
 #include "pyconc/runtime/obmalloc.hpp"
+#include "pyconc/runtime/schedule.hpp"
 #include "pyconc/runtime/trace.hpp"
+#include "pyconc/runtime/turns.hpp"
 #include "pyconc/runtime/types.hpp"
 #include "pyconc/runtime/world.hpp"
 
@@ -40,6 +53,9 @@ enum class CheckPoints : unsigned char {
 
 // Whether the interpreter has a GIL (PYTHON_GIL=1 or 0 on a 3.13t build).
 enum class GilMode : unsigned char { enabled, disabled };
+
+// How its threads get to run (attachment.hpp).
+enum class WayOfRunning : unsigned char { on_the_gil, in_turns, in_the_world };
 
 class Interpreter {
 public:
@@ -57,6 +73,7 @@ public:
     [[nodiscard]] Heap& heap() noexcept { return heap_; }
     [[nodiscard]] Gc& gc() noexcept { return heap_.gc(); }
     [[nodiscard]] Obmalloc& allocator() noexcept { return heap_.allocator(); }
+    // The GIL (CPython's timed one): its switch interval and counters.
     [[nodiscard]] Gil& gil() noexcept { return gil_; }
     [[nodiscard]] GilMode gil_mode() const noexcept { return gil_mode_; }
     [[nodiscard]] bool free_threaded() const noexcept { return gil_mode_ == GilMode::disabled; }
@@ -64,8 +81,38 @@ public:
     [[nodiscard]] World& world() noexcept { return world_; }
     // The module's globals, made on first use.
     [[nodiscard]] Dict& globals() {
-        if (!globals_) globals_ = make<Dict>();
+        if (!globals_) [[unlikely]]
+            make_globals();
         return *globals_;
+    }
+    // Who runs next: Schedule::timed() (CPython, the default) or a
+    // deterministic schedule, whose turns then hand the GIL on. Set it
+    // before the threads are made.
+    void set_schedule(Schedule schedule) {
+        if (!schedule.deterministic()) {
+            turns_.reset();
+            return;
+        }
+        if (free_threaded()) {
+            fatal("Interpreter::set_schedule",
+                  "a deterministic schedule orders turns at the GIL: this interpreter has none");
+        }
+        turns_.emplace(std::move(schedule));
+    }
+    [[nodiscard]] WayOfRunning way_of_running() const noexcept {
+        if (free_threaded()) return WayOfRunning::in_the_world;
+        return turns_ ? WayOfRunning::in_turns : WayOfRunning::on_the_gil;
+    }
+    [[nodiscard]] bool deterministic() const noexcept { return turns_.has_value(); }
+    // The deterministic schedule's GIL; only when deterministic().
+    [[nodiscard]] Turns& turns() {
+        if (!turns_) fatal("Interpreter::turns", "this interpreter runs no deterministic schedule");
+        return *turns_;
+    }
+    // The times the GIL went to a different thread than the one that held
+    // it last: the GIL's, or the turns' (0 in the world: there is no GIL).
+    [[nodiscard]] std::uint64_t switch_number() const {
+        return turns_ ? turns_->switch_number() : gil_.switch_number();
     }
     [[nodiscard]] CheckPoints check_points() const noexcept { return check_points_; }
     void set_check_points(CheckPoints policy) noexcept { check_points_ = policy; }
@@ -83,9 +130,13 @@ public:
     }
 
 private:
+    // Out of line: LOAD_GLOBAL and STORE_GLOBAL inline the test above.
+    [[gnu::noinline]] void make_globals() { globals_ = make<Dict>(); }
+
     Heap heap_;  // first: destroyed last, after every Ref below
     Ref<Dict> globals_;
     Gil gil_;
+    std::optional<Turns> turns_;  // with a deterministic schedule
     World world_;
     GilMode gil_mode_;
     CheckPoints check_points_ = CheckPoints::py310;

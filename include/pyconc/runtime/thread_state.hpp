@@ -14,9 +14,10 @@
 //   (ceval.c's eval_breaker handling). That is the only place a thread gives
 //   the GIL up while running Python code, so a read and a write with no
 //   check point between them can never be split.
-// - Under a deterministic schedule (schedule.hpp) the thread reports every
-//   instruction to the GIL instead, and at a check point hands its turn on
-//   when the schedule says so.
+// - How the thread takes and drops the GIL is its attachment's
+//   (attachment.hpp): on CPython's GIL, in a deterministic schedule's turns
+//   (the thread then reports every instruction, and at a check point hands
+//   its turn on when the schedule says so), or in the free-threaded world.
 // - Each thread keeps its statistics (instructions, check points, GIL
 //   acquisitions, time holding and time waiting) and, when the interpreter
 //   carries a Trace, records its GIL transitions there with the reason for
@@ -41,12 +42,13 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <optional>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
 #include <vector>
 
+#include "pyconc/runtime/attachment.hpp"
 #include "pyconc/runtime/critical_section.hpp"
 #include "pyconc/runtime/fatal.hpp"
 #include "pyconc/runtime/gil.hpp"
@@ -120,29 +122,21 @@ private:
 
 class ThreadState {
 public:
-    // Registers with the interpreter's GIL, in creation order (the order
-    // deterministic scheduling takes turns in).
+    // Joins the interpreter's way of running, in creation order (the order
+    // deterministic turns are taken in).
     ThreadState(Interpreter& interpreter, std::string name)
         : interpreter_(interpreter),
           name_(std::move(name)),
           every_instruction_checks_(interpreter.check_points() == CheckPoints::py39),
           free_threaded_(interpreter.free_threaded()),
-          gil_(interpreter.gil()),
-          world_(interpreter.world()),
-          eval_breaker_(free_threaded_ ? &own_eval_breaker_ : &gil_.eval_breaker()),
-          deterministic_(interpreter.gil().deterministic()),
-          watched_(deterministic_),
-          trace_(free_threaded_ ? nullptr : interpreter.trace()),
-          trace_id_(trace_ ? trace_->add_thread(name_) : 0) {
-        if (free_threaded_ && deterministic_) {
-            fatal("ThreadState",
-                  "a deterministic schedule orders turns at the GIL: this interpreter has none");
-        }
-        gil_.register_thread(this);
-    }
+          attachment_(attachment_for(interpreter, this)),
+          eval_breaker_(&attachment_->eval_breaker()),
+          watched_(attachment_->reports_every_instruction()),
+          trace_(free_threaded_ ? nullptr : interpreter.trace()),  // no GIL, no GIL trace
+          trace_id_(trace_ ? trace_->add_thread(name_) : 0) {}
     ThreadState(const ThreadState&) = delete;
     ThreadState& operator=(const ThreadState&) = delete;
-    ~ThreadState() { gil_.unregister_thread(this); }
+    ~ThreadState() = default;
 
     [[nodiscard]] const std::string& name() const noexcept { return name_; }
     [[nodiscard]] Interpreter& interpreter() noexcept { return interpreter_; }
@@ -151,29 +145,20 @@ public:
     class Attached {
     public:
         explicit Attached(ThreadState& tstate) : tstate_(tstate), heap_(tstate.interpreter_.heap()) {
-            if (tstate_.free_threaded_) {
-                tstate_.world_.add_thread(tstate_.own_eval_breaker_);
-                cache_.emplace(tstate_.interpreter_.heap(), tstate_.own_eval_breaker_);
-                tstate_.owner_ = cache_->owner();
-            }
+            tstate_.attachment_->begin();
             tstate_.take_gil();
         }
         Attached(const Attached&) = delete;
         Attached& operator=(const Attached&) = delete;
         ~Attached() {
             tstate_.clear_frame();  // its references go while the GIL is still held (or while attached)
-            if (tstate_.free_threaded_) {
-                cache_.reset();  // merges what others queued for it; its freelist goes back
-                tstate_.world_.remove_thread(tstate_.own_eval_breaker_);
-            }
-            tstate_.gil_.unregister_thread(&tstate_);  // the rotation skips it from now on
+            tstate_.attachment_->end();
             tstate_.drop_gil(DropReason::exit);
         }
 
     private:
         ThreadState& tstate_;
         Heap::Attach heap_;
-        std::optional<Heap::ThreadCache> cache_;  // the free-threaded mode's
     };
 
     // Py_BEGIN_ALLOW_THREADS ... Py_END_ALLOW_THREADS: the GIL is released
@@ -181,7 +166,7 @@ public:
     class AllowThreads {
     public:
         explicit AllowThreads(ThreadState& tstate) : tstate_(tstate) {
-            if (!tstate_.free_threaded_) tstate_.gil_.mark_blocked(&tstate_);
+            tstate_.attachment_->before_blocking();
             tstate_.drop_gil(DropReason::blocking_call);
         }
         AllowThreads(const AllowThreads&) = delete;
@@ -328,7 +313,7 @@ public:
     using InstructionHook = std::function<void(const ThreadState&, Opcode)>;
     void set_instruction_hook(InstructionHook hook) {
         hook_ = std::move(hook);
-        watched_ = hook_ || deterministic_;
+        watched_ = hook_ || attachment_->reports_every_instruction();
     }
 
     // --- statistics ------------------------------------------------------------
@@ -350,7 +335,7 @@ private:
     // The eval breaker, after each instruction. The common case (no hook,
     // CPython's timed switching, no drop request) is a count, a test of the
     // opcode and one relaxed load, inlined into the instruction.
-    void after(Opcode op) {
+    [[gnu::always_inline]] void after(Opcode op) {
         ++instructions_;
         if (watched_) [[unlikely]] {
             watched_after(op);
@@ -362,29 +347,25 @@ private:
             handle_eval_breaker();
     }
 
-    // _Py_HandlePending: with the GIL, a drop request (drop it, take it
-    // again); without, merges queued for this thread and stop-the-world pauses.
+    // _Py_HandlePending: what the attachment serves (merges queued for
+    // this thread, a stop-the-world pause), and, for the GIL's drop
+    // request, a drop and a take again.
     [[gnu::noinline]] void handle_eval_breaker() {
-        if (!free_threaded_) {
-            drop_gil(DropReason::interval);
-            take_gil();
-            return;
-        }
-        own_eval_breaker_.store(false, std::memory_order_relaxed);
-        BiasedRefcounts::instance().merge_queued(owner_);
-        world_.pause();
+        if (!attachment_->serve_eval_breaker()) return;
+        drop_gil(DropReason::interval);
+        take_gil();
     }
 
-    // With an instruction hook, or under a deterministic schedule.
+    // With an instruction hook, or in a deterministic schedule's turns.
     [[gnu::noinline]] void watched_after(Opcode op) {
         const bool check_point = is_check_point(op);
         check_points_ += check_point ? 1 : 0;
         if (hook_) hook_(*this, op);
-        if (deterministic_) {
-            if (gil_.turn_over(this, check_point)) {
+        if (attachment_->reports_every_instruction()) {
+            if (attachment_->turn_over(check_point)) {
                 const Clock::time_point asked = Clock::now();
                 note_drop(DropReason::turn);
-                gil_.yield_turn(this);
+                attachment_->yield_turn();
                 note_taken(asked);
             }
             return;
@@ -392,24 +373,17 @@ private:
         if (check_point && eval_breaker_->load(std::memory_order_relaxed)) handle_eval_breaker();
     }
 
-    // Without a GIL: attach to and detach from the world instead.
+    // Takes the GIL (or attaches to the world) and drops it, counting and
+    // tracing each.
     void take_gil() {
         const Clock::time_point asked = Clock::now();
         if (trace_) trace_->record(trace_id_, GilEvent::asked);
-        if (free_threaded_) {
-            world_.attach();
-        } else {
-            gil_.take(this);
-        }
+        attachment_->attach();
         note_taken(asked);
     }
     void drop_gil(DropReason reason) {
         note_drop(reason);
-        if (free_threaded_) {
-            world_.detach();
-        } else {
-            gil_.drop(this);
-        }
+        attachment_->detach();
     }
     void note_taken(Clock::time_point asked) {
         taken_at_ = Clock::now();
@@ -458,18 +432,13 @@ private:
 
     Interpreter& interpreter_;
     std::string name_;
-    bool every_instruction_checks_;              // the interpreter's policy is py39
-    bool free_threaded_;                         // the interpreter has no GIL
-    Gil& gil_;                                   // the interpreter's
-    World& world_;                               // the interpreter's (free-threaded mode)
-    std::atomic<bool> own_eval_breaker_{false};  // this thread's (free-threaded mode)
-    const std::atomic<bool>*
-        eval_breaker_;  // what a check point reads: the GIL's drop request or own_eval_breaker_
-    detail::OwnerId owner_ = detail::unowned;  // its biased-counting id while attached
-    bool deterministic_;                       // the GIL's schedule is
-    bool watched_;                             // deterministic, or a hook is set: after() takes the slow path
-    Trace* trace_;                             // or null
-    std::uint32_t trace_id_;                   // this thread's number in the trace
+    bool every_instruction_checks_;           // the interpreter's policy is py39
+    bool free_threaded_;                      // the interpreter has no GIL: dict operations take its lock
+    std::unique_ptr<Attachment> attachment_;  // how it takes and drops the GIL (attachment.hpp)
+    const std::atomic<bool>* eval_breaker_;   // what a check point reads: attachment_->eval_breaker()
+    bool watched_;                            // in turns, or a hook is set: after() takes the slow path
+    Trace* trace_;                            // or null
+    std::uint32_t trace_id_;                  // this thread's number in the trace
     InstructionHook hook_;
     GlobalsCache globals_cache_;
     ValueStack stack_;
