@@ -11,7 +11,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
-#include <semaphore>
 #include <string>
 #include <thread>
 #include <vector>
@@ -26,6 +25,7 @@
 #include "pyconc/multiprocessing/process.hpp"
 #include "pyconc/multiprocessing/spawn.hpp"
 #include "pyconc/runtime/interpreter.hpp"
+#include "pyconc/runtime/thread_lock.hpp"
 #include "pyconc/runtime/thread_state.hpp"
 
 namespace asyncio = pyconc::asyncio;
@@ -130,10 +130,11 @@ double await_switch_ns() {
     return seconds_since(started) * 1e9 / switches;
 }
 
-// Two OS threads that hand a token back and forth through semaphores.
+// Two OS threads that hand a token back and forth through semaphores (the
+// OS locks under threading.Lock: see thread_lock.hpp for why not std's).
 double thread_switch_ns() {
-    std::binary_semaphore to_other{0};
-    std::binary_semaphore to_main{0};
+    pyconc::runtime::ThreadLock to_other{0};
+    pyconc::runtime::ThreadLock to_main{0};
     std::thread other([&] {
         for (int i = 0; i < switches / 2; ++i) {
             to_other.acquire();

@@ -14,18 +14,19 @@
 //   reports it in one line instead of std::terminate. (Python prints it
 //   through threading.excepthook and join() returns; a lesson must not go
 //   on as if the thread had done its work.)
-// - `Lock` is a binary semaphore. `acquire` first tries without blocking;
+// - `Lock` is CPython's thread lock, a POSIX semaphore (thread_lock.hpp).
+//   `acquire` first tries without blocking;
 //   when it has to wait, it releases the GIL for the wait
 //   (Py_BEGIN_ALLOW_THREADS), so that the holder of the lock can run.
 //   Any thread may release it, as in Python.
 #include <exception>
 #include <functional>
-#include <semaphore>
 #include <string>
 #include <thread>
 #include <utility>
 
 #include "pyconc/runtime/interpreter.hpp"
+#include "pyconc/runtime/thread_lock.hpp"
 #include "pyconc/runtime/thread_state.hpp"
 
 namespace pyconc::threading {
@@ -82,7 +83,7 @@ public:
     void release() { semaphore_.release(); }
 
 private:
-    std::binary_semaphore semaphore_{1};
+    runtime::ThreadLock semaphore_;
 };
 
 }  // namespace pyconc::threading

@@ -136,7 +136,6 @@ public:
           trace_id_(trace_ ? trace_->add_thread(name_) : 0) {}
     ThreadState(const ThreadState&) = delete;
     ThreadState& operator=(const ThreadState&) = delete;
-    ~ThreadState() = default;
 
     [[nodiscard]] const std::string& name() const noexcept { return name_; }
     [[nodiscard]] Interpreter& interpreter() noexcept { return interpreter_; }
