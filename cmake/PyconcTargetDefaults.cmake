@@ -22,7 +22,9 @@ function(pyconc_compile_options target)
             list(JOIN PYCONC_SANITIZERS "," sanitizers)
             target_compile_options(${target} PRIVATE
                 -fsanitize=${sanitizers} -fno-omit-frame-pointer -fno-sanitize-recover=all)
-            target_link_options(${target} PRIVATE -fsanitize=${sanitizers})
+            # PUBLIC: whatever links a sanitized library (pyconc::lesson,
+            # installed from a sanitizer build too) needs the sanitizer's runtime.
+            target_link_options(${target} PUBLIC -fsanitize=${sanitizers})
         endif()
     endif()
 endfunction()
