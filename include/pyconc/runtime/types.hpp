@@ -41,9 +41,11 @@ public:
     static constexpr std::int64_t largest_cached = 256;  // _PY_NSMALLPOSINTS - 1
 
     // PyLong_FromLongLong: the cached object for a small value, else a new one.
+    // A small int is immortal: a reference to it changes no count (incref
+    // would leave it alone), so none is taken, as 3.12's get_small_int.
     [[nodiscard]] static Ref<Int> from(std::int64_t value) {
         if (value >= smallest_cached && value <= largest_cached) {
-            return Ref<Int>::new_ref(small_ints()[static_cast<std::size_t>(value - smallest_cached)]);
+            return Ref<Int>::steal(&small_ints()[static_cast<std::size_t>(value - smallest_cached)]);
         }
         return make<Int>(value);
     }
