@@ -16,6 +16,7 @@
 
 using namespace pyconc::runtime;
 using pyconc::lesson::accepted_range;
+using pyconc::lesson::Lesson;
 
 namespace {
 
@@ -44,14 +45,159 @@ std::string link_statement(std::size_t size) {
     return fmt::format("x1.other = x2 ... x{}.other = x1", size);
 }
 
+// class Noisy:
+//     def __init__(self, name): self.name = name; self.other = None
+//     def __del__(self): print(f"  freed {self.name}")
+// Calling it makes an instance; it keeps the names of those freed, in order.
+class Noisy {
+public:
+    explicit Noisy(Lesson& lesson)
+        : class_(make<Class>("Noisy", [this, &lesson](Instance& self) {
+              freed_.push_back(name_of(self));
+              lesson.say("  freed {}", freed_.back());
+          })) {}
+    Noisy(const Noisy&) = delete;
+    Noisy& operator=(const Noisy&) = delete;
+
+    [[nodiscard]] Ref<Instance> operator()(const std::string& name) const {
+        Ref<Instance> self = new_instance(class_);
+        self->setattr("name", make<Str>(name));
+        self->setattr("other", nullptr);
+        return self;
+    }
+    [[nodiscard]] const std::vector<std::string>& freed() const noexcept { return freed_; }
+
+private:
+    std::vector<std::string> freed_;  // before class_: the finalizer writes it
+    Ref<Class> class_;
+};
+
+struct Counts {
+    std::int64_t at_birth = 0;
+    std::int64_t after_bind = 0;
+    std::int64_t after_box = 0;
+    std::int64_t after_del = 0;
+    bool a_freed_at_del = false;
+};
+
+// Part 1: names bind, the count goes up; del, it goes down.
+Counts names_bind_and_unbind(Lesson& lesson, const Noisy& noisy) {
+    lesson.heading("Names bind, the count goes up; del, it goes down");
+    Counts counts;
+    // a = Noisy("a")
+    Ref<Instance> a = noisy("a");
+    counts.at_birth = refcount(a);
+    lesson.say(
+        "a = Noisy(\"a\")    -> refcount {}   (sys.getrefcount(a) = {}: one extra, the argument itself)",
+        counts.at_birth, counts.at_birth + 1);
+    // b = a
+    Ref<Instance> b = a;
+    counts.after_bind = refcount(a);
+    lesson.say("after b = a      -> refcount {}", counts.after_bind);
+    // box = [a]
+    Ref<List> box = make<List>(a);
+    counts.after_box = refcount(a);
+    lesson.say("after box = [a]  -> refcount {}", counts.after_box);
+    // del b, box
+    b.reset();
+    box.reset();
+    counts.after_del = refcount(a);
+    lesson.say("after del b, box -> refcount {}", counts.after_del);
+    // del a: freed right here, deterministically
+    lesson.say("del a:");
+    a.reset();
+    counts.a_freed_at_del = noisy.freed() == std::vector<std::string>{"a"};
+    return counts;
+}
+
+struct CycleOutcome {
+    std::size_t freed_by_del = 0;
+    std::size_t alive_after_del = 0;
+    std::size_t collected = 0;
+    std::size_t freed_by_collect = 0;
+};
+
+// Part 2: a cycle of `size` objects, which no del frees (unless
+// `break_cycle` unlinks it first); gc.collect() does.
+CycleOutcome a_cycle(Lesson& lesson, Interpreter& interpreter, const Noisy& noisy, std::size_t size,
+                     bool break_cycle) {
+    lesson.heading("A cycle of {} object(s), with the collector off", size);
+    CycleOutcome outcome;
+    // gc.disable()
+    interpreter.gc().disable();
+    // x, y = Noisy("x"), Noisy("y")
+    std::vector<Ref<Instance>> cycle;
+    for (std::size_t i = 0; i < size; ++i) cycle.push_back(noisy(cycle_name(i, size)));
+    // x.other, y.other = y, x
+    for (std::size_t i = 0; i < size; ++i) cycle[i]->setattr("other", cycle[(i + 1) % size]);
+    lesson.say("{}: refcount({}) = {} (its name and the .other before it)", link_statement(size),
+               cycle_name(0, size), refcount(cycle[0]));
+    if (break_cycle) {
+        // x.other = y.other = None
+        for (const Ref<Instance>& node : cycle) node->setattr("other", nullptr);
+        lesson.say("--break-cycle: every .other = None again");
+    }
+    // del x, y
+    lesson.say("del {}:", cycle_names(size));
+    const std::size_t freed_before_del = noisy.freed().size();
+    cycle.clear();
+    outcome.freed_by_del = noisy.freed().size() - freed_before_del;
+
+    interpreter.gc().for_each_tracked([&](Container& op) {
+        if (const auto* node = dynamic_cast<const Instance*>(&op)) {
+            if (++outcome.alive_after_del <= 4) {
+                lesson.say("  still alive: {} (refcount {}: no name refers to it)", name_of(*node),
+                           refcount(*node));
+            }
+        }
+    });
+    if (outcome.alive_after_del > 4) lesson.say("  ... {} objects in all", outcome.alive_after_del);
+    if (outcome.alive_after_del == 0) lesson.say("  every object freed at the del");
+
+    // print("gc.collect():"); print("  gc.collect() returned", gc.collect())
+    lesson.say("gc.collect():");
+    const std::size_t freed_before_collect = noisy.freed().size();
+    outcome.collected = interpreter.gc().collect();
+    outcome.freed_by_collect = noisy.freed().size() - freed_before_collect;
+    lesson.say("  gc.collect() returned {}", outcome.collected);
+    return outcome;
+}
+
+void record_figures(Lesson& lesson, const Counts& counts, const CycleOutcome& cycle, std::size_t cycle_size,
+                    bool break_cycle, const Noisy& noisy) {
+    lesson.figure("refcount_at_birth", counts.at_birth);
+    lesson.figure("getrefcount_at_birth", counts.at_birth + 1);
+    lesson.figure("refcount_after_bind", counts.after_bind);
+    lesson.figure("refcount_after_box", counts.after_box);
+    lesson.figure("refcount_after_del", counts.after_del);
+    lesson.figure("a_freed_at_del", counts.a_freed_at_del);
+    lesson.figure("cycle_size", cycle_size);
+    lesson.figure("break_cycle", break_cycle);
+    lesson.figure("freed_by_del", cycle.freed_by_del);
+    lesson.figure("alive_after_del", cycle.alive_after_del);
+    lesson.figure("collect_returned", cycle.collected);
+    lesson.figure("freed_by_collect", cycle.freed_by_collect);
+    lesson.figure("freed_order", noisy.freed());
+}
+
+int verdict(Lesson& lesson, const CycleOutcome& cycle) {
+    if (cycle.alive_after_del == 0) {
+        return lesson.finish("refcount-freed-all",
+                             "every object was freed at the del that dropped its last reference");
+    }
+    return lesson.finish("cycle-needs-gc",
+                         fmt::format("a was freed at its del; the {}-object cycle outlived every del and "
+                                     "only gc.collect() freed it",
+                                     cycle.alive_after_del));
+}
+
 }  // namespace
 
 int main(int argc, char** argv) try {
-    pyconc::lesson::Lesson lesson{
-        "refcount_example",
-        "Reference counts as names bind and unbind, the free at the last del, and a "
-        "reference cycle that no del frees: only gc.collect() does.",
-        {"refcount-freed-all", "cycle-needs-gc"}};
+    Lesson lesson{"refcount_example",
+                  "Reference counts as names bind and unbind, the free at the last del, and a "
+                  "reference cycle that no del frees: only gc.collect() does.",
+                  {"refcount-freed-all", "cycle-needs-gc"}};
     std::size_t cycle_size = 2;
     bool break_cycle = false;
     lesson.option("--cycle", cycle_size, "How many objects form the cycle (1: x.other = x)",
@@ -61,109 +207,11 @@ int main(int argc, char** argv) try {
     if (auto exit = lesson.parse(argc, argv)) return *exit;
 
     Interpreter interpreter;
-    std::vector<std::string> freed;  // names, in the order their objects were freed
-
-    // class Noisy:
-    //     def __init__(self, name): self.name = name; self.other = None
-    //     def __del__(self): print(f"  freed {self.name}")
-    const Ref<Class> Noisy = make<Class>("Noisy", [&](Instance& self) {
-        freed.push_back(name_of(self));
-        lesson.say("  freed {}", freed.back());
-    });
-    auto new_noisy = [&](const std::string& name) {
-        Ref<Instance> self = new_instance(Noisy);
-        self->setattr("name", make<Str>(name));
-        self->setattr("other", nullptr);
-        return self;
-    };
-
-    lesson.heading("Names bind, the count goes up; del, it goes down");
-    // a = Noisy("a")
-    Ref<Instance> a = new_noisy("a");
-    const std::int64_t at_birth = refcount(a);
-    lesson.say(
-        "a = Noisy(\"a\")    -> refcount {}   (sys.getrefcount(a) = {}: one extra, the argument itself)",
-        at_birth, at_birth + 1);
-    // b = a
-    Ref<Instance> b = a;
-    const std::int64_t after_bind = refcount(a);
-    lesson.say("after b = a      -> refcount {}", after_bind);
-    // box = [a]
-    Ref<List> box = make<List>(a);
-    const std::int64_t after_box = refcount(a);
-    lesson.say("after box = [a]  -> refcount {}", after_box);
-    // del b, box
-    b.reset();
-    box.reset();
-    const std::int64_t after_del = refcount(a);
-    lesson.say("after del b, box -> refcount {}", after_del);
-    // del a: freed right here, deterministically
-    lesson.say("del a:");
-    a.reset();
-    const bool a_freed_at_del = freed == std::vector<std::string>{"a"};
-
-    lesson.heading("A cycle of {} object(s), with the collector off", cycle_size);
-    // gc.disable()
-    interpreter.gc().disable();
-    // x, y = Noisy("x"), Noisy("y")
-    std::vector<Ref<Instance>> cycle;
-    for (std::size_t i = 0; i < cycle_size; ++i) cycle.push_back(new_noisy(cycle_name(i, cycle_size)));
-    // x.other, y.other = y, x
-    for (std::size_t i = 0; i < cycle_size; ++i) cycle[i]->setattr("other", cycle[(i + 1) % cycle_size]);
-    lesson.say("{}: refcount({}) = {} (its name and the .other before it)", link_statement(cycle_size),
-               cycle_name(0, cycle_size), refcount(cycle[0]));
-    if (break_cycle) {
-        // x.other = y.other = None
-        for (const Ref<Instance>& node : cycle) node->setattr("other", nullptr);
-        lesson.say("--break-cycle: every .other = None again");
-    }
-    // del x, y
-    lesson.say("del {}:", cycle_names(cycle_size));
-    const std::size_t freed_before_del = freed.size();
-    cycle.clear();
-    const std::size_t freed_by_del = freed.size() - freed_before_del;
-
-    std::size_t alive_after_del = 0;
-    interpreter.gc().for_each_tracked([&](Container& op) {
-        if (const auto* node = dynamic_cast<const Instance*>(&op)) {
-            if (++alive_after_del <= 4) {
-                lesson.say("  still alive: {} (refcount {}: no name refers to it)", name_of(*node),
-                           refcount(*node));
-            }
-        }
-    });
-    if (alive_after_del > 4) lesson.say("  ... {} objects in all", alive_after_del);
-    if (alive_after_del == 0) lesson.say("  every object freed at the del");
-
-    // print("gc.collect():"); print("  gc.collect() returned", gc.collect())
-    lesson.say("gc.collect():");
-    const std::size_t freed_before_collect = freed.size();
-    const std::size_t collected = interpreter.gc().collect();
-    const std::size_t freed_by_collect = freed.size() - freed_before_collect;
-    lesson.say("  gc.collect() returned {}", collected);
-
-    lesson.figure("refcount_at_birth", at_birth);
-    lesson.figure("getrefcount_at_birth", at_birth + 1);
-    lesson.figure("refcount_after_bind", after_bind);
-    lesson.figure("refcount_after_box", after_box);
-    lesson.figure("refcount_after_del", after_del);
-    lesson.figure("a_freed_at_del", a_freed_at_del);
-    lesson.figure("cycle_size", cycle_size);
-    lesson.figure("break_cycle", break_cycle);
-    lesson.figure("freed_by_del", freed_by_del);
-    lesson.figure("alive_after_del", alive_after_del);
-    lesson.figure("collect_returned", collected);
-    lesson.figure("freed_by_collect", freed_by_collect);
-    lesson.figure("freed_order", freed);
-
-    if (alive_after_del == 0) {
-        return lesson.finish("refcount-freed-all",
-                             "every object was freed at the del that dropped its last reference");
-    }
-    return lesson.finish("cycle-needs-gc",
-                         fmt::format("a was freed at its del; the {}-object cycle outlived every del and "
-                                     "only gc.collect() freed it",
-                                     alive_after_del));
+    Noisy noisy{lesson};  // not const: its finalizer records what it freed
+    const Counts counts = names_bind_and_unbind(lesson, noisy);
+    const CycleOutcome cycle = a_cycle(lesson, interpreter, noisy, cycle_size, break_cycle);
+    record_figures(lesson, counts, cycle, cycle_size, break_cycle, noisy);
+    return verdict(lesson, cycle);
 } catch (...) {
     return pyconc::lesson::failed(argv[0]);  // one line and exit 3 (lesson/failure.hpp)
 }
