@@ -131,7 +131,7 @@ public:
           free_threaded_(interpreter.free_threaded()),
           attachment_(attachment_for(interpreter, this)),
           eval_breaker_(&attachment_->eval_breaker()),
-          watched_(attachment_->reports_every_instruction()),
+          watched_(every_instruction_checks_ || attachment_->reports_every_instruction()),
           trace_(free_threaded_ ? nullptr : interpreter.trace()),  // no GIL, no GIL trace
           trace_id_(trace_ ? trace_->add_thread(name_) : 0) {}
     ThreadState(const ThreadState&) = delete;
@@ -312,7 +312,7 @@ public:
     using InstructionHook = std::function<void(const ThreadState&, Opcode)>;
     void set_instruction_hook(InstructionHook hook) {
         hook_ = std::move(hook);
-        watched_ = hook_ || attachment_->reports_every_instruction();
+        watched_ = hook_ || every_instruction_checks_ || attachment_->reports_every_instruction();
     }
 
     // --- statistics ------------------------------------------------------------
@@ -331,16 +331,17 @@ private:
                op == Opcode::call;
     }
 
-    // The eval breaker, after each instruction. The common case (no hook,
-    // CPython's timed switching, no drop request) is a count, a test of the
-    // opcode and one relaxed load, inlined into the instruction.
+    // The eval breaker, after each instruction. The common case (py310's
+    // check points, no hook, CPython's timed switching, no drop request) is
+    // a count and a flag test, and at RESUME, JUMP_BACKWARD and CALL one
+    // relaxed load, inlined into the instruction.
     [[gnu::always_inline]] void after(Opcode op) {
         ++instructions_;
         if (watched_) [[unlikely]] {
             watched_after(op);
             return;
         }
-        if (!is_check_point(op)) return;
+        if (op != Opcode::resume && op != Opcode::jump_backward && op != Opcode::call) return;
         ++check_points_;
         if (eval_breaker_->load(std::memory_order_relaxed)) [[unlikely]]
             handle_eval_breaker();
@@ -355,7 +356,8 @@ private:
         take_gil();
     }
 
-    // With an instruction hook, or in a deterministic schedule's turns.
+    // With an instruction hook, in a deterministic schedule's turns, or
+    // under py39's policy.
     [[gnu::noinline]] void watched_after(Opcode op) {
         const bool check_point = is_check_point(op);
         check_points_ += check_point ? 1 : 0;
@@ -435,7 +437,7 @@ private:
     bool free_threaded_;                      // the interpreter has no GIL: dict operations take its lock
     std::unique_ptr<Attachment> attachment_;  // how it takes and drops the GIL (attachment.hpp)
     const std::atomic<bool>* eval_breaker_;   // what a check point reads: attachment_->eval_breaker()
-    bool watched_;                            // in turns, or a hook is set: after() takes the slow path
+    bool watched_;  // in turns, a hook, or py39 (a check point after every instruction): after()'s slow path
     Trace* trace_;                            // or null
     std::uint32_t trace_id_;                  // this thread's number in the trace
     InstructionHook hook_;
