@@ -5,16 +5,23 @@
 //   tour                 run them all
 //   tour --list          what the tour would run
 //   tour --only NAME     just that lesson (repeatable)
+//   tour --quick         each lesson with its quick flags (what ctest runs);
+//                        one still running after 120 s is stopped and named
+//   tour --time-limit S  stop (and name) a lesson still running after S seconds
 //
 // Exit status: 0 every lesson exited 0; 1 some did not (they are listed);
 // 2 a bad flag; 130 stopped with Ctrl-C.
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstddef>
 #include <cstdio>
 #include <iostream>
+#include <optional>
 #include <string>
 #include <system_error>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include <spawn.h>
@@ -48,12 +55,45 @@ constexpr TourLesson all_lessons[] = {
 struct Outcome {
     int exit_status;
     bool interrupted;
+    bool out_of_time;  // it ran past its time limit and was stopped
 };
+
+// With --quick every lesson ends within seconds (ctest runs the tour so, in
+// Debug and under the sanitizers too). One still running after this long
+// has hung: the tour stops it, with the processes it started, and names it,
+// rather than being killed by ctest's timeout with the lesson left behind.
+constexpr std::chrono::seconds quick_lesson_limit{120};
+
+// Waits for `child`; after `limit` (if any) kills its process group first.
+// Returns its wait status and whether it was stopped for time.
+std::pair<int, bool> wait_for(pid_t child, std::optional<std::chrono::seconds> limit) {
+    int status = 0;
+    if (!limit) {
+        while (waitpid(child, &status, 0) == -1 && errno == EINTR) {
+        }
+        return {status, false};
+    }
+    const auto deadline = std::chrono::steady_clock::now() + *limit;
+    while (true) {
+        const pid_t done = waitpid(child, &status, WNOHANG);
+        if (done == child || (done == -1 && errno != EINTR)) return {status, false};
+        if (std::chrono::steady_clock::now() >= deadline) {
+            kill(-child, SIGKILL);  // the lesson and its pool workers: one process group
+            while (waitpid(child, &status, 0) == -1 && errno == EINTR) {
+            }
+            return {status, true};
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds{20});
+    }
+}
 
 // Runs one lesson as a child, as system() would: the tour ignores Ctrl-C
 // while the child runs, the child gets the default action, and a child that
-// Ctrl-C stopped stops the tour.
-Outcome run(const TourLesson& lesson, const std::vector<std::string>& flags) {
+// Ctrl-C stopped stops the tour. With a time limit (--quick: no terminal
+// to press Ctrl-C at) the child runs in a process group of its own, so
+// that it can be stopped with everything it started.
+Outcome run(const TourLesson& lesson, const std::vector<std::string>& flags,
+            std::optional<std::chrono::seconds> limit) {
     std::vector<std::string> words{lesson.path};
     words.insert(words.end(), flags.begin(), flags.end());
     std::vector<char*> argv;
@@ -73,22 +113,26 @@ Outcome run(const TourLesson& lesson, const std::vector<std::string>& flags) {
     sigemptyset(&defaults);
     sigaddset(&defaults, SIGINT);
     posix_spawnattr_setsigdefault(&attributes, &defaults);
-    posix_spawnattr_setflags(&attributes, POSIX_SPAWN_SETSIGDEF);
+    short spawn_flags = POSIX_SPAWN_SETSIGDEF;
+    if (limit) {
+        posix_spawnattr_setpgroup(&attributes, 0);  // a group of its own, led by the child
+        spawn_flags |= POSIX_SPAWN_SETPGROUP;
+    }
+    posix_spawnattr_setflags(&attributes, spawn_flags);
 
     pid_t child = 0;
     const int error = posix_spawn(&child, lesson.path, nullptr, &attributes, argv.data(), environ);
     posix_spawnattr_destroy(&attributes);
-    Outcome outcome{127, false};
+    Outcome outcome{127, false, false};
     if (error != 0) {
         fmt::print(stderr, "tour: cannot run {}: {}\n", lesson.path, std::generic_category().message(error));
     } else {
-        int status = 0;
-        while (waitpid(child, &status, 0) == -1 && errno == EINTR) {
-        }
+        const auto [status, out_of_time] = wait_for(child, limit);
+        outcome.out_of_time = out_of_time;
         if (WIFEXITED(status)) outcome.exit_status = WEXITSTATUS(status);
         if (WIFSIGNALED(status)) {
             outcome.exit_status = 128 + WTERMSIG(status);
-            outcome.interrupted = WTERMSIG(status) == SIGINT;
+            outcome.interrupted = WTERMSIG(status) == SIGINT && !out_of_time;
         }
         if (WIFEXITED(status) && outcome.exit_status == pyconc::lesson::exit_interrupted) {
             outcome.interrupted = true;
@@ -127,6 +171,14 @@ int main(int argc, char** argv) try {
     command_line.flag("--no-color", no_color, "Plain text, in the tour and in every lesson");
     command_line.flag("--quick", quick,
                       "Run each lesson with its quick flags (smaller sizes): what ctest does");
+    int time_limit = 0;
+    command_line
+        .option("--time-limit", time_limit,
+                "Stop a lesson still running after this many seconds, with the processes it started, "
+                "and name it (default: 120 with --quick, none without)",
+                accepted_range(1, 3600))
+        .value_name("SECONDS")
+        .no_default_shown();
     if (auto exit = command_line.parse(argc, argv)) return *exit;
     const Style style{Style::colour_wanted(no_color), Style::unicode_wanted()};
 
@@ -147,6 +199,12 @@ int main(int argc, char** argv) try {
         return exit_ok;
     }
 
+    std::optional<std::chrono::seconds> limit;
+    if (time_limit != 0) {
+        limit = std::chrono::seconds{time_limit};
+    } else if (quick) {
+        limit = quick_lesson_limit;
+    }
     std::vector<std::string> flags;
     if (no_color) flags.emplace_back("--no-color");
     std::vector<std::string> failed;
@@ -164,14 +222,19 @@ int main(int argc, char** argv) try {
             for (const char* const* word = lesson.quick; *word != nullptr; ++word)
                 lesson_flags.emplace_back(*word);
         }
-        const Outcome outcome = run(lesson, lesson_flags);
+        const Outcome outcome = run(lesson, lesson_flags, limit);
         ++ran;
         if (outcome.interrupted) {
             fmt::print("\ntour stopped (Ctrl-C)\n");
             return exit_interrupted;
         }
-        if (outcome.exit_status != 0)
+        if (outcome.out_of_time) {
+            fmt::print(stderr, "\ntour: {} was still running after {} s: stopped, with its processes\n",
+                       lesson.name, limit->count());
+            failed.push_back(fmt::format("{} (still running after {} s)", lesson.name, limit->count()));
+        } else if (outcome.exit_status != 0) {
             failed.push_back(fmt::format("{} (exit {})", lesson.name, outcome.exit_status));
+        }
         if (i + 1 < chosen.size() && interactive()) {
             fmt::print("{}", style.paint(style.quiet(), "\n[Enter] next lesson   [Ctrl-C] stop "));
             std::fflush(stdout);
