@@ -20,11 +20,11 @@
 //   line.flag("--list", list, "List the lessons, and stop");
 //   if (auto exit = line.parse(argc, argv)) return *exit;   // 0 after --help, 2 after a bad flag
 #include <concepts>
-#include <cstdint>
 #include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "pyconc/lesson/accepted.hpp"

@@ -20,8 +20,9 @@
 //                     merge (biased_refcount.hpp).
 // - A thread's life is the same in all three: made (it joins, in creation
 //   order), then begin(), then attach() and detach() alternating, starting
-//   with attach() (every drop: a blocking call, a drop request, a turn
-//   handed on), and last detach() after end(). Taking the GIL twice or
+//   with attach() (a blocking call, a drop request: a detach() and an
+//   attach()), and last detach() after end(). In turns, yield_turn() hands
+//   the GIL on and takes it back in one call. Taking the GIL twice or
 //   dropping it unheld is a fatal error in each.
 // - The check point's fast path is the thread state's: one relaxed load of
 //   eval_breaker(). Everything here runs only when it is set, or when the
