@@ -21,7 +21,8 @@
 //     thread. Where the policy puts no check point the switch cannot happen,
 //     and the order that runs differs from the one asked for: that is how
 //     the explorer learns which schedules a policy allows.
-// - A schedule is a value; the Gil keeps the counters it reads.
+// - A schedule is a value; a deterministic one is kept by Turns (turns.hpp),
+//   which keeps the counters it reads.
 #include <cstddef>
 #include <cstdint>
 #include <optional>
