@@ -37,6 +37,7 @@
 #include "pyconc/runtime/gil.hpp"
 #include "pyconc/runtime/heap.hpp"
 #include "pyconc/runtime/obmalloc.hpp"
+#include "pyconc/runtime/profile.hpp"  // CheckPoints
 #include "pyconc/runtime/schedule.hpp"
 #include "pyconc/runtime/trace.hpp"
 #include "pyconc/runtime/turns.hpp"
@@ -44,12 +45,6 @@
 #include "pyconc/runtime/world.hpp"
 
 namespace pyconc::runtime {
-
-// Where the eval loop may switch threads (see thread_state.hpp).
-enum class CheckPoints : unsigned char {
-    py39,   // after every instruction: CPython 3.9 and earlier
-    py310,  // at RESUME, JUMP_BACKWARD and CALL only: CPython 3.10 to 3.13
-};
 
 // Whether the interpreter has a GIL (PYTHON_GIL=1 or 0 on a 3.13t build).
 enum class GilMode : unsigned char { enabled, disabled };

@@ -1,0 +1,150 @@
+#pragma once
+// What differs between the CPython versions the model can stand for: one row
+// per version, each fact with where it was checked (issue 16's profiles).
+//
+// How this works
+// - `profiles` is the table; `profile_for("3.12")` finds a row. The rows
+//   are data only: the lessons do not read them yet (the --python flag is
+//   the next step), but tests/fidelity compares every row whose interpreter
+//   is installed with what that interpreter reports, and
+//   tests/unit/profile_test.cpp pins each row to its cited facts.
+// - A fact that could not be checked on a real interpreter here says so in
+//   `unchecked`, with where it comes from instead.
+// - Sizes are pymalloc's; a free-threaded build allocates with mimalloc and
+//   has no arenas or pools (`pymalloc` empty).
+#include <array>
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string_view>
+
+namespace pyconc::runtime {
+
+// Where the eval loop may switch threads (see thread_state.hpp).
+enum class CheckPoints : unsigned char {
+    py39,   // after every instruction: CPython 3.9 and earlier
+    py310,  // at RESUME, JUMP_BACKWARD and CALL only: CPython 3.10 to 3.13
+};
+
+// multiprocessing's start methods.
+enum class StartMethod : unsigned char { fork, spawn, forkserver };
+
+struct Pymalloc {
+    std::size_t arena_bytes;  // ARENA_SIZE
+    std::size_t pool_bytes;   // POOL_SIZE
+};
+
+struct Profile {
+    std::string_view version;         // "3.9", "3.13t"
+    CheckPoints check_points;         // where a thread may be switched out
+    std::array<int, 3> gc_threshold;  // gc.get_threshold()
+    std::optional<std::uint64_t>
+        immortal_refcount;             // sys.getrefcount(0), when small ints are immortal (PEP 683)
+    std::optional<Pymalloc> pymalloc;  // none: mimalloc (free-threaded builds)
+    bool free_threaded;                // a "t" build, run without the GIL
+    StartMethod default_start_method;  // multiprocessing.get_start_method() on Linux
+    std::string_view checked;          // where the facts were checked
+    std::string_view unchecked;        // facts not checked on a real interpreter here, and their source
+};
+
+inline constexpr Pymalloc small_arenas{256 * 1024, 4 * 1024};        // up to 3.9
+inline constexpr Pymalloc large_arenas{1024 * 1024, 16 * 1024};      // 3.10+ (bpo-37448's radix tree)
+inline constexpr std::uint64_t immortal_refcount_312 = 4294967295U;  // _Py_IMMORTAL_REFCNT, 64-bit 3.12
+
+inline constexpr std::array profiles{
+    Profile{"3.9",
+            CheckPoints::py39,
+            {700, 10, 10},
+            std::nullopt,
+            small_arenas,
+            false,
+            StartMethod::fork,
+            "pyenv 3.9.18 here: gc.get_threshold(), sys._debugmallocstats(), "
+            "multiprocessing.get_start_method()",
+            ""},
+    Profile{"3.10",
+            CheckPoints::py310,
+            {700, 10, 10},
+            std::nullopt,
+            large_arenas,
+            false,
+            StartMethod::fork,
+            "pyenv 3.10.13 here",
+            ""},
+    Profile{"3.11",
+            CheckPoints::py310,
+            {700, 10, 10},
+            std::nullopt,
+            large_arenas,
+            false,
+            StartMethod::fork,
+            "pyenv 3.11.7 here (small ints are static there, counted from about 10^9: not immortal)",
+            ""},
+    Profile{"3.12",
+            CheckPoints::py310,
+            {700, 10, 10},
+            immortal_refcount_312,
+            large_arenas,
+            false,
+            StartMethod::fork,
+            "pyenv 3.12.1 here",
+            ""},
+    Profile{"3.13",
+            CheckPoints::py310,
+            {2000, 10, 10},
+            immortal_refcount_312,
+            large_arenas,
+            false,
+            StartMethod::fork,
+            "pyenv 3.13.0 here",
+            ""},
+    Profile{"3.13t",
+            CheckPoints::py310,
+            {2000, 10, 10},
+            immortal_refcount_312,
+            std::nullopt,
+            true,
+            StartMethod::fork,
+            "",
+            "no 3.13t build here: the threshold and counts are 3.13's, mimalloc from PEP 703"},
+    Profile{"3.14",
+            CheckPoints::py310,
+            {2000, 10, 10},
+            immortal_refcount_312,
+            large_arenas,
+            false,
+            StartMethod::forkserver,
+            "the start method: Doc/whatsnew/3.14.rst, cpython PR 125750",
+            "no 3.14 here: the threshold (3.14.5's generational collector) and the immortal count "
+            "(3.14 changed Include/refcount.h) are to be checked"},
+    Profile{"3.14t",
+            CheckPoints::py310,
+            {2000, 10, 10},
+            immortal_refcount_312,
+            std::nullopt,
+            true,
+            StartMethod::forkserver,
+            "the start method: Doc/whatsnew/3.14.rst",
+            "no 3.14t here: as 3.14, and mimalloc"},
+};
+
+[[nodiscard]] constexpr std::optional<Profile> profile_for(std::string_view version) noexcept {
+    for (const Profile& profile : profiles) {
+        if (profile.version == version) return profile;
+    }
+    return std::nullopt;
+}
+
+[[nodiscard]] constexpr std::string_view start_method_name(StartMethod method) noexcept {
+    switch (method) {
+        case StartMethod::fork:
+            return "fork";
+        case StartMethod::spawn:
+            return "spawn";
+        case StartMethod::forkserver:
+            return "forkserver";
+    }
+    return "?";
+}
+
+}  // namespace pyconc::runtime

@@ -1,0 +1,45 @@
+"""What this CPython reports of the facts a pyconc profile holds (runtime/profile.hpp),
+as key=value lines, in the format tests/fidelity/profile_facts.cpp prints them."""
+import gc
+import multiprocessing
+import os
+import re
+import sys
+import sysconfig
+import tempfile
+
+
+def pymalloc_sizes():
+    """ARENA_SIZE and POOL_SIZE as sys._debugmallocstats() prints them (to C's stderr)."""
+    with tempfile.TemporaryFile(mode="w+") as captured:
+        saved = os.dup(2)
+        os.dup2(captured.fileno(), 2)
+        try:
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        captured.seek(0)
+        text = captured.read()
+    arena = re.search(r"(\d+) bytes/arena", text)
+    pool = re.search(r"pools \* (\d+) bytes", text)
+    return (arena.group(1) if arena else "none"), (pool.group(1) if pool else "?")
+
+
+def immortal_refcount():
+    """sys.getrefcount(0) when more references leave it unchanged (PEP 683), else none."""
+    before = sys.getrefcount(0)
+    more = [0] * 10
+    after = sys.getrefcount(0)
+    del more
+    return str(before) if before == after else "none"
+
+
+free_threaded = sysconfig.get_config_var("Py_GIL_DISABLED") == 1
+arena, pool = pymalloc_sizes()
+print(f"version={sys.version_info.major}.{sys.version_info.minor}{'t' if free_threaded else ''}")
+print("gc_threshold=" + ",".join(str(t) for t in gc.get_threshold()))
+print(f"immortal_refcount={immortal_refcount()}")
+print(f"arena_bytes={arena}")
+print(f"pool_bytes={pool}")
+print(f"start_method={multiprocessing.get_start_method()}")
