@@ -64,8 +64,17 @@ struct Outcome {
 // rather than being killed by ctest's timeout with the lesson left behind.
 constexpr std::chrono::seconds quick_lesson_limit{120};
 
-// Waits for `child`; after `limit` (if any) kills its process group first.
-// Returns its wait status and whether it was stopped for time.
+// Ctrl-C while a lesson with a time limit runs: that lesson is in a process
+// group of its own, which the terminal does not signal, so the tour passes
+// it on.
+volatile std::sig_atomic_t interrupt_pending = 0;
+extern "C" void note_interrupt(int /*signal*/) {
+    interrupt_pending = 1;
+}
+
+// Waits for `child`; after `limit` (if any) kills its process group first,
+// and passes Ctrl-C on to that group meanwhile. Returns its wait status and
+// whether it was stopped for time.
 std::pair<int, bool> wait_for(pid_t child, std::optional<std::chrono::seconds> limit) {
     int status = 0;
     if (!limit) {
@@ -77,6 +86,10 @@ std::pair<int, bool> wait_for(pid_t child, std::optional<std::chrono::seconds> l
     while (true) {
         const pid_t done = waitpid(child, &status, WNOHANG);
         if (done == child || (done == -1 && errno != EINTR)) return {status, false};
+        if (interrupt_pending != 0) {
+            interrupt_pending = 0;
+            kill(-child, SIGINT);
+        }
         if (std::chrono::steady_clock::now() >= deadline) {
             kill(-child, SIGKILL);  // the lesson and its pool workers: one process group
             while (waitpid(child, &status, 0) == -1 && errno == EINTR) {
@@ -89,9 +102,9 @@ std::pair<int, bool> wait_for(pid_t child, std::optional<std::chrono::seconds> l
 
 // Runs one lesson as a child, as system() would: the tour ignores Ctrl-C
 // while the child runs, the child gets the default action, and a child that
-// Ctrl-C stopped stops the tour. With a time limit (--quick: no terminal
-// to press Ctrl-C at) the child runs in a process group of its own, so
-// that it can be stopped with everything it started.
+// Ctrl-C stopped stops the tour. With a time limit the child runs in a
+// process group of its own, so that it can be stopped with everything it
+// started; the tour then passes Ctrl-C on to that group itself.
 Outcome run(const TourLesson& lesson, const std::vector<std::string>& flags,
             std::optional<std::chrono::seconds> limit) {
     std::vector<std::string> words{lesson.path};
@@ -101,11 +114,12 @@ Outcome run(const TourLesson& lesson, const std::vector<std::string>& flags,
     for (std::string& word : words) argv.push_back(word.data());
     argv.push_back(nullptr);
 
-    struct sigaction ignore {};
+    struct sigaction while_it_runs {};
     struct sigaction previous {};
-    ignore.sa_handler = SIG_IGN;
-    sigemptyset(&ignore.sa_mask);
-    sigaction(SIGINT, &ignore, &previous);
+    while_it_runs.sa_handler = limit ? note_interrupt : SIG_IGN;
+    sigemptyset(&while_it_runs.sa_mask);
+    interrupt_pending = 0;
+    sigaction(SIGINT, &while_it_runs, &previous);
 
     posix_spawnattr_t attributes;
     posix_spawnattr_init(&attributes);
