@@ -9,11 +9,12 @@
 //   it, as any thread may release a Python lock; it is not a mutex.
 // - Why not std::binary_semaphore: libstdc++ 12 (GCC 12.2, Debian 12's)
 //   builds it on its atomic waits, whose release skips the wake-up when it
-//   sees no sleeper (its own source says "FIXME - Figure out why this does
-//   not wake a waiting thread"; GCC bug 104928). Under contention an
-//   acquire could sleep on while the lock was free: the rare hangs of the
-//   locked counter runs (threading_example, the tour). glibc's semaphore
-//   counts its sleepers and wakes them.
+//   sees no sleeper (its own comment at bits/semaphore_base.h:257 says the
+//   narrower wake-up was found not to wake a waiting thread, cause unknown;
+//   GCC bug 104928). Under contention an acquire could sleep on while the
+//   lock was free: the likely cause of the rare hangs of the locked counter
+//   runs (threading_example, the tour). glibc's semaphore counts its
+//   sleepers and wakes them.
 #include <cerrno>
 #include <semaphore.h>
 

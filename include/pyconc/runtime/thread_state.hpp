@@ -438,8 +438,8 @@ private:
     std::unique_ptr<Attachment> attachment_;  // how it takes and drops the GIL (attachment.hpp)
     const std::atomic<bool>* eval_breaker_;   // what a check point reads: attachment_->eval_breaker()
     bool watched_;  // in turns, a hook, or py39 (a check point after every instruction): after()'s slow path
-    Trace* trace_;                            // or null
-    std::uint32_t trace_id_;                  // this thread's number in the trace
+    Trace* trace_;  // or null
+    std::uint32_t trace_id_;  // this thread's number in the trace
     InstructionHook hook_;
     GlobalsCache globals_cache_;
     ValueStack stack_;
