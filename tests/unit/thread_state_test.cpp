@@ -143,3 +143,34 @@ TEST(Thread, AnExceptionItsTargetLetsOutComesBackFromJoinNotTerminate) {
     EXPECT_FALSE(interpreter.gil().locked());  // it let the GIL go on its way out
     EXPECT_NO_THROW(failing.join());           // raised once
 }
+
+using ValueStackDeathTest = ::testing::Test;
+
+// Runs `program` on a fresh interpreter's main thread.
+template <class Program>
+void run_on_main_thread(Program program) {
+    Interpreter interpreter;
+    ThreadState t{interpreter, "main"};
+    const ThreadState::Attached attached{t};
+    program(t);
+}
+
+// A model program that pops more than it pushed is a bug in the program, as
+// a code object with a wrong co_stacksize would be: a debug build says so
+// (CPython asserts there), a release build trusts the program.
+TEST_F(ValueStackDeathTest, PoppingAnEmptyStackIsFatalInDebugBuilds) {
+#ifdef NDEBUG
+    GTEST_SKIP() << "the check is a debug-build check, as CPython's asserts";
+#endif
+    EXPECT_DEATH(run_on_main_thread([](ThreadState& t) { t.pop_top(); }), "pop from an empty value stack");
+}
+
+TEST_F(ValueStackDeathTest, PushingPastTheStacksCapacityIsFatalInDebugBuilds) {
+#ifdef NDEBUG
+    GTEST_SKIP() << "the check is a debug-build check, as CPython's asserts";
+#endif
+    EXPECT_DEATH(run_on_main_thread([](ThreadState& t) {
+                     for (std::size_t i = 0; i <= ValueStack::capacity; ++i) t.load_const(1);
+                 }),
+                 "value stack overflow");
+}
