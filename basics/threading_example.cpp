@@ -7,7 +7,12 @@
 // every instruction up to CPython 3.9, only at RESUME, JUMP_BACKWARD and
 // CALL since 3.10. So the plain loop stopped losing updates in 3.10, a call
 // between the read and the write brings the race back, and a Lock makes it
-// exact either way.
+// exact either way. Without the GIL (--python 3.13t, 3.14t) nothing stops
+// two threads running the four instructions at once: plain loses updates
+// again, and only the Lock keeps the count.
+//
+// --python picks the version (its check points, or no GIL); --check-points
+// both runs 3.9's and 3.10's side by side.
 //
 // Each run lasts a number of switch intervals (--intervals, default 40)
 // rather than CPython's 200,000 increments: the model runs them inside one
@@ -55,6 +60,7 @@ struct Settings {
     int iterations = 0;  // 0: each run lasts `intervals` switch intervals instead
     int intervals = 40;  // how long a run lasts, in switch intervals, when iterations is 0
     double switch_interval_ms = 5.0;
+    bool free_threaded = false;       // the modelled CPython has no GIL (a "t" build)
     std::uint64_t switch_every = 0;   // 0: not this schedule
     std::uint64_t switch_random = 0;  // 0: not this schedule
     std::uint64_t seed = 1;
@@ -77,6 +83,7 @@ struct Settings {
                            budget().count() * 1000.0);
     }
     [[nodiscard]] std::string describe_schedule() const {
+        if (free_threaded) return "no GIL: the threads run at once, on the cores they get";
         if (switch_every != 0) {
             return fmt::format("deterministic: a switch at the first check point after {} instructions",
                                switch_every);
@@ -102,7 +109,7 @@ struct Outcome {
 // def run(target): counter = 0; start THREADS threads; join them
 Outcome run(Program target, CheckPoints policy, const Settings& settings) {
     Trace trace;
-    Interpreter interpreter;
+    Interpreter interpreter{settings.free_threaded ? GilMode::disabled : GilMode::enabled};
     interpreter.set_check_points(policy);
     interpreter.gil().set_switch_interval(
         std::chrono::microseconds{static_cast<std::int64_t>(settings.switch_interval_ms * 1000.0)});
@@ -118,11 +125,12 @@ Outcome run(Program target, CheckPoints policy, const Settings& settings) {
 }
 
 // What CPython does with each program: the plain loop loses updates only
-// where every instruction is a check point (3.9 and earlier); a call between
-// the read and the write loses them under both; the lock never does.
-bool cpython_loses(Program program, CheckPoints policy) {
+// where every instruction is a check point (3.9 and earlier) or where there
+// is no GIL; a call between the read and the write loses them under all;
+// the lock never does.
+bool cpython_loses(Program program, CheckPoints policy, bool free_threaded) {
     if (program == locked) return false;
-    return program == with_call || policy == CheckPoints::py39;
+    return program == with_call || policy == CheckPoints::py39 || free_threaded;
 }
 
 // A timed run that CPython would lose updates in, and the model did not, is
@@ -133,9 +141,15 @@ bool cpython_loses(Program program, CheckPoints policy) {
 // the machine took the time the run needed.
 constexpr std::uint64_t conclusive_switches = 16;
 
-bool starved(const Outcome& outcome) {
-    const pyconc::lesson::CpuShare share{1.0, pyconc::lesson::cores_busy(outcome.run.elapsed)};
-    return outcome.switches < conclusive_switches || share.starved();
+// Without the GIL there are no switches to count: the threads must have
+// had the cores at once, or (on one core) at least the one.
+bool starved(const Outcome& outcome, const Settings& settings) {
+    const double busy = pyconc::lesson::cores_busy(outcome.run.elapsed);
+    if (settings.free_threaded) {
+        const double cores = std::min<double>(settings.threads, pyconc::lesson::usable_cores());
+        return pyconc::lesson::CpuShare{cores, busy}.starved();
+    }
+    return outcome.switches < conclusive_switches || pyconc::lesson::CpuShare{1.0, busy}.starved();
 }
 
 // --- the schedule explorer ---------------------------------------------------------
@@ -242,9 +256,15 @@ int run_explorer(pyconc::lesson::Lesson& lesson,
         if (example.empty()) example = std::move(explored.first_losing);
     }
     lesson.print(table);
-    lesson.note("py39 can switch after any instruction; py310 only at RESUME, JUMP_BACKWARD and CALL, and");
-    lesson.note(
-        "`counter += 1` has none of them: only the two orders that run one increment whole can happen.");
+    if (policies.front().first == std::string_view{"no GIL"}) {
+        lesson.note(
+            "Without the GIL the two threads run at once: any order of their instructions can happen.");
+    } else {
+        lesson.note(
+            "py39 can switch after any instruction; py310 only at RESUME, JUMP_BACKWARD and CALL, and");
+        lesson.note(
+            "`counter += 1` has none of them: only the two orders that run one increment whole can happen.");
+    }
     if (!example.empty()) {
         lesson.heading("One order that loses the update, step by step");
         pyconc::lesson::Table steps{{"step", pyconc::lesson::Align::right},
@@ -268,7 +288,7 @@ int run_explorer(pyconc::lesson::Lesson& lesson,
 // What the flags choose beyond the run's size and schedule.
 struct Choices {
     std::string variant = "all";
-    std::string check_points = "both";
+    std::string check_points;  // py39, py310, both; empty: the modelled version's
     bool timeline = false;
     std::string svg;
     bool explore = false;
@@ -290,9 +310,12 @@ void add_flags(pyconc::lesson::Lesson& lesson, Settings& settings, Choices& choi
         .excludes("--iterations");
     lesson.option("--variant", choices.variant, "plain, call, locked or all",
                   accepted_words({"plain", "call", "locked", "all"}));
-    lesson.option("--check-points", choices.check_points,
-                  "py39 (every instruction), py310 (RESUME, JUMP_BACKWARD, CALL) or both",
-                  accepted_words({"py39", "py310", "both"}));
+    lesson
+        .option("--check-points", choices.check_points,
+                "py39 (every instruction), py310 (RESUME, JUMP_BACKWARD, CALL) or both (default: the "
+                "--python version's: py39 for 3.9, py310 from 3.10)",
+                accepted_words({"py39", "py310", "both"}))
+        .no_default_shown();
     lesson.option("--switch-interval-ms", settings.switch_interval_ms,
                   "sys.setswitchinterval, in milliseconds", accepted_range(0.001, 1000.0));
     lesson
@@ -346,11 +369,37 @@ std::optional<int> refuse_absurd_sizes(pyconc::lesson::Lesson& lesson, const Set
     return lesson.check_limits({seconds, 0}, flags_given);
 }
 
-std::vector<std::pair<const char*, CheckPoints>> chosen_check_points(const Choices& choices) {
+// The modelled version's check points, or those --check-points names.
+// Without the GIL a thread is never switched out at a check point: it runs
+// beside the others, and an increment can be split between any two
+// instructions, as py39's can (the explorer's "no GIL" row).
+std::vector<std::pair<const char*, CheckPoints>> chosen_check_points(const Choices& choices,
+                                                                     const Profile& python) {
+    if (python.free_threaded) return {{"no GIL", CheckPoints::py39}};
+    const std::string& chosen = !choices.check_points.empty()              ? choices.check_points
+                                : python.check_points == CheckPoints::py39 ? "py39"
+                                                                           : "py310";
     std::vector<std::pair<const char*, CheckPoints>> policies;
-    if (choices.check_points != "py310") policies.emplace_back("py39", CheckPoints::py39);
-    if (choices.check_points != "py39") policies.emplace_back("py310", CheckPoints::py310);
+    if (chosen != "py310") policies.emplace_back("py39", CheckPoints::py39);
+    if (chosen != "py39") policies.emplace_back("py310", CheckPoints::py310);
     return policies;
+}
+
+// What a version without the GIL has no use for: a flag about check points,
+// GIL switches or the GIL's timeline. One line and exit 2.
+std::optional<int> refuse_gil_flags(pyconc::lesson::Lesson& lesson, const Settings& settings,
+                                    const Choices& choices) {
+    if (!lesson.python().free_threaded) return std::nullopt;
+    const char* flag = !choices.check_points.empty() ? "--check-points"
+                       : settings.switch_every != 0  ? "--switch-every"
+                       : settings.switch_random != 0 ? "--switch-random"
+                       : choices.timeline            ? "--timeline"
+                       : !choices.svg.empty()        ? "--svg"
+                                                     : nullptr;
+    if (flag == nullptr) return std::nullopt;
+    return lesson.refuse(flag, fmt::format("it is about the GIL, and --python {} has none; use a version "
+                                           "with the GIL (3.12, say)",
+                                           lesson.python().version));
 }
 
 // One run of one program under one set of check points, and how to read it.
@@ -364,7 +413,7 @@ struct Run {
 };
 
 // for each set of check points: for each program: run(program)
-std::vector<Run> run_every_variant(const Settings& settings, const Choices& choices) {
+std::vector<Run> run_every_variant(const Settings& settings, const Choices& choices, const Profile& python) {
     struct Variant {
         const char* name;
         Program program;
@@ -374,11 +423,12 @@ std::vector<Run> run_every_variant(const Settings& settings, const Choices& choi
     if (choices.variant == "call" || choices.variant == "all") variants.push_back({"with_call", with_call});
     if (choices.variant == "locked" || choices.variant == "all") variants.push_back({"locked", locked});
     std::vector<Run> runs;
-    for (const auto& [policy_name, policy] : chosen_check_points(choices)) {
+    for (const auto& [policy_name, policy] : chosen_check_points(choices, python)) {
         for (const Variant& variant : variants) {
             Run r{variant.name, policy_name, run(variant.program, policy, settings),
-                  cpython_loses(variant.program, policy), false};
-            r.busy = r.lost() == 0 && r.cpython_races && !settings.deterministic() && starved(r.outcome);
+                  cpython_loses(variant.program, policy, settings.free_threaded), false};
+            r.busy =
+                r.lost() == 0 && r.cpython_races && !settings.deterministic() && starved(r.outcome, settings);
             runs.push_back(std::move(r));
         }
     }
@@ -496,10 +546,12 @@ int main(int argc, char** argv) try {
     settings.trace = choices.timeline || !choices.svg.empty();
     // Deterministic schedules count instructions, not time: a fixed size.
     if (settings.deterministic() && settings.timed_run()) settings.iterations = 200'000;
+    settings.free_threaded = lesson.python().free_threaded;
+    if (auto exit = refuse_gil_flags(lesson, settings, choices)) return *exit;
     if (auto exit = refuse_absurd_sizes(lesson, settings, choices)) return *exit;
-    if (choices.explore) return run_explorer(lesson, chosen_check_points(choices));
+    if (choices.explore) return run_explorer(lesson, chosen_check_points(choices, lesson.python()));
 
-    std::vector<Run> runs = run_every_variant(settings, choices);
+    std::vector<Run> runs = run_every_variant(settings, choices, lesson.python());
     show_runs(lesson, settings, runs);
     show_timelines(lesson, settings, runs, choices);
     record_figures(lesson, settings, runs);

@@ -23,9 +23,12 @@
 #       NOT_OUTPUT regex... # none may match
 #       LABELS label...     # race / no-race for verdict tests, anything else
 #       ENV VAR=value...    # extra environment
+#       PYTHON version      # the CPython it models (--python; default 3.12)
 #       SERIAL)             # runs alone (it compares speeds: no other test on the cores)
 #
-# adds the test NAME.CASE. A ctest PASS_REGULAR_EXPRESSION ignores the exit
+# adds the test NAME.CASE. Every case names the CPython it models, so that
+# what it asserts does not depend on the python3 of the machine it runs on;
+# the label python-VERSION selects them (ctest -L python-3.9). A ctest PASS_REGULAR_EXPRESSION ignores the exit
 # code, so the run goes through cmake/PyconcRunLesson.cmake, which checks both
 # and prints the whole output when either is wrong. Verdict tests pass
 # `--expect VERDICT` in ARGS: the lesson's own exit code then says whether the
@@ -61,16 +64,25 @@ function(pyconc_add_lesson name)
         pyconc_lesson_test(${name} help ARGS --help OUTPUT "Usage:" "--expect" "--json")
         pyconc_lesson_test(${name} bad_expect ARGS --expect no-such-verdict
             EXIT_CODE 2 OUTPUT "^--expect: .*no-such-verdict.*one of")
+        pyconc_lesson_test(${name} bad_python ARGS --python 3.99
+            EXIT_CODE 2 OUTPUT "^--python: '3.99' is not accepted: expected one of 3.9, 3.10, .*, 3.14t\n$")
     endif()
 endfunction()
 
 function(pyconc_lesson_test name case)
-    cmake_parse_arguments(PARSE_ARGV 2 arg "SERIAL" "EXIT_CODE" "ARGS;OUTPUT;NOT_OUTPUT;LABELS;ENV")
+    cmake_parse_arguments(PARSE_ARGV 2 arg "SERIAL" "EXIT_CODE;PYTHON" "ARGS;OUTPUT;NOT_OUTPUT;LABELS;ENV")
     if(NOT TARGET ${name})
         message(FATAL_ERROR "pyconc_lesson_test(${name} ${case}): no lesson ${name}; call pyconc_add_lesson first")
     endif()
     if(NOT DEFINED arg_EXIT_CODE)
         set(arg_EXIT_CODE 0)
+    endif()
+    if(NOT DEFINED arg_PYTHON)
+        set(arg_PYTHON 3.12)
+    endif()
+    # A case that asks for a version itself (bad_python) keeps its own.
+    if(NOT "--python" IN_LIST arg_ARGS)
+        list(PREPEND arg_ARGS --python ${arg_PYTHON})
     endif()
     get_property(lesson_labels GLOBAL PROPERTY PYCONC_LESSON_${name}_LABELS)
 
@@ -90,7 +102,7 @@ function(pyconc_lesson_test name case)
         COMMAND ${CMAKE_COMMAND} -DLESSON=$<TARGET_FILE:${name}> -DSPEC=${spec}
                 -P ${PYCONC_RUN_LESSON_SCRIPT})
     set_tests_properties(${name}.${case} PROPERTIES
-        LABELS "lesson;${lesson_labels};${arg_LABELS}" TIMEOUT 120)
+        LABELS "lesson;${lesson_labels};${arg_LABELS};python-${arg_PYTHON}" TIMEOUT 120)
     if(arg_SERIAL)
         # It compares how fast models run: no other test may share the cores.
         set_tests_properties(${name}.${case} PROPERTIES RUN_SERIAL TRUE)

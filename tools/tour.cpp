@@ -8,6 +8,8 @@
 //   tour --quick         each lesson with its quick flags (what ctest runs);
 //                        one still running after 120 s is stopped and named
 //   tour --time-limit S  stop (and name) a lesson still running after S seconds
+//   tour --python V      every lesson models CPython V (default: the python3
+//                        on the PATH, asked once, as a lesson would)
 //
 // Exit status: 0 every lesson exited 0; 1 some did not (they are listed);
 // 2 a bad flag; 130 stopped with Ctrl-C.
@@ -193,6 +195,14 @@ int main(int argc, char** argv) try {
                 accepted_range(1, 3600))
         .value_name("SECONDS")
         .no_default_shown();
+    std::optional<std::string> python_asked;
+    command_line
+        .option("--python", python_asked,
+                fmt::format("The CPython every lesson models: {} (default: the python3 on your PATH when it "
+                            "is one of them, else the newest)",
+                            fmt::join(python_versions(), ", ")),
+                accepted_python_versions())
+        .value_name("VERSION");
     if (auto exit = command_line.parse(argc, argv)) return *exit;
     const Style style{Style::colour_wanted(no_color), Style::unicode_wanted()};
 
@@ -219,7 +229,11 @@ int main(int argc, char** argv) try {
     } else if (quick) {
         limit = quick_lesson_limit;
     }
-    std::vector<std::string> flags;
+    // Chosen once for the whole tour, said once; each lesson is told it.
+    const ModelledPython python =
+        choose_python(python_asked, python_asked ? std::nullopt : python3_on_path());
+    fmt::print("{}\n", style.paint(style.strong(), modelled_python_line(python)));
+    std::vector<std::string> flags{"--python", std::string{python.profile.version}};
     if (no_color) flags.emplace_back("--no-color");
     std::vector<std::string> failed;
     std::size_t ran = 0;

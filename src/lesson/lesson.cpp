@@ -34,8 +34,11 @@ std::optional<int> Lesson::parse(int argc, const char* const* argv) {
     // Line by line even into a pipe: a run stopped by Ctrl-C or a dead
     // worker keeps what it printed. Lessons print a few hundred lines.
     std::setvbuf(stdout, nullptr, _IOLBF, 0);
+    python_ = choose_python(python_asked_, python_asked_ ? std::nullopt : python3_on_path());
     figure("lesson", name_);
     figure("seed", seed_);
+    figure("python", python_.profile.version);
+    figure("python_why", python_.why);
     return std::nullopt;
 }
 
@@ -52,6 +55,13 @@ void Lesson::add_common_flags() {
                        "(estimated before it starts)");
     command_line_.option("--seed", seed_, "Seed of anything random the lesson does",
                          accepted_range<std::uint64_t>(0, UINT64_MAX));
+    command_line_
+        .option("--python", python_asked_,
+                fmt::format("The CPython to model: {} (default: the python3 on your PATH when it is one "
+                            "of them, else the newest)",
+                            fmt::join(python_versions(), ", ")),
+                accepted_python_versions())
+        .value_name("VERSION");
     command_line_.footer(
         fmt::format("Verdicts: {}.\nExit status: 0 ran (and the verdict matched --expect); "
                     "1 it did not match; 2 bad flag; 3 something it needed failed (said in one line).",
@@ -72,23 +82,43 @@ std::optional<int> Lesson::check_limits(Estimate estimate, std::string_view flag
     return exit_bad_flag;
 }
 
+int Lesson::refuse(std::string_view flag, std::string_view why) {
+    fmt::print(stderr, "{}: {}\n", flag, why);
+    return exit_bad_flag;
+}
+
+// The lesson's first line says which CPython it models. It waits for the
+// first output, so that a run refused after parse() (check_limits, refuse)
+// prints its one line and nothing else.
+void Lesson::say_which_python() {
+    if (python_said_ || json_) return;
+    python_said_ = true;
+    fmt::print("{}\n", style_.text(modelled_python_line(python_)));
+}
+
 void Lesson::print_heading(const std::string& text) {
+    say_which_python();
     fmt::print("\n{}\n", style_.text(style_.paint(style_.heading(), text)));
 }
 void Lesson::print_line(const std::string& text) {
+    say_which_python();
     fmt::print("{}\n", style_.text(text));
 }
 void Lesson::print_note(const std::string& text) {
+    say_which_python();
     fmt::print("{}\n", style_.text(style_.paint(style_.quiet(), text)));
 }
 
 void Lesson::print(const Table& table) {
+    say_which_python();
     if (!json_) fmt::print("{}", style_.text(table.render(style_)));
 }
 void Lesson::print(const BarChart& chart) {
+    say_which_python();
     if (!json_) fmt::print("{}", style_.text(chart.render(style_)));
 }
 void Lesson::print(const GilTimeline& timeline) {
+    say_which_python();
     if (!json_) fmt::print("{}", style_.text(timeline.render(style_)));
 }
 
@@ -112,6 +142,7 @@ int Lesson::finish(std::string_view verdict, std::string_view why) {
         figure("expected", *expect_);
         figure("matched", matched);
     }
+    say_which_python();
     if (json_) {
         fmt::print("{}\n", figures_.render());
     } else {

@@ -24,7 +24,7 @@ case "$how" in
     *) echo "tour_stops_a_lesson.sh: '$how' is not accepted: expected limit or ctrl-c" >&2; exit 2 ;;
 esac
 
-"$tour" --only "$lesson" --time-limit "$limit" >"$out" 2>&1 &
+"$tour" --only "$lesson" --python 3.12 --time-limit "$limit" >"$out" 2>&1 &
 tour_pid=$!
 # The lesson (the tour's child) and its workers (the lesson's children),
 # looked at just before SECONDS.

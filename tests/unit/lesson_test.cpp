@@ -131,10 +131,11 @@ TEST(Lesson, HelpSaysWhatTheLessonShowsAndExitsZero) {
 
 TEST(Lesson, FinishExitsZeroWithoutExpect) {
     Lesson lesson = make_lesson();
-    ASSERT_EQ(parse(lesson, {}), std::nullopt);
+    ASSERT_EQ(parse(lesson, {"--python", "3.12"}), std::nullopt);
     ::testing::internal::CaptureStdout();
     EXPECT_EQ(lesson.finish("race", "lost 3"), exit_ok);
-    EXPECT_EQ(::testing::internal::GetCapturedStdout(), "\nverdict: race (lost 3)\n");
+    EXPECT_EQ(::testing::internal::GetCapturedStdout(),
+              "models CPython 3.12 (--python 3.12)\n\nverdict: race (lost 3)\n");
 }
 
 TEST(Lesson, FinishExitsZeroWhenTheExpectedVerdictMatches) {
@@ -156,15 +157,16 @@ TEST(Lesson, FinishExitsOneAndPrintsBothWhenTheVerdictDoesNotMatch) {
 
 TEST(Lesson, JsonModePrintsOnlyTheFiguresAsOneObject) {
     Lesson lesson = make_lesson();
-    ASSERT_EQ(parse(lesson, {"--json", "--expect", "race"}), std::nullopt);
+    ASSERT_EQ(parse(lesson, {"--json", "--expect", "race", "--python", "3.9"}), std::nullopt);
     ::testing::internal::CaptureStdout();
     lesson.heading("not printed");
     lesson.say("not printed either");
     lesson.figure("lost", 3);
     EXPECT_EQ(lesson.finish("race", "lost 3"), exit_ok);
     EXPECT_EQ(::testing::internal::GetCapturedStdout(),
-              "{\"lesson\": \"demo\", \"seed\": 1, \"lost\": 3, \"verdict\": \"race\", \"why\": \"lost 3\", "
-              "\"expected\": \"race\", \"matched\": true}\n");
+              "{\"lesson\": \"demo\", \"seed\": 1, \"python\": \"3.9\", \"python_why\": \"--python 3.9\", "
+              "\"lost\": 3, \"verdict\": \"race\", \"why\": \"lost 3\", \"expected\": \"race\", \"matched\": "
+              "true}\n");
 }
 
 TEST(Lesson, NoColorEnvironmentVariableTurnsColourOff) {
@@ -262,4 +264,66 @@ TEST(Numbers, GroupsDigitsInThreesAsPythonsCommaFormatDoes) {
     EXPECT_EQ(grouped(2'000'000), "2,000,000");
     EXPECT_EQ(grouped(-1234567), "-1,234,567");
     EXPECT_EQ(grouped(-100), "-100");
+}
+
+// --- which CPython a lesson models (which_python.hpp) -----------------------------
+
+TEST(WhichPython, TheVersionAskedForWinsOverThePath) {
+    const ModelledPython python = choose_python("3.9", "3.12");
+    EXPECT_EQ(python.profile.version, "3.9");
+    EXPECT_EQ(python.why, "--python 3.9");
+    EXPECT_EQ(modelled_python_line(python), "models CPython 3.9 (--python 3.9)");
+}
+
+TEST(WhichPython, WithoutOneThePython3OnThePathIsModelled) {
+    const ModelledPython python = choose_python(std::nullopt, "3.13t");
+    EXPECT_EQ(python.profile.version, "3.13t");
+    EXPECT_TRUE(python.profile.free_threaded);
+    EXPECT_EQ(modelled_python_line(python),
+              "models CPython 3.13t (the python3 on your PATH; --python VERSION for another)");
+}
+
+TEST(WhichPython, APathPythonWithNoProfileGivesTheNewestWithTheGilAndSaysWhy) {
+    const ModelledPython python = choose_python(std::nullopt, "3.8");
+    EXPECT_EQ(python.profile.version, "3.14");
+    EXPECT_EQ(python.why, "the newest profile: the python3 on your PATH is 3.8, which has none");
+}
+
+TEST(WhichPython, NoPython3OnThePathGivesTheNewestWithTheGil) {
+    const ModelledPython python = choose_python(std::nullopt, std::nullopt);
+    EXPECT_EQ(python.profile.version, "3.14");
+    EXPECT_EQ(python.why, "the newest profile: no python3 on your PATH");
+}
+
+TEST(WhichPython, BadVersionsAreRefusedInOneLineListingTheAcceptedOnes) {
+    for (const char* bad : {"2.7", "3.99", "banana", "", "3.12 ", "3.1"}) {
+        Lesson lesson = make_lesson();
+        ::testing::internal::CaptureStderr();
+        EXPECT_EQ(parse(lesson, {"--python", bad}), exit_bad_flag) << bad;
+        const std::string said = ::testing::internal::GetCapturedStderr();
+        EXPECT_EQ(said, fmt::format("--python: '{}' is not accepted: expected one of 3.9, 3.10, 3.11, 3.12, "
+                                    "3.13, 3.13t, 3.14, 3.14t\n",
+                                    bad))
+            << bad;
+    }
+}
+
+TEST(WhichPython, TheLessonSaysItsVersionFirstAndARefusalAfterParseAlone) {
+    {
+        Lesson lesson = make_lesson();
+        ASSERT_EQ(parse(lesson, {"--python", "3.13"}), std::nullopt);
+        EXPECT_EQ(lesson.python().gc_threshold[0], 2000);
+        ::testing::internal::CaptureStdout();
+        lesson.say("first");
+        lesson.say("second");
+        EXPECT_EQ(::testing::internal::GetCapturedStdout(),
+                  "models CPython 3.13 (--python 3.13)\nfirst\nsecond\n");
+    }
+    Lesson lesson = make_lesson();
+    ASSERT_EQ(parse(lesson, {"--python", "3.13t"}), std::nullopt);
+    ::testing::internal::CaptureStdout();
+    ::testing::internal::CaptureStderr();
+    EXPECT_EQ(Lesson::refuse("--switch-every", "it is about the GIL"), exit_bad_flag);
+    EXPECT_EQ(::testing::internal::GetCapturedStderr(), "--switch-every: it is about the GIL\n");
+    EXPECT_EQ(::testing::internal::GetCapturedStdout(), "");
 }

@@ -11,6 +11,8 @@
 //     --no-color  plain text even on a terminal (so does NO_COLOR=1)
 //     --expect V  exit 0 if the verdict is V and 1 if not (what ctest checks)
 //     --seed N    the seed of anything random the lesson does
+//     --python V  the CPython it models (which_python.hpp): by default the
+//                 python3 on the PATH; the first line it prints says which
 // - Human output goes through heading/say/note/print, which print nothing in
 //   --json mode; figures go through `figure()`, which --json prints.
 // - `finish(verdict, why)` prints the last line, "verdict: WORD (why)", and
@@ -48,6 +50,8 @@
 #include "pyconc/lesson/style.hpp"
 #include "pyconc/lesson/table.hpp"
 #include "pyconc/lesson/timeline.hpp"
+#include "pyconc/lesson/which_python.hpp"
+#include "pyconc/runtime/profile.hpp"
 
 namespace pyconc::lesson {
 
@@ -89,9 +93,16 @@ public:
     // and the way past it, and exit status 2. Call it after parse().
     [[nodiscard]] std::optional<int> check_limits(Estimate estimate, std::string_view flags_given) const;
 
+    // Refuses a flag that parsed but does not fit the rest of the run (a
+    // GIL flag for a version without the GIL): "FLAG: why" on stderr, and
+    // exit status 2. Call it after parse(), before anything runs.
+    [[nodiscard]] static int refuse(std::string_view flag, std::string_view why);
+
     [[nodiscard]] bool json() const noexcept { return json_; }
     [[nodiscard]] std::uint64_t seed() const noexcept { return seed_; }
     [[nodiscard]] const Style& style() const noexcept { return style_; }
+    // The CPython version the lesson models, and its profile (after parse()).
+    [[nodiscard]] const runtime::Profile& python() const noexcept { return python_.profile; }
 
     // --- human output (silent with --json) -----------------------------------
     template <class... Args>
@@ -132,6 +143,7 @@ public:
 
 private:
     void add_common_flags();
+    void say_which_python();
     void print_heading(const std::string& text);
     void print_line(const std::string& text);
     void print_note(const std::string& text);
@@ -146,6 +158,9 @@ private:
     bool no_limits_ = false;
     std::optional<std::string> expect_;
     std::uint64_t seed_ = 1;
+    std::optional<std::string> python_asked_;
+    ModelledPython python_{runtime::profiles.front(), ""};
+    bool python_said_ = false;
 };
 
 }  // namespace pyconc::lesson

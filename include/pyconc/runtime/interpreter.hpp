@@ -25,6 +25,9 @@
 //   (world.hpp) and run at once, objects are counted with biased reference
 //   counts (biased_refcount.hpp), every collection stops the world, and the
 //   module globals dict is used under its per-object lock.
+// - `Interpreter{profile}` is the interpreter of one CPython version
+//   (profile.hpp): its GIL mode, check points and collector thresholds.
+//   `Interpreter{}` is 3.12's with the GIL.
 // - Refs must not outlive their interpreter: declare the Interpreter before
 //   the names that hold objects, so it is destroyed after them.
 #include <cstddef>
@@ -60,6 +63,13 @@ public:
             heap_.gc().set_world(&world_);
             (void)globals();  // made now, before threads can race to make it
         }
+    }
+    // The interpreter of the CPython version `profile` describes.
+    explicit Interpreter(const Profile& profile)
+        : Interpreter(profile.free_threaded ? GilMode::disabled : GilMode::enabled) {
+        check_points_ = profile.check_points;
+        const auto& [threshold0, threshold1, threshold2] = profile.gc_threshold;
+        gc().set_threshold(threshold0, threshold1, threshold2);
     }
     Interpreter(const Interpreter&) = delete;
     Interpreter& operator=(const Interpreter&) = delete;
