@@ -2,11 +2,12 @@
 // automatic collections, and the pause a full collection costs.
 //
 // Mirrors ../reference/advance/02_gc_generations.py. Three generations with
-// thresholds (700, 10, 10); allocating containers minus freeing them drives
+// thresholds (700, 10, 10) up to 3.12 and (2000, 10, 10) from 3.13 (the
+// --python version's); allocating containers minus freeing them drives
 // count[0], and past its threshold the next allocation collects the young
-// generation. gc.disable() stops those automatic collections, not
-// gc.collect(). A full collection walks every tracked container, so its
-// pause grows with the heap.
+// generation. The free-threaded builds (3.13t, 3.14t) have no generations
+// to choose between: every collection visits the whole heap. gc.disable() stops those automatic collections,
+// not gc.collect(). A full collection walks every tracked container, so its pause grows with the heap.
 #include <array>
 #include <chrono>
 #include <cstddef>
@@ -39,7 +40,7 @@ void cycles(const Ref<Class>& Node, std::size_t n) {
 }
 
 struct Settings {
-    int threshold = 700;
+    int threshold = -1;  // -1: the modelled version's threshold0
     std::size_t lists = 10'000;
     std::size_t max_cycles = 1'000'000;
     bool disable = false;
@@ -47,10 +48,12 @@ struct Settings {
 };
 
 void add_flags(pyconc::lesson::Lesson& lesson, Settings& settings) {
-    lesson.option("--threshold", settings.threshold,
-                  "threshold0: containers allocated (net) before a young collection; 0 turns automatic "
-                  "collection off",
-                  accepted_range(0, 1'000'000));
+    lesson
+        .option("--threshold", settings.threshold,
+                "threshold0: containers allocated (net) before a young collection; 0 turns automatic "
+                "collection off (default: the --python version's: 700 up to 3.12, 2000 from 3.13)",
+                accepted_range(0, 1'000'000))
+        .no_default_shown();
     lesson.option("--lists", settings.lists, "How many lists to make while counting automatic collections",
                   accepted_range<std::size_t>(1, 1'000'000));
     lesson.option("--max-cycles", settings.max_cycles,
@@ -124,15 +127,27 @@ void automatic_collections(pyconc::lesson::Lesson& lesson, Gc& gc, const Setting
                gc.objects_in(0), gc.objects_in(1), gc.objects_in(2));
     if (settings.disable) lesson.note("gc.disable(): allocations never trigger a collection.");
     if (!settings.disable && settings.threshold > 0) {
-        lesson.note(
-            "A young collection each time count[0] passed {}; every 11th of them (count[1] > 10) "
-            "collected generation 1 instead.",
-            settings.threshold);
-        // CPython's figures are for its defaults only.
-        if (settings.threshold == 700 && lists == 10'000 && !settings.freeze) {
+        if (lesson.python().free_threaded) {
             lesson.note(
-                "CPython showed {{0: 14, 1: 1, 2: 0}}: its callback allocated a tuple and a dict per event, "
-                "which count too.");
+                "Free-threaded {}: each collection, asked for as generation 0, visited the whole heap, "
+                "once count[0] passed {} and a quarter of the objects that survived the last one.",
+                lesson.python().version, settings.threshold);
+        } else {
+            lesson.note(
+                "A young collection each time count[0] passed {}; every 11th of them (count[1] > 10) "
+                "collected generation 1 instead.",
+                settings.threshold);
+        }
+        // CPython's figures are for its defaults only (pyenv's CPythons here).
+        const bool defaults =
+            settings.threshold == lesson.python().gc_threshold[0] && lists == 10'000 && !settings.freeze;
+        if (defaults && !lesson.python().free_threaded && settings.threshold == 700) {
+            lesson.note(
+                "CPython {} showed {{0: 14, 1: 1, 2: 0}}: its callback allocated a tuple and a dict per "
+                "event, which count too.",
+                lesson.python().version);
+        } else if (defaults && !lesson.python().free_threaded) {
+            lesson.note("CPython {} showed {{0: 5, 1: 0, 2: 0}}.", lesson.python().version);
         }
     }
 }
@@ -189,9 +204,11 @@ int main(int argc, char** argv) try {
     add_flags(lesson, settings);
     if (auto exit = lesson.parse(argc, argv)) return *exit;
 
-    Interpreter interpreter;
+    Interpreter interpreter{lesson.python()};
     Gc& gc = interpreter.gc();
-    gc.set_threshold(settings.threshold, 10, 10);
+    const auto& [threshold0, threshold1, threshold2] = lesson.python().gc_threshold;
+    if (settings.threshold < 0) settings.threshold = threshold0;
+    gc.set_threshold(settings.threshold, threshold1, threshold2);
     Figures figures;
     const Ref<List> keep = thresholds_and_counts(lesson, gc, settings, figures);
     automatic_collections(lesson, gc, settings, figures);

@@ -1,6 +1,7 @@
 // The free-threaded mode (PEP 703): threads run at once, biased reference
 // counts, per-object locks, stop-the-world collections. Every verdict here
 // is certain by construction, not by timing.
+#include <array>
 #include <barrier>
 #include <cstdint>
 #include <memory>
@@ -165,4 +166,43 @@ TEST(FreeThreading, DeterministicSchedulesNeedAGil) {
     Interpreter interpreter{GilMode::disabled};
     EXPECT_DEATH(interpreter.set_schedule(Schedule::every(3)),
                  "deterministic schedule orders turns at the GIL");
+}
+
+namespace {
+
+// Keeps 10,000 new lists alive with threshold0 at 100, and counts the
+// automatic collections per generation the callbacks report.
+std::array<std::size_t, 3> automatic_collections(GilMode mode) {
+    Interpreter interpreter{mode};
+    ThreadState main_thread{interpreter, "MainThread"};
+    const ThreadState::Attached attached{main_thread};
+    Gc& gc = interpreter.gc();
+    gc.set_threshold(100, 10, 10);
+    std::array<std::size_t, 3> per_generation{};
+    gc.add_callback([&](Gc::Phase phase, const Gc::CallbackInfo& info) {
+        if (phase == Gc::Phase::stop) per_generation.at(static_cast<std::size_t>(info.generation)) += 1;
+    });
+    Ref<List> keep = make<List>();
+    for (int i = 0; i < 10'000; ++i) keep->append(make<List>());
+    gc.clear_callbacks();
+    return per_generation;
+}
+
+}  // namespace
+
+// 3.13t's collector (Python/gc_free_threading.c) has no generations to
+// choose between: every automatic collection is asked for as generation 0
+// and visits the whole heap, and the next one waits until count[0] passes
+// a quarter of the objects that survived (gc_should_collect). With the GIL
+// the same allocations collect generation 1 every 11th time.
+TEST(FreeThreading, AutomaticCollectionsAreWholeHeapOnesCountedAsGenerationZero) {
+    const auto without_gil = automatic_collections(GilMode::disabled);
+    EXPECT_EQ(without_gil[1], 0U);
+    EXPECT_EQ(without_gil[2], 0U);
+    // Every 101 allocations while the survivors are under 404, then every
+    // quarter of them: 18 collections to reach 10,002 containers.
+    EXPECT_EQ(without_gil[0], 18U);
+    const auto with_gil = automatic_collections(GilMode::enabled);
+    EXPECT_EQ(with_gil[0] + with_gil[1] + with_gil[2], 99U);
+    EXPECT_GT(with_gil[1], 0U);
 }

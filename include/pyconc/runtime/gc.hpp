@@ -47,6 +47,14 @@
 //   In the free-threaded mode (`set_world`) every collection first stops
 //   the world (world.hpp), as CPython 3.13t's does, and the heap keeps the
 //   lists and counts under its mutex between collections.
+// - The free-threaded build's collector (3.13t's Python/gc_free_threading.c)
+//   has no generations to choose between: an automatic collection is asked
+//   for as generation 0 once count[0] passes threshold[0] and a quarter of
+//   the objects that survived the last one (or at once when threshold[1] is
+//   0), is counted as generation 0's in the stats and callbacks, and visits
+//   the whole heap, as every collection there does. (CPython also adds its
+//   threads' allocations to count[0] in batches of 512; the model adds them
+//   one by one.)
 #include <algorithm>
 #include <array>
 #include <chrono>
@@ -248,7 +256,11 @@ public:
 #ifdef PYCONC_GC_STRESS
         collect_with_callback(0);
 #else
-        collect_generations();
+        if (whole_heap()) {
+            collect_whole_heap_if_due();
+        } else {
+            collect_generations();
+        }
 #endif
         collecting_ = false;
     }
@@ -306,6 +318,19 @@ private:
         for (GcHead* gc = list.first(); gc != list.end(); gc = gc->next) f(container(gc));
     }
 
+    // Every collection visits the whole heap: the free-threaded build's.
+    [[nodiscard]] bool whole_heap() const noexcept {
+        return world_ != nullptr;
+    }
+
+    // gc_should_collect, free-threaded: past threshold[0], and past a quarter
+    // of the long-lived objects unless threshold[1] is 0.
+    void collect_whole_heap_if_due() {
+        if (generations_[0].count > long_lived_total_ / 4 || generations_[1].threshold == 0) {
+            collect_with_callback(0);
+        }
+    }
+
     // gc_collect_generations: the automatic choice of generation.
     void collect_generations() {
         for (int i = generations - 1; i >= 0; --i) {
@@ -347,7 +372,7 @@ private:
     std::size_t collect_main(int generation) {
         const auto g = static_cast<std::size_t>(generation);
         GcList& young = merge_younger_generations(g);
-        GcList& old = g + 1 < generations ? generations_[g + 1].objects : young;
+        GcList& old = g + 1 < generations && !whole_heap() ? generations_[g + 1].objects : young;
         const bool full = &young == &old;
 
         GcList unreachable;
@@ -373,11 +398,14 @@ private:
 
     // Collecting generation g: count[g + 1] += 1, count[0..g] = 0, and the
     // younger generations' objects join g's, which is returned.
+    // The whole-heap collector counts as generation g's collection and
+    // gathers every generation's objects (they stay in the oldest list).
     GcList& merge_younger_generations(std::size_t g) {
         if (g + 1 < generations) generations_[g + 1].count += 1;
         for (std::size_t i = 0; i <= g; ++i) generations_[i].count = 0;
-        for (std::size_t i = 0; i < g; ++i) generations_[g].objects.merge(generations_[i].objects);
-        return generations_[g].objects;
+        const std::size_t into = whole_heap() ? generations - 1 : g;
+        for (std::size_t i = 0; i < into; ++i) generations_[into].objects.merge(generations_[i].objects);
+        return generations_[into].objects;
     }
 
     // update_refs, then subtract_refs: gc_refs ends as the references from
