@@ -160,6 +160,12 @@ CycleOutcome a_cycle(Lesson& lesson, Interpreter& interpreter, const Noisy& nois
     outcome.collected = interpreter.gc().collect();
     outcome.freed_by_collect = noisy.freed().size() - freed_before_collect;
     lesson.say("  gc.collect() returned {}", outcome.collected);
+    if (lesson.python().instance_dicts && outcome.collected > outcome.freed_by_collect) {
+        lesson.note(
+            "  {} objects: each instance's __dict__ too, a dict of its own up to 3.10 (3.11 keeps the "
+            "values in the instance)",
+            outcome.collected);
+    }
     return outcome;
 }
 
@@ -206,7 +212,7 @@ int main(int argc, char** argv) try {
                 "Set each .other back to None before the del, as you would by hand");
     if (auto exit = lesson.parse(argc, argv)) return *exit;
 
-    Interpreter interpreter;
+    Interpreter interpreter{lesson.python()};
     Noisy noisy{lesson};  // not const: its finalizer records what it freed
     const Counts counts = names_bind_and_unbind(lesson, noisy);
     const CycleOutcome cycle = a_cycle(lesson, interpreter, noisy, cycle_size, break_cycle);

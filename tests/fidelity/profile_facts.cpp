@@ -25,5 +25,6 @@ int main(int argc, char** argv) {
     fmt::print("pool_bytes={}\n",
                profile->pymalloc ? fmt::format("{}", profile->pymalloc->pool_bytes) : "none");
     fmt::print("start_method={}\n", start_method_name(profile->default_start_method));
+    fmt::print("instance_dicts={}\n", profile->instance_dicts ? "yes" : "no");
     return 0;
 }

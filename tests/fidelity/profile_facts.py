@@ -35,6 +35,18 @@ def immortal_refcount():
     return str(before) if before == after else "none"
 
 
+def instance_dicts():
+    """Whether an instance keeps its attributes in a __dict__ of its own: a
+    two-instance cycle is then four objects to the collector (3.10 and older)."""
+    class Node:
+        pass
+    gc.collect()
+    a, b = Node(), Node()
+    a.peer, b.peer = b, a
+    del a, b
+    return "yes" if gc.collect() == 4 else "no"
+
+
 free_threaded = sysconfig.get_config_var("Py_GIL_DISABLED") == 1
 arena, pool = pymalloc_sizes()
 print(f"version={sys.version_info.major}.{sys.version_info.minor}{'t' if free_threaded else ''}")
@@ -43,3 +55,4 @@ print(f"immortal_refcount={immortal_refcount()}")
 print(f"arena_bytes={arena}")
 print(f"pool_bytes={pool}")
 print(f"start_method={multiprocessing.get_start_method()}")
+print(f"instance_dicts={instance_dicts()}")

@@ -140,6 +140,12 @@ public:
     // Before any model thread runs: from now on, many threads may allocate.
     void set_free_threaded() noexcept { free_threaded_ = true; }
 
+    // Up to CPython 3.10 an instance keeps its attributes in a __dict__ of
+    // its own, a dict made at its first setattr; 3.11 keeps the values in
+    // the instance (types.hpp's Instance asks).
+    void set_instance_dicts(bool separate) noexcept { instance_dicts_ = separate; }
+    [[nodiscard]] bool instance_dicts() const noexcept { return instance_dicts_; }
+
     // The heap of the interpreter this thread runs in.
     [[nodiscard]] static Heap& current() {
         if (!current_) {
@@ -273,6 +279,7 @@ private:
     IntFreelist ints_;
     std::atomic<std::size_t> live_{0};
     bool free_threaded_ = false;
+    bool instance_dicts_ = false;
     std::mutex mutex_;  // the free-threaded mode's: allocator_, gc_'s lists and counts
     static inline thread_local IntFreelist* thread_ints_ = nullptr;
     static inline thread_local std::ptrdiff_t* thread_live_ = nullptr;

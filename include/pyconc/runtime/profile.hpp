@@ -45,6 +45,7 @@ struct Profile {
     StartMethod default_start_method;  // multiprocessing.get_start_method() on Linux
     std::string_view checked;          // where the facts were checked
     std::string_view unchecked;        // facts not checked on a real interpreter here, and their source
+    bool instance_dicts = false;       // an instance's attributes in a __dict__ of its own (up to 3.10)
 };
 
 inline constexpr Pymalloc small_arenas{256 * 1024, 4 * 1024};        // up to 3.9
@@ -60,8 +61,9 @@ inline constexpr std::array profiles{
             false,
             StartMethod::fork,
             "pyenv 3.9.18 here: gc.get_threshold(), sys._debugmallocstats(), "
-            "multiprocessing.get_start_method()",
-            ""},
+            "multiprocessing.get_start_method(), a two-instance cycle's gc.collect() (4: two __dict__s)",
+            "",
+            /*instance_dicts=*/true},
     Profile{"3.10",
             CheckPoints::py310,
             {700, 10, 10},
@@ -70,7 +72,8 @@ inline constexpr std::array profiles{
             false,
             StartMethod::fork,
             "pyenv 3.10.13 here",
-            ""},
+            "",
+            /*instance_dicts=*/true},
     Profile{"3.11",
             CheckPoints::py310,
             {700, 10, 10},
@@ -78,7 +81,8 @@ inline constexpr std::array profiles{
             large_arenas,
             false,
             StartMethod::fork,
-            "pyenv 3.11.7 here (small ints are static there, counted from about 10^9: not immortal)",
+            "pyenv 3.11.7 here (small ints are static there, counted from about 10^9: not immortal; "
+            "instance values inline, no __dict__ until asked for)",
             ""},
     Profile{"3.12",
             CheckPoints::py310,

@@ -364,7 +364,11 @@ private:
 
 // An instance of a Class. Its attribute values sit in slots numbered by the
 // class's shared keys: the first few inside the object, as CPython 3.12
-// keeps an instance's values inline, the rest in an overflow vector.
+// keeps an instance's values inline, the rest in an overflow vector. Under
+// a profile of 3.10 or older (Heap::instance_dicts) they sit in a __dict__
+// of the instance's own, made at its first setattr, and the first inline
+// slot holds that dict (3.10's dict pointer at tp_dictoffset): one more
+// container per instance, which a collection finds and counts with it.
 class Instance final : public Container {
 public:
     [[nodiscard]] std::string_view type_name() const noexcept override { return class_->name(); }
@@ -372,6 +376,10 @@ public:
 
     // setattr(self, name, value); an empty Ref stands for None.
     void setattr(std::string_view name, Ref<Object> value) {
+        if (has_dict_layout()) {
+            set_in_dict(name, std::move(value));
+            return;
+        }
         std::size_t slot = class_->slot_of(name);
         if (slot == Class::npos) slot = class_->add_slot(name);
         holding(value.get());
@@ -379,6 +387,7 @@ public:
     }
     // getattr(self, name): a borrowed reference, null when unset or None.
     [[nodiscard]] Object* getattr(std::string_view name) const noexcept {
+        if (has_dict_layout()) return inline_[0] ? dict()->get(name) : nullptr;
         const std::size_t slot = class_->slot_of(name);
         if (slot == Class::npos) return nullptr;
         if (slot < inline_slots) return inline_[slot].get();
@@ -418,6 +427,19 @@ private:
         if (!overflow_) overflow_ = std::make_unique<std::vector<Ref<Object>>>();
         if (slot - inline_slots >= overflow_->size()) overflow_->resize(slot - inline_slots + 1);
         return (*overflow_)[slot - inline_slots];
+    }
+
+    // The interpreter's layout, the same for all its instances.
+    [[nodiscard]] static bool has_dict_layout() { return Heap::current().instance_dicts(); }
+    [[nodiscard]] Dict* dict() const noexcept { return static_cast<Dict*>(inline_[0].get()); }
+    // 3.10's __dict__: made untracked, as PyDict_New makes it; it is tracked
+    // once it holds a container (MAINTAIN_TRACKING).
+    void set_in_dict(std::string_view name, Ref<Object> value) {
+        if (!inline_[0]) {
+            inline_[0] = make<Dict>();
+            holding(inline_[0].get());
+        }
+        dict()->set(name, std::move(value));
     }
 
     Ref<Class> class_;
