@@ -52,7 +52,20 @@ TEST(Profile, TheCollectorsFirstThresholdIs700UpTo312And2000From313) {
 TEST(Profile, SmallIntsAreImmortalFrom312) {
     for (std::string_view version : {"3.9", "3.10", "3.11"})
         EXPECT_FALSE(row(version).immortal_refcount) << version;
-    for (std::string_view version : {"3.12", "3.13"}) EXPECT_EQ(row(version).immortal_refcount, 4294967295U);
+    for (std::string_view version : {"3.12", "3.13", "3.13t"})
+        EXPECT_EQ(row(version).immortal_refcount, 4294967295U) << version;
+    // 3.14's Include/refcount.h: _Py_IMMORTAL_INITIAL_REFCNT, 3 << 30 (not run here).
+    for (std::string_view version : {"3.14", "3.14t"})
+        EXPECT_EQ(row(version).immortal_refcount, 3221225472U) << version;
+}
+
+// A two-instance cycle is four objects to gc.collect() on 3.9.18 and
+// 3.10.13 (each instance's __dict__), two from 3.11.7 on.
+TEST(Profile, InstancesHaveDictsOfTheirOwnUpTo310) {
+    for (const Profile& profile : profiles) {
+        EXPECT_EQ(profile.instance_dicts, profile.version == "3.9" || profile.version == "3.10")
+            << profile.version;
+    }
 }
 
 // sys._debugmallocstats(): "262144 bytes/arena" and 4096-byte pools on

@@ -51,6 +51,7 @@ struct Profile {
 inline constexpr Pymalloc small_arenas{256 * 1024, 4 * 1024};        // up to 3.9
 inline constexpr Pymalloc large_arenas{1024 * 1024, 16 * 1024};      // 3.10+ (bpo-37448's radix tree)
 inline constexpr std::uint64_t immortal_refcount_312 = 4294967295U;  // _Py_IMMORTAL_REFCNT, 64-bit 3.12
+inline constexpr std::uint64_t immortal_refcount_314 = 3U << 30U;    // _Py_IMMORTAL_INITIAL_REFCNT, 3.14
 
 inline constexpr std::array profiles{
     Profile{"3.9",
@@ -110,26 +111,33 @@ inline constexpr std::array profiles{
             true,
             StartMethod::fork,
             "",
-            "no 3.13t build here: the threshold and counts are 3.13's, mimalloc from PEP 703"},
+            "no 3.13t build here: the threshold and immortal count are 3.13's (Include/object.h's "
+            "free-threaded Py_REFCNT reports _Py_IMMORTAL_REFCNT, UINT_MAX), mimalloc from PEP 703; the "
+            "collector (Python/gc_free_threading.c) has no generations"},
     Profile{"3.14",
             CheckPoints::py310,
             {2000, 10, 10},
-            immortal_refcount_312,
+            immortal_refcount_314,
             large_arenas,
             false,
             StartMethod::forkserver,
-            "the start method: Doc/whatsnew/3.14.rst, cpython PR 125750",
-            "no 3.14 here: the threshold (3.14.5's generational collector) and the immortal count "
-            "(3.14 changed Include/refcount.h) are to be checked"},
+            "the start method: Doc/whatsnew/3.14.rst, cpython PR 125750; the immortal count: "
+            "Include/refcount.h, _Py_IMMORTAL_INITIAL_REFCNT (3ULL << 30), which Py_REFCNT reports",
+            "no 3.14 here to run: the thresholds are 3.13's, as 3.14.5 went back to the generational "
+            "collector (3.14.0-3.14.4 shipped an incremental one, gc.get_threshold() (2000, 10, 0); the "
+            "model is 3.14.5+'s; cpython issue 144960, closed 2026-05-03 'now that the generational GC has "
+            "landed')"},
     Profile{"3.14t",
             CheckPoints::py310,
             {2000, 10, 10},
-            immortal_refcount_312,
+            immortal_refcount_314,
             std::nullopt,
             true,
             StartMethod::forkserver,
-            "the start method: Doc/whatsnew/3.14.rst",
-            "no 3.14t here: as 3.14, and mimalloc"},
+            "the start method: Doc/whatsnew/3.14.rst; the immortal count: Include/refcount.h, whose "
+            "free-threaded Py_REFCNT reports _Py_IMMORTAL_INITIAL_REFCNT for ob_ref_local == UINT32_MAX",
+            "no 3.14t here to run: as 3.14, and mimalloc (PEP 703); the free-threaded collector "
+            "(Python/gc_free_threading.c) has no generations"},
 };
 
 [[nodiscard]] constexpr std::optional<Profile> profile_for(std::string_view version) noexcept {
