@@ -11,36 +11,17 @@ set -uo pipefail
 printer=${1:?usage: compare_profiles.sh PROFILE_FACTS PROFILE_FACTS_PY}
 script=${2:?}
 
-interpreters=()
-for minor in $(seq 6 20); do
-    path=$(command -v "python3.$minor" 2>/dev/null) && interpreters+=("$path")
-done
-if command -v pyenv >/dev/null; then
-    for version in $(pyenv versions --bare 2>/dev/null); do
-        prefix=$(pyenv prefix "$version" 2>/dev/null) || continue
-        [[ -x $prefix/bin/python3 ]] && interpreters+=("$prefix/bin/python3")
-    done
-fi
-((${#interpreters[@]})) || { echo "no CPython found on PATH or in pyenv: skipped"; exit 77; }
+source "$(dirname "$0")/cpythons.sh"
 
-status=0 compared=0
-declare -A seen
-for python in "${interpreters[@]}"; do
-    # One line per interpreter however it was found (a pyenv shim and its
-    # version are one); a shim whose version is not active does not run.
-    if ! real=$("$python" -c 'import os, sys; print(os.path.realpath(sys.executable))' 2>/dev/null); then
-        echo "skipped: $python does not run here"
-        continue
-    fi
-    [[ -n ${seen[$real]:-} ]] && continue
-    seen[$real]=1
+status=0 compared=0 found=0
+while read -r python _ full <&3; do
+    found=$((found + 1))
     if ! cpython=$("$python" "$script" 2>&1); then
         echo "$python: the facts script failed: $cpython"
         status=1
         continue
     fi
     version=$(sed -n 's/^version=//p' <<<"$cpython")
-    full=$("$python" -c 'import sys; print(sys.version.split()[0])')
     if ! model=$("$printer" "$version" 2>/dev/null); then
         echo "skipped: CPython $full ($python): no profile for $version"
         continue
@@ -57,6 +38,7 @@ for python in "${interpreters[@]}"; do
     else
         echo "match: CPython $full against profile $version ($(grep -v '^version=' <<<"$cpython" | tr '\n' ' '))"
     fi
-done
+done 3< <(cpythons)
+((found)) || { echo "no CPython found on PATH or in pyenv: skipped"; exit 77; }
 ((compared)) || { echo "no installed CPython has a profile: skipped"; exit 77; }
 exit $status

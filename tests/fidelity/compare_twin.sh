@@ -1,0 +1,50 @@
+#!/usr/bin/env bash
+# A lesson against its Python twin (tests/fidelity/twins/) on every CPython
+# here: the twin's facts from CPython, the same facts from the lesson run
+# under that version's profile (--python), one line per fact:
+#
+#   LESSON  VERSION  FACT  model=...  cpython=...  match|MISMATCH
+#
+# A version with no profile is skipped and said; with no CPython at all the
+# test is skipped (exit 77). Exit 1 on any mismatch.
+#
+# Usage: compare_twin.sh LESSON_EXECUTABLE TWIN.py
+set -uo pipefail
+lesson=${1:?usage: compare_twin.sh LESSON_EXECUTABLE TWIN.py}
+twin=${2:?}
+name=$(basename "$lesson")
+source "$(dirname "$0")/cpythons.sh"
+
+status=0 compared=0
+while read -r python version full <&3; do
+    if ! model_args=$("$python" "$twin" model-args 2>&1); then
+        echo "$name: the twin failed on CPython $full: $model_args"
+        status=1
+        continue
+    fi
+    # shellcheck disable=SC2086  # the twin's flags, one word each
+    if ! figures=$("$lesson" --python "$version" --json $model_args 2>&1); then
+        if grep -q "^--python: '$version' is not accepted" <<<"$figures"; then
+            echo "skipped: CPython $full ($python): no profile for $version"
+        else
+            echo "$name --python $version failed: $figures"
+            status=1
+        fi
+        continue
+    fi
+    if ! cpython=$("$python" "$twin" cpython 2>&1) || ! model=$("$python" "$twin" model <<<"$figures" 2>&1); then
+        echo "$name: the twin failed on CPython $full: $cpython $model"
+        status=1
+        continue
+    fi
+    compared=$((compared + 1))
+    while IFS='=' read -r key value; do
+        expected=$(sed -n "s/^$key=//p" <<<"$model")
+        verdict=match
+        [[ $value == "$expected" ]] || { verdict=MISMATCH; status=1; }
+        printf '%-20s %-6s %-24s model=%-12s cpython=%-12s %s (CPython %s)\n' \
+            "$name" "$version" "$key" "$expected" "$value" "$verdict" "$full"
+    done <<<"$cpython"
+done 3< <(cpythons)
+((compared)) || { echo "no CPython with a profile here: skipped"; exit 77; }
+exit $status

@@ -1,0 +1,49 @@
+"""advance/02_gc_generations's twin: the collector's thresholds, the
+automatic collections 10,000 new lists trigger, and what gc.collect()
+finds in 10,000 two-instance cycles.
+
+The collections are counted from gc.get_stats(), not with a callback: a
+callback allocates, and its allocations would count too.
+(The command line is twin.py's.)
+"""
+import gc
+
+from twin import main
+
+MODEL_ARGS = ["--max-cycles", "10000"]
+
+
+class Node:
+    pass
+
+
+def cpython():
+    facts = {"thresholds": ",".join(str(t) for t in gc.get_threshold())}
+    gc.collect()
+    before = [s["collections"] for s in gc.get_stats()]
+    keep = [[] for _ in range(500)]
+    junk = [[] for _ in range(10_000)]
+    after = [s["collections"] for s in gc.get_stats()]
+    facts["automatic_collections"] = ",".join(str(a - b) for a, b in zip(after, before))
+    del keep, junk
+    gc.collect()
+    gc.disable()
+    for _ in range(10_000):
+        a, b = Node(), Node()
+        a.peer, b.peer = b, a
+    del a, b
+    facts["found_in_10000_cycles"] = gc.collect()
+    gc.enable()
+    return facts
+
+
+def model(figures):
+    return {
+        "thresholds": ",".join(str(t) for t in figures["thresholds"]),
+        "automatic_collections": ",".join(str(n) for n in figures["automatic_collections"]),
+        "found_in_10000_cycles": figures["found"][0],
+    }
+
+
+if __name__ == "__main__":
+    main(cpython, model, MODEL_ARGS)

@@ -1,0 +1,70 @@
+"""basics/threading_example's twin: which counter loops lose updates.
+
+CPython's verdicts are certain in practice at a 0.1 ms switch interval
+(about a hundred switches per run): the plain loop loses updates on 3.9
+and none from 3.10 (by construction: no check point inside it); with a
+call between the read and the write, every version loses some; with a
+Lock, none. The model's are certain by construction: a deterministic
+schedule (--switch-every 3) under the version's check points.
+
+(The command line is twin.py's.)
+"""
+import sys
+import threading
+
+from twin import main, yes
+
+THREADS, ITERATIONS = 4, 20_000
+MODEL_ARGS = ["--threads", "4", "--iterations", "1000", "--switch-every", "3"]
+
+counter = 0
+lock = threading.Lock()
+
+
+def do_nothing():
+    pass
+
+
+def plain(n):
+    global counter
+    for _ in range(n):
+        counter += 1
+
+
+def with_call(n):
+    global counter
+    for _ in range(n):
+        tmp = counter
+        do_nothing()
+        counter = tmp + 1
+
+
+def locked(n):
+    global counter
+    for _ in range(n):
+        with lock:
+            counter += 1
+
+
+def loses(target):
+    global counter
+    counter = 0
+    threads = [threading.Thread(target=target, args=(ITERATIONS,)) for _ in range(THREADS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return counter != THREADS * ITERATIONS
+
+
+def cpython():
+    sys.setswitchinterval(0.0001)
+    return {f"{target.__name__}_loses": yes(loses(target)) for target in (plain, with_call, locked)}
+
+
+def model(figures):
+    return {f"{run['variant']}_loses": yes(run["lost"] > 0) for run in figures["runs"]}
+
+
+if __name__ == "__main__":
+    main(cpython, model, MODEL_ARGS)

@@ -1,0 +1,33 @@
+"""What every lesson twin shares: its command line and its output.
+
+A twin is a small Python program of ours that runs what a lesson models on
+a real CPython and says the facts that CPython makes certain, as key=value
+lines; it reads the same facts out of the lesson's --json figures, so that
+tests/fidelity/compare_twin.sh can put the two side by side.
+
+    python3 TWIN cpython      the facts, from this CPython
+    python3 TWIN model-args   the flags the lesson runs with (--json and
+                              --python are added by the comparison)
+    LESSON --json ... | python3 TWIN model
+"""
+import json
+import sys
+
+
+def main(cpython, model, model_args):
+    what = sys.argv[1] if len(sys.argv) == 2 else ""
+    if what == "cpython":
+        facts = cpython()
+    elif what == "model":
+        facts = model(json.load(sys.stdin))
+    elif what == "model-args":
+        print(" ".join(model_args))
+        return
+    else:
+        sys.exit("usage: TWIN cpython | model-args | model < the lesson's --json output")
+    for key, value in facts.items():
+        print(f"{key}={value}")
+
+
+def yes(flag):
+    return "yes" if flag else "no"
