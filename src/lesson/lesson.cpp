@@ -9,6 +9,8 @@
 #include <fstream>
 #include <stdexcept>
 
+#include "pyconc/multiprocessing/start_method.hpp"
+
 namespace pyconc::lesson {
 
 namespace {
@@ -35,6 +37,8 @@ std::optional<int> Lesson::parse(int argc, const char* const* argv) {
     // worker keeps what it printed. Lessons print a few hundred lines.
     std::setvbuf(stdout, nullptr, _IOLBF, 0);
     python_ = choose_python(python_asked_, python_asked_ ? std::nullopt : python3_on_path());
+    // The modelled version's default start method is multiprocessing's.
+    multiprocessing::set_platform_default(python_.profile.default_start_method);
     figure("lesson", name_);
     figure("seed", seed_);
     figure("python", python_.profile.version);

@@ -7,8 +7,10 @@
 #
 # KEPT: what the lesson prints before its pool runs, which must still be in
 # its output after the kill.
-# It starts the lesson, waits for its first process-pool worker (a child
-# spawned with --pyconc-spawn pool), kills it with SIGKILL, and checks.
+# It starts the lesson, waits for its first child named NAME (a regex;
+# default pool-worker, a pool's worker however it was started; a Process's
+# child is named after it, Process-1 ...), kills it with SIGKILL, and checks.
+# FORKSERVER=1: the worker is a child of the lesson's fork server.
 set -uo pipefail
 lesson=$1
 shift
@@ -19,7 +21,9 @@ trap 'rm -f "$out" "$err"' EXIT
 pid=$!
 worker=""
 for _ in $(seq 1 6000); do  # up to 60 s for the child to start
-    worker=$(pgrep -P "$pid" -f -- "${CHILD:---pyconc-spawn pool}" | head -n 1)
+    parent=$pid
+    [[ -n ${FORKSERVER:-} ]] && parent=$(pgrep -P "$pid" -f -- "--pyconc-spawn forkserver" | head -n 1)
+    [[ -n $parent ]] && worker=$(pgrep -P "$parent" -x -- "${NAME:-pool-worker}" | head -n 1)
     [[ -n $worker ]] && break
     kill -0 "$pid" 2>/dev/null || break
     sleep 0.01

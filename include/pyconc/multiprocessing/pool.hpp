@@ -29,6 +29,7 @@
 
 #include "pyconc/multiprocessing/pickle.hpp"
 #include "pyconc/multiprocessing/spawn.hpp"
+#include "pyconc/multiprocessing/start_method.hpp"
 #include "pyconc/multiprocessing/worker_pool.hpp"
 
 namespace pyconc::multiprocessing {
@@ -86,8 +87,14 @@ private:
 
 class Pool {
 public:
-    explicit Pool(std::optional<std::size_t> processes = std::nullopt)
-        : workers_(processes.value_or(WorkerPool::default_workers())) {}
+    // multiprocessing.Pool(processes), or context.Pool(processes): its
+    // workers started by the context's start method (the default's without one).
+    explicit Pool(std::optional<std::size_t> processes = std::nullopt,
+                  std::optional<Context> context = std::nullopt)
+        : workers_(processes.value_or(WorkerPool::default_workers()),
+                   context.value_or(get_context()).start_method()) {}
+
+    [[nodiscard]] StartMethod start_method() const noexcept { return workers_.start_method(); }
 
     [[nodiscard]] std::size_t processes() const noexcept { return workers_.max_workers(); }
     [[nodiscard]] std::vector<pid_t> worker_pids() const { return workers_.worker_pids(); }

@@ -13,7 +13,9 @@
 //   Interpreter of its own (as CPython re-initialises the GIL after fork).
 // - Start method `spawn`: a fresh run of this program (spawn.hpp), which
 //   calls a registered function with pickled arguments. Safe from a parent
-//   with threads.
+//   with threads. `forkserver`: a fork of the fork server (popen.hpp),
+//   which calls it the same way. `Process::call<F>(context, args...)` runs
+//   a registered function by any of the three.
 // - join(timeout) reaps the child; exitcode is its status, or minus the
 //   signal that killed it (-15 after terminate(), -9 after kill()), as in
 //   Python. A Process destroyed while its child runs terminates and reaps
@@ -30,8 +32,10 @@
 #include <string>
 #include <system_error>
 #include <thread>
+#include <tuple>
 #include <utility>
 
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -40,11 +44,11 @@
 
 #include "pyconc/multiprocessing/connection.hpp"
 #include "pyconc/multiprocessing/pickle.hpp"
+#include "pyconc/multiprocessing/popen.hpp"
 #include "pyconc/multiprocessing/spawn.hpp"
+#include "pyconc/multiprocessing/start_method.hpp"
 
 namespace pyconc::multiprocessing {
-
-enum class StartMethod : unsigned char { fork, spawn };
 
 class Process {
 public:
@@ -54,14 +58,20 @@ public:
         if (name_.empty()) name_ = fmt::format("Process-{}", ++made_);
     }
 
-    // spawn: the child, a fresh run of this program, calls F(args...).
+    // context.Process(target=F, args=...): the child, started by the
+    // context's method, calls F(args...).
     template <auto F, class... Args>
-    [[nodiscard]] static Process spawn(Args&&... args) {
+    [[nodiscard]] static Process call(Context context, Args&&... args) {
         (void)Function<F>::registered;
-        Process process{StartMethod::spawn};
+        Process process{context.start_method()};
         process.function_ = Function<F>::name();
         process.arguments_ = dumps(typename Function<F>::Arguments{std::forward<Args>(args)...});
         return process;
+    }
+    // spawn: the child, a fresh run of this program, calls F(args...).
+    template <auto F, class... Args>
+    [[nodiscard]] static Process spawn(Args&&... args) {
+        return call<F>(Context{StartMethod::spawn}, std::forward<Args>(args)...);
     }
 
     Process(Process&& other) noexcept
@@ -70,6 +80,7 @@ public:
           name_(std::move(other.name_)),
           function_(std::move(other.function_)),
           arguments_(std::move(other.arguments_)),
+          popen_(std::move(other.popen_)),
           pid_(std::exchange(other.pid_, -1)),
           exitcode_(other.exitcode_) {}
     Process& operator=(Process&&) = delete;
@@ -87,10 +98,10 @@ public:
 
     void start() {
         if (pid_ > 0) throw std::logic_error("cannot start a process twice");
-        if (method_ == StartMethod::fork) {
+        if (target_) {
             start_fork();
         } else {
-            start_spawn();
+            start_registered();
         }
     }
 
@@ -121,7 +132,7 @@ public:
     void kill() const { signal(SIGKILL); }
 
 private:
-    explicit Process(StartMethod method) : method_(method) {}
+    explicit Process(StartMethod method) : method_(method), name_(fmt::format("Process-{}", ++made_)) {}
 
     void start_fork() {
         std::fflush(stdout);  // or the child would print the parent's buffered output again
@@ -131,6 +142,7 @@ private:
         if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
         if (pid == 0) {
             die_with_parent(parent);
+            ::prctl(PR_SET_NAME, name_.c_str());  // ps and top show the Process's name
             int status = 0;
             try {
                 target_();
@@ -145,19 +157,26 @@ private:
         pid_ = pid;
     }
 
-    void start_spawn() {
+    // A registered function, by any start method (popen.hpp).
+    void start_registered() {
         auto [mine, childs] = Pipe();
-        pid_ = spawn_child("process", childs);
+        popen_.emplace(method_, "process", childs);
         childs.close();
-        mine.send(std::pair{function_, arguments_});
+        popen_->await_bootstrap(mine);
+        mine.send(std::tuple{function_, arguments_, name_});
+        pid_ = popen_->pid();
     }
 
     void signal(int number) const {
         if (pid_ > 0 && !exitcode_) ::kill(pid_, number);
     }
 
-    // waitpid; true once the child is reaped.
+    // waitpid (or the fork server's word); true once the child is reaped.
     bool reap(int options) {
+        if (popen_) {
+            exitcode_ = popen_->poll(options == 0);
+            return exitcode_.has_value();
+        }
         int status = 0;
         pid_t reaped = 0;
         do {
@@ -171,17 +190,20 @@ private:
     StartMethod method_;
     std::function<void()> target_;
     std::string name_;
-    std::string function_;   // spawn: the registered function's name
-    std::string arguments_;  // spawn: its pickled arguments
+    std::string function_;        // spawn: the registered function's name
+    std::string arguments_;       // spawn: its pickled arguments
+    std::optional<Popen> popen_;  // a registered function's child
     pid_t pid_ = -1;
     std::optional<int> exitcode_;
     static inline int made_ = 0;  // for names only
 };
 
 namespace detail {
-// A spawned Process: call the function its parent named, then exit.
+// A Process running a registered function (spawn, forkserver or fork):
+// call the function its parent named, then exit.
 inline int spawned_process_main(Connection& parent) {
-    const auto [function, arguments] = parent.recv<std::pair<std::string, std::string>>();
+    const auto [function, arguments, name] = parent.recv<std::tuple<std::string, std::string, std::string>>();
+    ::prctl(PR_SET_NAME, name.c_str());  // ps and top show the Process's name
     (void)find_function(function)(arguments);
     return 0;
 }

@@ -9,8 +9,11 @@
 //   connection on file descriptor FD.
 // - Every program that spawns calls `freeze_support(argc, argv)` first
 //   thing in main (the name is Python's, for frozen executables, where the
-//   job is the same): in a spawned child it does the child's work and
-//   exits; in the parent it returns at once.
+//   job is the same): in a spawned child it says so to its parent (the
+//   bootstrap message), does the child's work and exits; in the parent it
+//   returns at once. A child whose main does not call it never says so:
+//   the parent raises BootstrapError with Python's advice, instead of a
+//   pool that breaks later.
 // - Functions cross by name, as pickle sends a function by its qualified
 //   name: `Function<f>` registers f under a name made from its own
 //   signature, when the program starts, in every process of this program.
@@ -124,15 +127,23 @@ inline bool register_child_main(const std::string& mode, ChildMain main) {
 
 inline constexpr const char* spawn_flag = "--pyconc-spawn";
 
-// In a spawned child: does its work and exits. Elsewhere: returns.
-inline void freeze_support(int argc, char** argv) {
-    if (argc != 4 || std::string_view{argv[1]} != spawn_flag) return;
-    const auto found = detail::child_mains().find(std::string_view{argv[2]});
+// What a spawned child sends first, once freeze_support has it.
+inline constexpr std::string_view bootstrap_message = "bootstrapped";
+
+// A spawned child ended, or spoke, before its bootstrap.
+class BootstrapError : public std::runtime_error {
+public:
+    using std::runtime_error::runtime_error;
+};
+
+// Runs the child main of `mode` on `parent` and returns its exit status
+// (1 if it threw). For spawned, forked and fork-server children alike.
+inline int run_child_main(std::string_view mode, Connection& parent) {
+    const auto found = detail::child_mains().find(mode);
     if (found == detail::child_mains().end()) {
-        fmt::print(stderr, "spawned child: unknown mode {}\n", argv[2]);
-        std::_Exit(2);
+        fmt::print(stderr, "child process: unknown mode {}\n", mode);
+        return 2;
     }
-    Connection parent{std::atoi(argv[3])};
     int status = 1;
     try {
         status = found->second(parent);
@@ -141,7 +152,35 @@ inline void freeze_support(int argc, char** argv) {
     }
     std::fflush(stdout);
     std::fflush(stderr);
-    std::_Exit(status);
+    return status;
+}
+
+// In a spawned child: says it is up, does its work and exits. Elsewhere: returns.
+inline void freeze_support(int argc, char** argv) {
+    if (argc != 4 || std::string_view{argv[1]} != spawn_flag) return;
+    Connection parent{std::atoi(argv[3])};
+    try {
+        parent.send_bytes(bootstrap_message);
+    } catch (const std::exception&) {
+        std::_Exit(1);  // the parent is gone
+    }
+    std::_Exit(run_child_main(argv[2], parent));
+}
+
+// The parent's side: waits for the child's bootstrap message.
+inline void await_bootstrap(const Connection& child, pid_t pid) {
+    std::string said;
+    try {
+        said = child.recv_bytes();
+    } catch (const EOFError&) {
+    }
+    if (said != bootstrap_message) {
+        throw BootstrapError(fmt::format(
+            "RuntimeError: the spawned child (pid {}) ended before its bootstrap: a program that starts "
+            "processes by spawn or forkserver must call pyconc::multiprocessing::freeze_support(argc, argv) "
+            "first thing in main (Python's `if __name__ == '__main__':` idiom)",
+            pid));
+    }
 }
 
 // Asks the kernel to kill this process when its parent dies; exits if the

@@ -1,15 +1,20 @@
 #pragma once
 // The worker processes under multiprocessing.Pool and
-// concurrent.futures.ProcessPoolExecutor: spawned workers, a queue of
-// pickled calls, a manager thread (Lib/multiprocessing/pool.py's workers,
-// Lib/concurrent/futures/process.py's executor manager thread).
+// concurrent.futures.ProcessPoolExecutor: workers started by a start
+// method, a queue of pickled calls, a manager thread (Lib/multiprocessing/
+// pool.py's workers, Lib/concurrent/futures/process.py's executor manager
+// thread).
 //
 // How this works
-// - Workers are spawned processes (spawn.hpp): fresh runs of this program,
-//   each with its own interpreter and its own GIL, so CPU-bound work runs in
-//   parallel. (Spawned, not forked: the parent has threads, and a forked
-//   copy of a process with threads can inherit a lock held forever.) They
-//   start with the first item.
+// - Workers are processes, each with its own interpreter and its own GIL,
+//   so CPU-bound work runs in parallel. They are started with the first
+//   item, by the pool's start method (popen.hpp): forked copies of this
+//   process (fork: they see its globals as they are then), fresh runs of
+//   this program (spawn) or forks of the fork server (forkserver: globals
+//   as at start-up). All are started before the manager thread, so a fork
+//   copies no thread of the pool's own; a spawned worker that never says it
+//   is up (no freeze_support) fails the submit with BootstrapError, and the
+//   workers already started are stopped.
 // - A WorkItem is a call by name (Function<f>) with pickled arguments, and
 //   what to do with its outcome: start() (false: it was cancelled, skip
 //   it), finish(ok, payload) with the pickled result or the error message,
@@ -42,6 +47,7 @@
 
 #include <fcntl.h>
 #include <poll.h>
+#include <sys/prctl.h>
 #include <sys/types.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -50,7 +56,9 @@
 
 #include "pyconc/multiprocessing/connection.hpp"
 #include "pyconc/multiprocessing/pickle.hpp"
+#include "pyconc/multiprocessing/popen.hpp"
 #include "pyconc/multiprocessing/spawn.hpp"
+#include "pyconc/multiprocessing/start_method.hpp"
 #include "pyconc/runtime/brief_watch.hpp"
 
 namespace pyconc::multiprocessing {
@@ -61,8 +69,10 @@ namespace detail {
 using TaskMessage = std::tuple<std::uint64_t, std::string, std::string>;
 using ResultMessage = std::tuple<std::uint64_t, bool, std::string>;
 
-// _process_worker: call what the parent sends until told to stop.
+// _process_worker: call what the parent sends until told to stop. Named
+// pool-worker (ps, top), however it was started.
 inline int process_worker_main(Connection& parent) {
+    ::prctl(PR_SET_NAME, "pool-worker");
     while (true) {
         TaskMessage task;
         // The next task often follows the last result at once (brief_watch.hpp).
@@ -106,7 +116,7 @@ public:
         return std::max(1U, std::thread::hardware_concurrency());
     }
 
-    explicit WorkerPool(std::size_t workers) : max_workers_(workers) {
+    WorkerPool(std::size_t workers, StartMethod method) : max_workers_(workers), method_(method) {
         if (max_workers_ == 0) throw std::invalid_argument("max_workers must be greater than 0");
         int fds[2] = {-1, -1};
         if (::pipe2(fds, O_CLOEXEC | O_NONBLOCK) != 0) throw std::runtime_error("pipe2 failed");
@@ -122,10 +132,11 @@ public:
     }
 
     [[nodiscard]] std::size_t max_workers() const noexcept { return max_workers_; }
+    [[nodiscard]] StartMethod start_method() const noexcept { return method_; }
     [[nodiscard]] std::vector<pid_t> worker_pids() const {
         const std::lock_guard lock{mutex_};
         std::vector<pid_t> pids;
-        for (const auto& worker : workers_) pids.push_back(worker.pid);
+        for (const auto& worker : workers_) pids.push_back(worker.process.pid());
         return pids;
     }
     // Why the pool broke (empty while it has not).
@@ -135,15 +146,16 @@ public:
     }
 
     // Queues `item` (the workers start with the first one); refused, and
-    // untouched, if the pool broke or was shut down.
+    // untouched, if the pool broke or was shut down. Throws BootstrapError
+    // if the workers could not start (nothing is left running then).
     Refusal submit(WorkItem item) {
         {
             const std::lock_guard lock{mutex_};
             if (broken_) return Refusal::broken;
             if (shutdown_) return Refusal::shut_down;
+            if (workers_.empty()) start_workers();
             item.id = next_id_++;
             queue_.push_back(std::move(item));
-            if (workers_.empty()) start_workers();
         }
         wake();
         return Refusal::accepted;
@@ -163,7 +175,7 @@ public:
 
 private:
     struct Worker {
-        pid_t pid;
+        Popen process;
         Connection connection;
         std::optional<WorkItem> running;  // the manager's alone
     };
@@ -176,12 +188,21 @@ private:
             dead_worker);
     }
 
-    // Caller holds mutex_.
+    // All the workers, then the manager thread. Caller holds mutex_.
     void start_workers() {
-        for (std::size_t i = 0; i < max_workers_; ++i) {
-            auto [mine, childs] = Pipe();
-            const pid_t pid = spawn_child("pool", childs);
-            workers_.push_back({pid, std::move(mine), std::nullopt});
+        try {
+            for (std::size_t i = 0; i < max_workers_; ++i) {
+                auto [mine, childs] = Pipe();
+                workers_.push_back({Popen{method_, "pool", childs}, std::move(mine), std::nullopt});
+            }
+            for (const Worker& worker : workers_) worker.process.await_bootstrap(worker.connection);
+        } catch (...) {
+            for (Worker& worker : workers_) {
+                worker.process.send_signal(SIGKILL);
+                (void)worker.process.poll(true);
+            }
+            workers_.clear();
+            throw;
         }
         manager_ = std::thread([this] { manage(); });
     }
@@ -214,7 +235,7 @@ private:
                     worker.connection.send(detail::TaskMessage{item.id, item.function, item.arguments});
                 } catch (const EOFError&) {
                     worker.running = std::move(item);
-                    break_pool(worker.pid);
+                    break_pool(worker.process.pid());
                     return;
                 }
                 worker.running = std::move(item);
@@ -264,7 +285,7 @@ private:
                 if (item && item->id == id) item->finish(ok, payload);
             } catch (const EOFError&) {
                 const std::lock_guard lock{mutex_};
-                break_pool(worker.pid);
+                break_pool(worker.process.pid());
                 return;
             }
         }
@@ -298,23 +319,20 @@ private:
         }
         for (Worker& worker : workers) {
             if (broken) {
-                ::kill(worker.pid, SIGKILL);
+                worker.process.send_signal(SIGKILL);
                 continue;
             }
             try {
                 worker.connection.send(detail::TaskMessage{0, {}, {}});
             } catch (const EOFError&) {
-                ::kill(worker.pid, SIGKILL);
+                worker.process.send_signal(SIGKILL);
             }
         }
-        for (Worker& worker : workers) {
-            int status = 0;
-            while (::waitpid(worker.pid, &status, 0) < 0 && errno == EINTR) {
-            }
-        }
+        for (Worker& worker : workers) (void)worker.process.poll(true);
     }
 
     std::size_t max_workers_;
+    StartMethod method_;
     mutable std::mutex mutex_;
     std::deque<WorkItem> queue_;
     std::vector<Worker> workers_;

@@ -30,6 +30,7 @@
 #include "pyconc/concurrent/futures/future.hpp"
 #include "pyconc/multiprocessing/pickle.hpp"
 #include "pyconc/multiprocessing/spawn.hpp"
+#include "pyconc/multiprocessing/start_method.hpp"
 #include "pyconc/multiprocessing/worker_pool.hpp"
 
 namespace pyconc::concurrent::futures {
@@ -40,8 +41,16 @@ public:
         return multiprocessing::WorkerPool::default_workers();
     }
 
-    explicit ProcessPoolExecutor(std::optional<std::size_t> max_workers = {})
-        : workers_(max_workers.value_or(default_max_workers())) {}
+    // ProcessPoolExecutor(max_workers, mp_context): workers started by the
+    // context's start method (multiprocessing's default without one).
+    explicit ProcessPoolExecutor(std::optional<std::size_t> max_workers = {},
+                                 std::optional<multiprocessing::Context> mp_context = {})
+        : workers_(max_workers.value_or(default_max_workers()),
+                   mp_context.value_or(multiprocessing::get_context()).start_method()) {}
+
+    [[nodiscard]] multiprocessing::StartMethod start_method() const noexcept {
+        return workers_.start_method();
+    }
 
     [[nodiscard]] std::size_t max_workers() const noexcept { return workers_.max_workers(); }
     [[nodiscard]] std::vector<pid_t> worker_pids() const { return workers_.worker_pids(); }
