@@ -6,6 +6,7 @@
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <numeric>
 #include <stdexcept>
@@ -60,9 +61,25 @@ void exit_with(int status) {
 
 int touched = 0;
 
-// No children at all, alive or zombie.
+// This process's children, alive or zombie, but for the fork server
+// (popen.hpp), which a forkserver test starts and which lives as long as
+// this process, as CPython's does.
+std::vector<pid_t> children() {
+    std::vector<pid_t> found;
+    for (const auto& task : std::filesystem::directory_iterator{"/proc/self/task"}) {
+        std::ifstream list{task.path() / "children"};
+        for (pid_t pid = 0; list >> pid;) {
+            if (pid != mp::ForkServer::instance_pid()) found.push_back(pid);
+        }
+    }
+    return found;
+}
 bool no_children() {
-    return ::waitpid(-1, nullptr, WNOHANG) == -1 && errno == ECHILD;
+    return children().empty();
+}
+
+int read_touched(int /*item*/) {
+    return touched;
 }
 
 }  // namespace
@@ -334,6 +351,69 @@ TEST(Pool, AKilledWorkerRaisesBrokenPool) {
     EXPECT_THROW((void)pool.map<square>(std::vector<int>{1, 2}), mp::BrokenPool);
     pool.join();
     EXPECT_TRUE(no_children());
+}
+
+// --- start methods (start_method.hpp, popen.hpp) ---------------------------------------
+
+// What each start method's children see of a global the parent set before
+// the pool started: fork's a copy of the parent's memory, so the parent's
+// value; spawn's and the fork server's the program's value at start-up.
+TEST(StartMethods, OnlyForkedChildrenSeeTheParentsGlobals) {
+    touched = 7;
+    std::vector<int> seen;
+    for (const mp::StartMethod method : mp::all_start_methods) {
+        futures::ProcessPoolExecutor pool{2, mp::get_context(method)};
+        EXPECT_EQ(pool.start_method(), method);
+        const auto values = pool.map<read_touched>(std::vector<int>{0, 1});
+        seen.push_back(values.at(0));
+        EXPECT_EQ(values.at(0), values.at(1));
+    }
+    touched = 0;
+    EXPECT_EQ(seen, (std::vector<int>{7, 0, 0}));  // fork, spawn, forkserver
+    EXPECT_TRUE(no_children());
+}
+
+TEST(StartMethods, APoolOfEachMethodComputesTheSameAndLeavesNoChild) {
+    for (const mp::StartMethod method : mp::all_start_methods) {
+        mp::Pool pool{2, mp::get_context(method)};
+        EXPECT_EQ(pool.map<square>(std::vector<int>{1, 2, 3, 4}), (std::vector<int>{1, 4, 9, 16}));
+    }
+    EXPECT_TRUE(no_children());
+}
+
+TEST(StartMethods, AProcessOfEachMethodReportsItsExitCode) {
+    for (const mp::StartMethod method : mp::all_start_methods) {
+        auto child = mp::Process::call<exit_with>(mp::get_context(method), 42);
+        child.start();
+        child.join();
+        EXPECT_EQ(child.exitcode(), 42) << mp::start_method_name(method);
+    }
+    auto sleeper =
+        mp::Process::call<sleeps_then_returns>(mp::get_context(mp::StartMethod::forkserver), 20'000);
+    sleeper.start();
+    sleeper.kill();
+    sleeper.join();
+    EXPECT_EQ(sleeper.exitcode(), -SIGKILL);  // as the fork server saw it end
+    EXPECT_TRUE(no_children());
+}
+
+// Lib/test/_test_multiprocessing.py's test_set_get: the default is fixed
+// once used; setting it again needs force=True.
+TEST(StartMethods, TheDefaultIsFixedOnceAndSetAgainOnlyByForce) {
+    const mp::StartMethod before = mp::get_start_method();
+    try {
+        mp::set_start_method(mp::StartMethod::spawn);
+        FAIL() << "set_start_method after get_start_method";
+    } catch (const std::runtime_error& error) {
+        EXPECT_STREQ(error.what(), "RuntimeError: context has already been set");
+    }
+    mp::set_start_method(mp::StartMethod::spawn, true);
+    EXPECT_EQ(mp::get_start_method(), mp::StartMethod::spawn);
+    EXPECT_EQ(mp::get_context().start_method(), mp::StartMethod::spawn);
+    EXPECT_EQ(mp::get_context(mp::StartMethod::fork).name(), "fork");
+    EXPECT_EQ(mp::start_method_named("forkserver"), mp::StartMethod::forkserver);
+    EXPECT_EQ(mp::start_method_named("threads"), std::nullopt);
+    mp::set_start_method(before, true);
 }
 
 int main(int argc, char** argv) {

@@ -244,6 +244,8 @@ public:
         return {*pid, status[0]};
     }
     [[nodiscard]] pid_t pid() const noexcept { return pid_; }
+    // The server's pid if it was started, else -1 (without starting it).
+    [[nodiscard]] static pid_t instance_pid() noexcept { return started_pid_; }
 
 private:
     ForkServer() = default;
@@ -251,11 +253,13 @@ private:
         if (pid_ > 0) return;
         auto [mine, servers] = Pipe();
         pid_ = spawn_child("forkserver", servers);
+        started_pid_ = pid_;
         servers.close();
         await_bootstrap(mine, pid_);
         connection_ = std::move(mine);
     }
 
+    static inline pid_t started_pid_ = -1;
     std::mutex mutex_;
     Connection connection_;
     pid_t pid_ = -1;

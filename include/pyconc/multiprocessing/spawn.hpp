@@ -26,6 +26,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <exception>
+#include <fstream>
 #include <functional>
 #include <map>
 #include <stdexcept>
@@ -155,9 +156,34 @@ inline int run_child_main(std::string_view mode, Connection& parent) {
     return status;
 }
 
+namespace detail {
+inline bool bootstrapped = false;  // freeze_support took this spawned child over
+}  // namespace detail
+
+// A spawned child whose main started another process before calling
+// freeze_support: Python's "bootstrapping phase" error, raised here so that
+// such a program does not spawn itself again and again.
+inline void check_not_bootstrapping() {
+    static const bool spawned = [] {
+        std::ifstream file{"/proc/self/cmdline", std::ios::binary};
+        std::string program;
+        std::string first;
+        std::getline(file, program, '\0');
+        std::getline(file, first, '\0');
+        return first == spawn_flag;
+    }();
+    if (spawned && !detail::bootstrapped) {
+        throw BootstrapError(
+            "RuntimeError: An attempt has been made to start a new process before the current process has "
+            "finished its bootstrapping phase: this spawned child's main did not call "
+            "pyconc::multiprocessing::freeze_support(argc, argv) first");
+    }
+}
+
 // In a spawned child: says it is up, does its work and exits. Elsewhere: returns.
 inline void freeze_support(int argc, char** argv) {
     if (argc != 4 || std::string_view{argv[1]} != spawn_flag) return;
+    detail::bootstrapped = true;
     Connection parent{std::atoi(argv[3])};
     try {
         parent.send_bytes(bootstrap_message);
@@ -194,6 +220,7 @@ inline void die_with_parent(pid_t parent) noexcept {
 // fork + exec of this program as a child in `mode`, talking over `child_end`
 // (which the child gets as FD 3). Returns the child's pid.
 [[nodiscard]] inline pid_t spawn_child(const char* mode, const Connection& child_end) {
+    check_not_bootstrapping();
     // Everything the child needs is made before the fork.
     static const std::string program = [] {
         char path[4096];
