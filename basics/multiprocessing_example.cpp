@@ -8,6 +8,13 @@
 // run at once. Each process also has its own memory: a global a child
 // changes is changed in the child only. What processes do share has to be
 // made shared on purpose: a Value, and its lock to make `+= 1` exact.
+//
+// How a child starts decides what it sees of its parent: a forked child is
+// a copy of the parent as it is when the pool starts, globals and all; a
+// spawned one, or one forked by the fork server, starts from the program's
+// own start-up state. The default start method is the --python version's:
+// fork on Linux up to 3.13, forkserver from 3.14; --start-method picks one
+// for the jobs' pool.
 #include <chrono>
 #include <cstdint>
 #include <string>
@@ -44,6 +51,7 @@ struct Settings {
     std::int64_t n = 1'000'000;
     int workers = 1;  // the cores this process may use, set in main
     int increments = 20'000;
+    std::string start_method;  // empty: the --python version's default
 };
 
 void add_flags(pyconc::lesson::Lesson& lesson, Settings& settings) {
@@ -54,6 +62,12 @@ void add_flags(pyconc::lesson::Lesson& lesson, Settings& settings) {
                   "Workers in each pool (default: the cores this process may use)", accepted_range(1, 64));
     lesson.option("--increments", settings.increments, "Increments of the shared Value per process",
                   accepted_range(1, 10'000'000));
+    lesson
+        .option("--start-method", settings.start_method,
+                "How the jobs' process pool starts its workers: fork, spawn or forkserver (default: the "
+                "--python version's: fork up to 3.13, forkserver from 3.14)",
+                pyconc::lesson::accepted_words({"fork", "spawn", "forkserver"}))
+        .no_default_shown();
 }
 
 // What the three ways of running the jobs measured.
@@ -92,7 +106,7 @@ Jobs run_the_jobs(const Settings& settings) {
     jobs.threads = stopwatch.elapsed();
 
     // with ProcessPoolExecutor(workers) as ex: ex.map(cpu_job, [n] * jobs); ex.map(touch, range(4))
-    ProcessPoolExecutor pool{static_cast<std::size_t>(settings.workers)};
+    ProcessPoolExecutor pool{static_cast<std::size_t>(settings.workers)};  // the default start method
     // Every worker is up before the clock starts; their CPU time counts.
     (void)pool.map<ready>(std::vector<int>(static_cast<std::size_t>(settings.workers), 0));
     const pyconc::lesson::Stopwatch with_workers{pyconc::lesson::with_children(pool.worker_pids())};
@@ -137,6 +151,47 @@ void show_jobs(pyconc::lesson::Lesson& lesson, const Jobs& jobs, unsigned cores)
     lesson.say("children saw touched = [{}]; parent still has touched = {}",
                fmt::join(jobs.children_saw, ", "), touched);
     lesson.note("CPython 3.11 here: children saw touched = [1, 1, 2, 2]; parent still has touched = 0.");
+}
+
+// What each start method's children see of a global the parent set:
+//   SETTING = 1   (0 at import)
+//   for method in ("fork", "spawn", "forkserver"):
+//       with ProcessPoolExecutor(2, mp_context=get_context(method)) as ex:
+//           print(method, list(ex.map(read_setting, range(2))))
+std::vector<std::pair<mp::StartMethod, int>> what_children_see(pyconc::lesson::Lesson& lesson) {
+    using pyconc::programs::setting;
+    lesson.heading("What the start method changes: SETTING = 1 in the parent, 0 at import");
+    setting = 1;
+    std::vector<std::pair<mp::StartMethod, int>> seen;
+    pyconc::lesson::Table table{{"start method", pyconc::lesson::Align::left},
+                                {"children saw SETTING", pyconc::lesson::Align::right},
+                                {"why", pyconc::lesson::Align::left}};
+    for (const mp::StartMethod method : mp::all_start_methods) {
+        ProcessPoolExecutor pool{2, mp::get_context(method)};
+        const std::vector<int> values = pool.map<pyconc::programs::read_setting>(std::vector<int>{0, 1});
+        seen.emplace_back(method, values.front());
+        const bool is_default = method == lesson.python().default_start_method;
+        table.row({fmt::format("{}{}", mp::start_method_name(method), is_default ? " (default)" : ""),
+                   fmt::format("{}", fmt::join(values, ", ")),
+                   method == mp::StartMethod::fork ? "a copy of the parent, as it was at the start"
+                   : method == mp::StartMethod::spawn
+                       ? "a fresh run of the program"
+                       : "a fork of the fork server, a fresh run started before"});
+    }
+    setting = 0;
+    lesson.print(table);
+    lesson.note(
+        "(default): CPython {}'s on Linux. A program that relies on fork's copy breaks where the default "
+        "is another: macOS and Windows spawn, and Linux forkserver from 3.14.",
+        lesson.python().version);
+    return seen;
+}
+
+[[nodiscard]] bool as_cpython(const std::vector<std::pair<mp::StartMethod, int>>& seen) {
+    for (const auto& [method, value] : seen) {
+        if (value != (method == mp::StartMethod::fork ? 1 : 0)) return false;
+    }
+    return true;
 }
 
 // A Value shared by forked children, incremented without and with its
@@ -201,6 +256,7 @@ int main(int argc, char** argv) try {
     settings.workers = static_cast<int>(cores);
     add_flags(lesson, settings);
     if (auto exit = lesson.parse(argc, argv)) return *exit;
+    if (!settings.start_method.empty()) mp::set_start_method(*mp::start_method_named(settings.start_method));
     // Sequentially, in threads (no faster) and in processes.
     if (auto exit = lesson.check_limits(
             {(2.0 + 1.0 / settings.workers) * settings.jobs * static_cast<double>(settings.n) *
@@ -209,10 +265,12 @@ int main(int argc, char** argv) try {
             fmt::format("--jobs {} --n {} --workers {}", settings.jobs, settings.n, settings.workers)))
         return *exit;
 
-    lesson.heading("{} jobs of cpu_job({}), {} workers, {} core{}", settings.jobs, grouped(settings.n),
-                   settings.workers, cores, cores == 1 ? "" : "s");
+    lesson.heading("{} jobs of cpu_job({}), {} workers ({}), {} core{}", settings.jobs, grouped(settings.n),
+                   settings.workers, mp::start_method_name(mp::get_start_method()), cores,
+                   cores == 1 ? "" : "s");
     const Jobs jobs = run_the_jobs(settings);
     show_jobs(lesson, jobs, cores);
+    const auto seen = what_children_see(lesson);
     const std::vector<long> counts = share_a_value(lesson, settings);
 
     const bool results_equal = jobs.from_threads == jobs.expected && jobs.from_processes == jobs.expected &&
@@ -227,15 +285,19 @@ int main(int argc, char** argv) try {
                                                     pyconc::lesson::cores_busy(jobs.processes)});
     lesson.figure("parent_touched", touched);
     lesson.figure("value_counts", counts);
-    if (results_equal && touched == 0 && locked_exact) {
+    lesson.figure("start_method", mp::start_method_name(mp::get_start_method()));
+    pyconc::lesson::JsonObject children_saw;
+    for (const auto& [method, value] : seen) children_saw.set(mp::start_method_name(method), value);
+    lesson.figure("children_saw_setting", children_saw);
+    if (results_equal && touched == 0 && locked_exact && as_cpython(seen)) {
         return lesson.finish(
             "consistent",
-            "every way gave the same results, the parent's global is unchanged, and the locked "
-            "Value is exact");
+            "every way gave the same results, the parent's global is unchanged, only forked children saw "
+            "its setting, and the locked Value is exact");
     }
     return lesson.finish("inconsistent",
-                         "the results differ, the parent's global changed, or the locked Value lost "
-                         "updates");
+                         "the results differ, the parent's global changed, a child saw what its start "
+                         "method does not show, or the locked Value lost updates");
 } catch (...) {
     return pyconc::lesson::failed(argv[0]);  // one line and exit 3 (lesson/failure.hpp)
 }

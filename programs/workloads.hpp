@@ -275,4 +275,11 @@ inline int touch(int /*item*/) {
     return touched;
 }
 
+// ... and one that reads a global the parent sets before its pools start:
+// SETTING = 0 at import; the parent sets SETTING = 1; def read_setting(_): return SETTING
+inline int setting = 0;
+inline int read_setting(int /*item*/) {
+    return setting;
+}
+
 }  // namespace pyconc::programs

@@ -27,6 +27,7 @@ public:
     void set(std::string_view key, double value) { put(key, number(value)); }
     void set(std::string_view key, std::string_view value) { put(key, quoted(value)); }
     void set(std::string_view key, const char* value) { put(key, quoted(value)); }
+    void set(std::string_view key, const JsonObject& value) { put(key, value.render()); }
     template <class Item>
     void set(std::string_view key, const std::vector<Item>& items) {
         std::string out = "[";
