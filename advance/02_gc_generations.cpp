@@ -138,16 +138,16 @@ void automatic_collections(pyconc::lesson::Lesson& lesson, Gc& gc, const Setting
                 "collected generation 1 instead.",
                 settings.threshold);
         }
-        // CPython's figures are for its defaults only (pyenv's CPythons here).
+        // CPython's figures are for its defaults only.
         const bool defaults =
             settings.threshold == lesson.python().gc_threshold[0] && lists == 10'000 && !settings.freeze;
-        if (defaults && !lesson.python().free_threaded && settings.threshold == 700) {
-            lesson.note(
-                "CPython {} showed {{0: 14, 1: 1, 2: 0}}: its callback allocated a tuple and a dict per "
-                "event, which count too.",
-                lesson.python().version);
-        } else if (defaults && !lesson.python().free_threaded) {
-            lesson.note("CPython {} showed {{0: 5, 1: 0, 2: 0}}.", lesson.python().version);
+        if (defaults) {
+            lesson.note_recorded_cpython([](const pyconc::lesson::Lesson::RecordedRun& cpython) {
+                return fmt::format(
+                    "collections per generation while making them: {} (counted from gc.get_stats(): a "
+                    "callback would allocate, and count too)",
+                    cpython.get("automatic_collections"));
+            });
         }
     }
 }

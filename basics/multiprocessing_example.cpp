@@ -144,13 +144,20 @@ void show_jobs(pyconc::lesson::Lesson& lesson, const Jobs& jobs, unsigned cores)
             "slower, and the processes' speed-up smaller, than on an idle machine.",
             others, cores);
     }
-    lesson.note(
-        "CPython 3.11 here (2 cores): sequential 0.54s | threads 0.55s (0.98x) | processes 0.28s (1.92x).");
+    lesson.note_recorded_cpython([](const pyconc::lesson::Lesson::RecordedRun& cpython) {
+        return fmt::format(
+            "4 jobs of cpu_job(2,000,000) on {} cores: sequential {}s | threads {}s | processes {}s",
+            cpython.get("figure.cores"), cpython.get("figure.sequential_seconds"),
+            cpython.get("figure.threads_seconds"), cpython.get("figure.processes_seconds"));
+    });
 
     lesson.heading("A global changed by the children");
     lesson.say("children saw touched = [{}]; parent still has touched = {}",
                fmt::join(jobs.children_saw, ", "), touched);
-    lesson.note("CPython 3.11 here: children saw touched = [1, 1, 2, 2]; parent still has touched = 0.");
+    lesson.note_recorded_cpython([](const pyconc::lesson::Lesson::RecordedRun& cpython) {
+        return fmt::format("children saw touched = [{}]; parent still has touched = {}",
+                           cpython.get("figure.children_saw_touched"), cpython.get("figure.parent_touched"));
+    });
 }
 
 // What each start method's children see of a global the parent set:

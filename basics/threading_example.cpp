@@ -463,9 +463,12 @@ void show_runs(pyconc::lesson::Lesson& lesson, const Settings& settings, const s
                    r.cpython_races ? "RACE" : "no race"});
     }
     lesson.print(table);
-    lesson.note(
-        "CPython, 4 threads x 200,000 at 5 ms: 3.9 loses updates in plain (40,000-650,000 here); 3.11 "
-        "loses none in plain, about 124,000 of 800,000 in with_call; none in locked.");
+    lesson.note_recorded_cpython([](const pyconc::lesson::Lesson::RecordedRun& cpython) {
+        return fmt::format(
+            "4 threads x 200,000 at 5 ms lost {} in plain, {} in with_call, {} in locked ({} s)",
+            cpython.get("figure.plain_lost"), cpython.get("figure.with_call_lost"),
+            cpython.get("figure.locked_lost"), cpython.get("figure.locked_seconds"));
+    });
     if (busy_runs(runs) > 0) {
         lesson.note(
             "machine busy: {} run(s) got fewer than {} switches or less than half a core, too little to "

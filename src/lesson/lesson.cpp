@@ -86,6 +86,32 @@ std::optional<int> Lesson::check_limits(Estimate estimate, std::string_view flag
     return exit_bad_flag;
 }
 
+std::string Lesson::RecordedRun::get(std::string_view key) const {
+    const auto found = values.find(key);
+    return found == values.end() ? "?" : found->second;
+}
+
+std::optional<Lesson::RecordedRun> Lesson::recorded_cpython() const {
+    std::ifstream file{fmt::format("{}/{}/{}.txt", PYCONC_RECORDED_DIR, name_, python_.profile.version)};
+    if (!file) return std::nullopt;
+    RecordedRun run;
+    for (std::string line; std::getline(file, line);) {
+        const auto equals = line.find('=');
+        if (equals != std::string::npos) run.values[line.substr(0, equals)] = line.substr(equals + 1);
+    }
+    return run;
+}
+
+void Lesson::note_recorded_cpython(const std::function<std::string(const RecordedRun&)>& describe) {
+    if (const auto run = recorded_cpython()) {
+        note("CPython {}, recorded {} ({}): {}", run->get("cpython"), run->get("recorded"),
+             run->get("machine"), describe(*run));
+    } else {
+        note("No CPython {} run recorded on this machine (./workshop reference records the CPythons it has).",
+             python_.profile.version);
+    }
+}
+
 int Lesson::refuse(std::string_view flag, std::string_view why) {
     fmt::print(stderr, "{}: {}\n", flag, why);
     return exit_bad_flag;

@@ -32,6 +32,8 @@
 //       return lesson.finish("freed", "...");
 //   }
 #include <cstdint>
+#include <functional>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -103,6 +105,18 @@ public:
     [[nodiscard]] const Style& style() const noexcept { return style_; }
     // The CPython version the lesson models, and its profile (after parse()).
     [[nodiscard]] const runtime::Profile& python() const noexcept { return python_.profile; }
+
+    // What the lesson's Python twin printed on that CPython version, as
+    // `./workshop reference` recorded it on this machine
+    // (reference/recorded/LESSON/VERSION.txt): its facts and figures by key.
+    struct RecordedRun {
+        std::map<std::string, std::string, std::less<>> values;  // cpython=3.12.1, figure.plain_lost=0, ...
+        [[nodiscard]] std::string get(std::string_view key) const;  // "?" when it has none
+    };
+    [[nodiscard]] std::optional<RecordedRun> recorded_cpython() const;
+    // A dimmed line with what `describe` says of the recorded run, and where
+    // and when it was measured; or that none was recorded for this version.
+    void note_recorded_cpython(const std::function<std::string(const RecordedRun&)>& describe);
 
     // --- human output (silent with --json) -----------------------------------
     template <class... Args>

@@ -25,6 +25,46 @@ def cpython():
     return facts
 
 
+touched = 0
+
+
+def touch(_):
+    global touched
+    touched += 1
+    return touched
+
+
+def cpu_job(n):
+    total = 0
+    for i in range(n):
+        total += i * i % 7
+    return total
+
+
+def figures():
+    """The reference program's timings: 4 jobs of cpu_job(2,000,000)
+    sequentially, in a thread pool and in a process pool (a worker per core)."""
+    import os
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+    jobs, n, workers = 4, 2_000_000, os.cpu_count()
+    found = {"cores": workers}
+    started = time.perf_counter()
+    expected = [cpu_job(n) for _ in range(jobs)]
+    found["sequential_seconds"] = f"{time.perf_counter() - started:.2f}"
+    with ThreadPoolExecutor(workers) as pool:
+        started = time.perf_counter()
+        assert list(pool.map(cpu_job, [n] * jobs)) == expected
+        found["threads_seconds"] = f"{time.perf_counter() - started:.2f}"
+    with ProcessPoolExecutor(workers) as pool:
+        started = time.perf_counter()
+        assert list(pool.map(cpu_job, [n] * jobs)) == expected
+        found["processes_seconds"] = f"{time.perf_counter() - started:.2f}"
+        found["children_saw_touched"] = ", ".join(str(t) for t in pool.map(touch, range(4)))
+    found["parent_touched"] = touched
+    return found
+
+
 def model(figures):
     facts = {"default_start_method": figures["start_method"]}
     for method, value in figures["children_saw_setting"].items():
@@ -33,4 +73,4 @@ def model(figures):
 
 
 if __name__ == "__main__":
-    main(cpython, model, MODEL_ARGS)
+    main(cpython, model, MODEL_ARGS, figures)

@@ -6,6 +6,10 @@ lines; it reads the same facts out of the lesson's --json figures, so that
 tests/fidelity/compare_twin.sh can put the two side by side.
 
     python3 TWIN cpython      the facts, from this CPython
+    python3 TWIN reference    the facts and the figures a lesson shows
+                              beside its own (figure.NAME=...: timings,
+                              counts that vary), the slower run of
+                              ./workshop reference
     python3 TWIN model-args   the flags the lesson runs with (--json and
                               --python are added by the comparison)
     LESSON --json ... | python3 TWIN model
@@ -14,17 +18,21 @@ import json
 import sys
 
 
-def main(cpython, model, model_args):
+def main(cpython, model, model_args, figures=None):
     what = sys.argv[1] if len(sys.argv) == 2 else ""
     if what == "cpython":
         facts = cpython()
+    elif what == "reference":
+        facts = cpython()
+        for key, value in (figures() if figures else {}).items():
+            facts[f"figure.{key}"] = value
     elif what == "model":
         facts = model(json.load(sys.stdin))
     elif what == "model-args":
         print(" ".join(model_args))
         return
     else:
-        sys.exit("usage: TWIN cpython | model-args | model < the lesson's --json output")
+        sys.exit("usage: TWIN cpython | reference | model-args | model < the lesson's --json output")
     for key, value in facts.items():
         print(f"{key}={value}")
 
