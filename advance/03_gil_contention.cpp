@@ -40,8 +40,8 @@ struct Split {
 };
 
 // threads = [Thread(target=countdown, args=(N // k,)) for _ in range(k)]; start; join
-Split countdown_in_threads(std::int64_t n, int threads) {
-    Interpreter interpreter;
+Split countdown_in_threads(const Profile& python, std::int64_t n, int threads) {
+    Interpreter interpreter{python};
     const pyconc::lesson::Stopwatch stopwatch;
     (void)pyconc::programs::run_threads(
         interpreter, threads, [n, threads](ThreadState& t) { countdown(t, n / threads); }, "countdown");
@@ -75,9 +75,9 @@ struct IoLatency {
 // def io_latency(with_cpu_thread, ops=200): the median wait, in ms, of a
 // thread that makes a blocking call (time.sleep(0)) and takes the GIL back,
 // alone or beside a thread that spins `while not stop: pass`.
-IoLatency io_latency(std::chrono::microseconds interval, bool with_cpu_thread, int ops,
+IoLatency io_latency(const Profile& python, std::chrono::microseconds interval, bool with_cpu_thread, int ops,
                      Trace* trace = nullptr) {
-    Interpreter interpreter;
+    Interpreter interpreter{python};
     interpreter.gil().set_switch_interval(interval);
     interpreter.set_trace(trace);
     // The interpreter was made on this thread: its heap is current here.
@@ -144,7 +144,7 @@ std::vector<double> split_the_countdown(pyconc::lesson::Lesson& lesson, std::int
     bool one_thread_had_a_core = true;
     bool every_run_had_a_core = true;
     for (int threads : {1, 2, 4}) {
-        const Split split = countdown_in_threads(n, threads);
+        const Split split = countdown_in_threads(lesson.python_with_the_gil(), n, threads);
         const bool had_a_core = pyconc::lesson::CpuShare{1.0, split.cores_busy}.full();
         if (threads == 1) one_thread_had_a_core = had_a_core;
         every_run_had_a_core = every_run_had_a_core && had_a_core;
@@ -180,8 +180,8 @@ Convoy io_beside_cpu(pyconc::lesson::Lesson& lesson, int ops) {
     Convoy c;
     lesson.heading("I/O beside CPU: the convoy effect");
     for (const auto interval : {std::chrono::microseconds{5000}, std::chrono::microseconds{1000}}) {
-        const IoLatency alone = io_latency(interval, false, ops);
-        const IoLatency beside = io_latency(interval, true, ops);
+        const IoLatency alone = io_latency(lesson.python_with_the_gil(), interval, false, ops);
+        const IoLatency beside = io_latency(lesson.python_with_the_gil(), interval, true, ops);
         c.alone_ms.push_back(alone.median_ms);
         c.beside_ms.push_back(beside.median_ms);
         c.after_cpu_ms.push_back(beside.median_after_cpu_ms);
@@ -209,7 +209,7 @@ void draw_the_convoy(pyconc::lesson::Lesson& lesson, const std::string& svg) {
     lesson.heading(
         "The GIL timeline of the convoy: 6 blocking calls beside a CPU thread, switch interval 5 ms");
     Trace trace;
-    (void)io_latency(std::chrono::microseconds{5000}, true, 6, &trace);
+    (void)io_latency(lesson.python_with_the_gil(), std::chrono::microseconds{5000}, true, 6, &trace);
     const pyconc::lesson::GilTimeline timeline{
         "spin runs while not stop: pass; io calls time.sleep(0) 6 times", trace.timeline()};
     lesson.print(timeline);
@@ -253,7 +253,9 @@ int main(int argc, char** argv) try {
     // Sized in time, so that each run spans many switch intervals (and the
     // calibration runs are the warm-up).
     if (n == 0)
-        n = pyconc::lesson::size_for(0.3, [](std::int64_t k) { return countdown_in_threads(k, 1).seconds; });
+        n = pyconc::lesson::size_for(0.3, [&lesson](std::int64_t k) {
+            return countdown_in_threads(lesson.python_with_the_gil(), k, 1).seconds;
+        });
 
     const std::vector<double> split_seconds = split_the_countdown(lesson, n, cores);
     const Convoy convoy = io_beside_cpu(lesson, ops);

@@ -52,6 +52,24 @@ void print_map(pyconc::lesson::Lesson& lesson, const Obmalloc& allocator, std::s
 
 }  // namespace
 
+// The allocator is 3.10+'s pymalloc whatever the version: says so where the
+// modelled version's differs (3.9's smaller arenas, the "t" builds' mimalloc).
+void say_whose_arenas(pyconc::lesson::Lesson& lesson) {
+    const auto& pymalloc = lesson.python().pymalloc;
+    if (!pymalloc) {
+        lesson.note(
+            "CPython {} allocates with mimalloc: no arenas or pools. The model shows pymalloc's, as the "
+            "builds with the GIL have them.",
+            lesson.python().version);
+    } else if (pymalloc->arena_bytes != Obmalloc::arena_size || pymalloc->pool_bytes != Obmalloc::pool_size) {
+        lesson.note(
+            "CPython {}'s arenas are {} KiB of {} KiB pools; the model's allocator has 3.10's, {} KiB of {} "
+            "KiB: the counts below are 3.10's (about 4 times fewer arenas than {}).",
+            lesson.python().version, pymalloc->arena_bytes / 1024, pymalloc->pool_bytes / 1024,
+            Obmalloc::arena_size / 1024, Obmalloc::pool_size / 1024, lesson.python().version);
+    }
+}
+
 int main(int argc, char** argv) try {
     pyconc::lesson::Lesson lesson{
         "04_memory_arenas",
@@ -77,8 +95,9 @@ int main(int argc, char** argv) try {
                                         fmt::format("--objects {}", objects)))
         return *exit;
 
-    Interpreter interpreter;
+    Interpreter interpreter{lesson.python_with_the_gil()};
     const Obmalloc& allocator = interpreter.allocator();
+    say_whose_arenas(lesson);
     auto arenas = [&] { return allocator.stats().arenas_held; };
 
     lesson.heading("Allocate, then free all but 1 in {}", grouped(keep_every));

@@ -163,7 +163,7 @@ int main(int argc, char** argv) try {
             fmt::format("--jobs {} --n {} --blocking-ms {}", jobs, n, blocking_ms)))
         return *exit;
 
-    pyconc::runtime::Interpreter interpreter;
+    pyconc::runtime::Interpreter interpreter{lesson.python_with_the_gil()};
     ThreadState main_thread{interpreter, "MainThread"};
     Outcome outcome;
     try {

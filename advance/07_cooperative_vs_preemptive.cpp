@@ -107,7 +107,7 @@ Case on_the_loop(pyconc::lesson::Lesson& lesson, const Settings& settings, bool 
     Case result;
     result.name = yields ? fmt::format("hog awaits every {:g} ms", settings.yield_every_seconds * 1000)
                          : "hog never awaits";
-    pyconc::runtime::Interpreter interpreter;
+    pyconc::runtime::Interpreter interpreter{lesson.python_with_the_gil()};
     ThreadState loop_thread{interpreter, "loop"};
     const auto start = Clock::now();
     // async def coop(): await asyncio.gather(heartbeat(), hog())  (named, for debug mode's report)
@@ -128,10 +128,10 @@ Case on_the_loop(pyconc::lesson::Lesson& lesson, const Settings& settings, bool 
 
 // --- (c): the hog is a thread --------------------------------------------------------
 
-Case in_threads(const Settings& settings) {
+Case in_threads(pyconc::lesson::Lesson& lesson, const Settings& settings) {
     Case result;
     result.name = "hog in a thread";
-    pyconc::runtime::Interpreter interpreter;
+    pyconc::runtime::Interpreter interpreter{lesson.python_with_the_gil()};
     interpreter.gil().set_switch_interval(
         std::chrono::microseconds{static_cast<std::int64_t>(settings.switch_interval_ms * 1000)});
     const auto start = Clock::now();
@@ -226,7 +226,7 @@ int main(int argc, char** argv) try {
         return lesson.interrupted();
     }
     lesson.say("(c) threads, the hog is pre-empted every {:g} ms:", settings.switch_interval_ms);
-    cases.push_back(in_threads(settings));
+    cases.push_back(in_threads(lesson, settings));
 
     lesson.heading("Heartbeat ticks");
     print_timeline(lesson, cases);

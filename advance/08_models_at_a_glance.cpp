@@ -113,8 +113,8 @@ struct CoresBusy {
 constexpr int switches = 20'000;
 
 // Two tasks that take turns: await asyncio.sleep(0), back and forth.
-double await_switch_ns() {
-    Interpreter interpreter;
+double await_switch_ns(const pyconc::runtime::Profile& python) {
+    Interpreter interpreter{python};
     ThreadState main_thread{interpreter, "MainThread"};
     const auto ping = []() -> Coroutine<void> {
         for (int i = 0; i < switches / 2; ++i) co_await asyncio::sleep(0);
@@ -325,16 +325,16 @@ void measure_multiprocessing(ProcessPoolExecutor& pool, const Settings& settings
     m.shared_processes = touched != 0;
 }
 
-Measured measure_all_models(const Settings& settings) {
+Measured measure_all_models(pyconc::lesson::Lesson& lesson, const Settings& settings) {
     Measured m;
     m.cores = pyconc::lesson::usable_cores();
     // Measured first, while this process has no threads: it forks.
     m.process_ns = process_switch_ns();
     m.thread_ns = thread_switch_ns();
-    m.await_ns = await_switch_ns();
+    m.await_ns = await_switch_ns(lesson.python_with_the_gil());
 
     const Workload work{settings};
-    Interpreter interpreter;
+    Interpreter interpreter{lesson.python_with_the_gil()};
     ThreadState main_thread{interpreter, "MainThread"};
     ThreadPoolExecutor thread_pool{interpreter};  // min(32, cpus + 4) workers, as Python's default
     ProcessPoolExecutor process_pool{m.cores};    // cpus workers
@@ -496,7 +496,7 @@ int main(int argc, char** argv) try {
                         settings.io.wait_ms, settings.jobs, settings.n)))
         return *exit;
 
-    const Measured measured = measure_all_models(settings);
+    const Measured measured = measure_all_models(lesson, settings);
     show_times(lesson, settings, measured);
     show_glance(lesson, measured);
     record_figures(lesson, measured);

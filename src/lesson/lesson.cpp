@@ -86,6 +86,19 @@ std::optional<int> Lesson::check_limits(Estimate estimate, std::string_view flag
     return exit_bad_flag;
 }
 
+runtime::Profile Lesson::python_with_the_gil() {
+    runtime::Profile profile = python_.profile;
+    if (profile.free_threaded && !gil_kept_said_) {
+        gil_kept_said_ = true;
+        note(
+            "This lesson's model runs with the GIL: CPython {} as PYTHON_GIL=1 runs it (06_free_threading "
+            "shows it without).",
+            profile.version);
+    }
+    profile.free_threaded = false;
+    return profile;
+}
+
 std::string Lesson::RecordedRun::get(std::string_view key) const {
     const auto found = values.find(key);
     return found == values.end() ? "?" : found->second;

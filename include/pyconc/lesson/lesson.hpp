@@ -106,6 +106,11 @@ public:
     // The CPython version the lesson models, and its profile (after parse()).
     [[nodiscard]] const runtime::Profile& python() const noexcept { return python_.profile; }
 
+    // For a lesson whose model needs the GIL: the version's profile with the
+    // GIL kept, as PYTHON_GIL=1 runs a free-threaded build; the first call
+    // for a "t" version says so in a note.
+    [[nodiscard]] runtime::Profile python_with_the_gil();
+
     // What the lesson's Python twin printed on that CPython version, as
     // `./workshop reference` recorded it on this machine
     // (reference/recorded/LESSON/VERSION.txt): its facts and figures by key.
@@ -175,6 +180,7 @@ private:
     std::optional<std::string> python_asked_;
     ModelledPython python_{runtime::profiles.front(), ""};
     bool python_said_ = false;
+    bool gil_kept_said_ = false;
 };
 
 }  // namespace pyconc::lesson
