@@ -63,6 +63,27 @@ namespace detail {
     ::_exit(run_child_main(mode, parent));
 }
 
+// fork(), the standard streams flushed first (or the child would print the
+// parent's buffered output again). The child asks to die with its parent,
+// runs `child` and _exits with what it returns: not exit(), as the
+// parent's atexit handlers and statics are not the child's.
+template <class Child>
+[[nodiscard]] pid_t fork_running(Child child) {
+    std::fflush(stdout);
+    std::fflush(stderr);
+    const pid_t parent = ::getpid();
+    const pid_t pid = ::fork();
+    if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
+    if (pid == 0) {
+        die_with_parent(parent);
+        const int status = child();
+        std::fflush(stdout);
+        std::fflush(stderr);
+        ::_exit(status);
+    }
+    return pid;
+}
+
 // exit code from a waitpid status: minus the signal that killed it, as Python.
 [[nodiscard]] inline int exit_code_of(int status) noexcept {
     return WIFSIGNALED(status) ? -WTERMSIG(status) : WEXITSTATUS(status);
@@ -328,16 +349,8 @@ public:
 private:
     // The fork start method: the child main runs in a copy of this process.
     static pid_t fork_in_place(std::string_view mode, const Connection& child_end) {
-        std::fflush(stdout);  // or the child would print the parent's buffered output again
-        std::fflush(stderr);
-        const pid_t parent = ::getpid();
-        const pid_t pid = ::fork();
-        if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
-        if (pid == 0) {
-            die_with_parent(parent);
-            detail::become_child(mode, child_end.fileno());
-        }
-        return pid;
+        return detail::fork_running(
+            [mode, fd = child_end.fileno()]() -> int { detail::become_child(mode, fd); });
     }
 
     StartMethod method_;

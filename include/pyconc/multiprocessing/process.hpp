@@ -135,26 +135,16 @@ private:
     explicit Process(StartMethod method) : method_(method), name_(fmt::format("Process-{}", ++made_)) {}
 
     void start_fork() {
-        std::fflush(stdout);  // or the child would print the parent's buffered output again
-        std::fflush(stderr);
-        const pid_t parent = ::getpid();
-        const pid_t pid = ::fork();
-        if (pid < 0) throw std::system_error(errno, std::generic_category(), "fork");
-        if (pid == 0) {
-            die_with_parent(parent);
+        pid_ = detail::fork_running([this] {
             ::prctl(PR_SET_NAME, name_.c_str());  // ps and top show the Process's name
-            int status = 0;
             try {
                 target_();
+                return 0;
             } catch (const std::exception& error) {
                 fmt::print(stderr, "Process {}: {}\n", name_, error.what());
-                status = 1;
+                return 1;
             }
-            std::fflush(stdout);
-            std::fflush(stderr);
-            ::_exit(status);  // not exit(): the parent's atexit handlers and statics are not the child's
-        }
-        pid_ = pid;
+        });
     }
 
     // A registered function, by any start method (popen.hpp).
