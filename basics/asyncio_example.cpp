@@ -86,13 +86,19 @@ int main(int argc, char** argv) try {
     const double one_sleep_per_step = steps * delay_ms / 1000.0;
     lesson.say("counter={} expected={} elapsed={:.2f}s (sleeps overlap: ~{:.2f}s, not {:.2f}s)", counter,
                expected, elapsed, one_sleep_per_step, one_sleep_per_step * tasks);
-    lesson.note("CPython 3.11 here: A, B, C per step, counter=9 expected=9 elapsed=0.30s.");
+    if (tasks == 3 && steps == 3 && delay_ms == 100) {  // the reference program's sizes
+        lesson.note_recorded_cpython([](const pyconc::lesson::Lesson::RecordedRun& cpython) {
+            return fmt::format("order {}, counter={} expected=9 elapsed={}s", cpython.get("order"),
+                               cpython.get("counter"), cpython.get("figure.elapsed_seconds"));
+        });
+    }
 
     // Round-robin: step i is A, B, C, ... in that order.
     bool round_robin = static_cast<int>(order.size()) == expected;
     for (std::size_t i = 0; round_robin && i < order.size(); ++i) {
         round_robin = order[i] == std::string(1, char('A' + static_cast<int>(i) % tasks));
     }
+    lesson.figure("order", fmt::format("{}", fmt::join(order, "")));
     lesson.figure("counter", counter);
     lesson.figure("expected", expected);
     lesson.figure("elapsed_seconds", elapsed);
