@@ -2,7 +2,8 @@
 // its objects are gone.
 //
 // Mirrors ../reference/advance/04_memory_arenas.py. pymalloc keeps small
-// objects in 16 KiB pools inside 1 MiB arenas, and gives an arena back to the
+// objects in pools inside arenas (16 KiB and 1 MiB from 3.10, 4 KiB and 256
+// KiB in 3.9: the --python version's), and gives an arena back to the
 // system only when every pool in it is empty. Free all objects but one in
 // 2,000, scattered as they were allocated, and every arena still holds a few
 // survivors: the memory stays held. Free the survivors and it goes back.
@@ -38,7 +39,8 @@ std::string pool_row(const Obmalloc::ArenaUsage& arena) {
 void print_map(pyconc::lesson::Lesson& lesson, const Obmalloc& allocator, std::size_t max_rows) {
     const auto map = allocator.arena_map();
     lesson.note(
-        "arena map: one row per arena held, one column per 16 KiB pool ('·' under 1% full, '█' full)");
+        "arena map: one row per {} KiB arena held, one column per {} KiB pool ('·' under 1% full, '█' full)",
+        allocator.arena_size() / 1024, allocator.pool_size() / 1024);
     std::size_t shown = 0;
     for (const auto& arena : map) {
         if (shown++ == max_rows) {
@@ -52,21 +54,17 @@ void print_map(pyconc::lesson::Lesson& lesson, const Obmalloc& allocator, std::s
 
 }  // namespace
 
-// The allocator is 3.10+'s pymalloc whatever the version: says so where the
-// modelled version's differs (3.9's smaller arenas, the "t" builds' mimalloc).
-void say_whose_arenas(pyconc::lesson::Lesson& lesson) {
-    const auto& pymalloc = lesson.python().pymalloc;
-    if (!pymalloc) {
+// The version's pymalloc: its arena and pool sizes (3.9's 256 KiB and 4 KiB,
+// 1 MiB and 16 KiB from 3.10). A free-threaded build has none: it says so.
+void say_whose_arenas(pyconc::lesson::Lesson& lesson, const Obmalloc& allocator) {
+    if (!lesson.python().pymalloc) {
         lesson.note(
             "CPython {} allocates with mimalloc: no arenas or pools. The model shows pymalloc's, as the "
-            "builds with the GIL have them.",
-            lesson.python().version);
-    } else if (pymalloc->arena_bytes != Obmalloc::arena_size || pymalloc->pool_bytes != Obmalloc::pool_size) {
-        lesson.note(
-            "CPython {}'s arenas are {} KiB of {} KiB pools; the model's allocator has 3.10's, {} KiB of {} "
-            "KiB: the counts below are 3.10's (about 4 times fewer arenas than {}).",
-            lesson.python().version, pymalloc->arena_bytes / 1024, pymalloc->pool_bytes / 1024,
-            Obmalloc::arena_size / 1024, Obmalloc::pool_size / 1024, lesson.python().version);
+            "builds with the GIL have them ({} KiB arenas of {} KiB pools).",
+            lesson.python().version, allocator.arena_size() / 1024, allocator.pool_size() / 1024);
+    } else {
+        lesson.note("CPython {}'s pymalloc: {} KiB arenas of {} KiB pools.", lesson.python().version,
+                    allocator.arena_size() / 1024, allocator.pool_size() / 1024);
     }
 }
 
@@ -97,14 +95,18 @@ int main(int argc, char** argv) try {
 
     Interpreter interpreter{lesson.python_with_the_gil()};
     const Obmalloc& allocator = interpreter.allocator();
-    say_whose_arenas(lesson);
+    say_whose_arenas(lesson, allocator);
     auto arenas = [&] { return allocator.stats().arenas_held; };
 
     lesson.heading("Allocate, then free all but 1 in {}", grouped(keep_every));
     // print("arenas at start:", arenas())
     const std::size_t at_start = arenas();
     lesson.say("arenas at start: {}", at_start);
-    lesson.note("CPython started with 4: the interpreter's own objects. The model's heap starts empty.");
+    lesson.note_recorded_cpython([](const pyconc::lesson::Lesson::RecordedRun& cpython) {
+        return fmt::format(
+            "started with {} arenas (the interpreter's own objects; the model's heap starts empty)",
+            cpython.get("figure.arenas_at_start"));
+    });
 
     // objs = [object() for _ in range(2_000_000)]
     std::vector<Ref<PlainObject>> objs;
@@ -134,6 +136,15 @@ int main(int argc, char** argv) try {
     survivors = {};
     const std::size_t after_survivors = arenas();
     lesson.say("after freeing the survivors: {}", after_survivors);
+    if (objects == 2'000'000 && keep_every == 2000 && survivors_where == "scattered") {
+        lesson.note_recorded_cpython([](const pyconc::lesson::Lesson::RecordedRun& cpython) {
+            return fmt::format(
+                "{} arenas more for the objects; every one still held by the survivors: {}; {} left "
+                "after",
+                cpython.get("figure.arenas_for_2000000_objects"), cpython.get("survivors_hold_every_arena"),
+                cpython.get("arenas_left_after_all_freed"));
+        });
+    }
     lesson.note(
         "One empty arena stays for the next allocation (bpo-37257); the rest went back to the system.");
 

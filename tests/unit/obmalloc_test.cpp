@@ -21,14 +21,14 @@ struct Block {
 
 TEST(Obmalloc, HasCPythonsGeometry) {
     EXPECT_EQ(Obmalloc::size_classes, 32U);
-    EXPECT_EQ(Obmalloc::pools_per_arena, 64U);
+    EXPECT_EQ(Obmalloc{}.pools_per_arena(), 64U);
     EXPECT_EQ(Obmalloc::block_size(0), 16U);
     EXPECT_EQ(Obmalloc::block_size(31), 512U);
     EXPECT_EQ(Obmalloc::size_class_of(1), 0U);
     EXPECT_EQ(Obmalloc::size_class_of(16), 0U);
     EXPECT_EQ(Obmalloc::size_class_of(17), 1U);
     EXPECT_EQ(Obmalloc::size_class_of(512), 31U);
-    EXPECT_EQ(Obmalloc::blocks_per_pool(0), (16384U - 48U) / 16U);  // 1021
+    EXPECT_EQ(Obmalloc{}.blocks_per_pool(0), (16384U - 48U) / 16U);  // 1021
 }
 
 TEST(Obmalloc, EverySizeClassRoundTripsAlignedAndIntact) {
@@ -73,7 +73,7 @@ TEST(Obmalloc, AFreedBlockIsTheNextOneHandedOut) {
 
 TEST(Obmalloc, APoolFillsThenTheNextPoolIsUsed) {
     Obmalloc allocator;
-    const std::size_t per_pool = Obmalloc::blocks_per_pool(0);
+    const std::size_t per_pool = Obmalloc{}.blocks_per_pool(0);
     std::vector<void*> blocks;
     for (std::size_t i = 0; i < per_pool; ++i) blocks.push_back(allocator.allocate(16));
     EXPECT_EQ(allocator.stats().pools_full, 1U);
@@ -111,35 +111,35 @@ TEST(Obmalloc, AllocationPrefersTheFullestArena) {
     Obmalloc allocator;
     std::vector<void*> first;
     std::vector<void*> second;
-    const std::size_t per_arena = Obmalloc::blocks_per_pool(0) * Obmalloc::pools_per_arena;
+    const std::size_t per_arena = Obmalloc{}.blocks_per_pool(0) * Obmalloc{}.pools_per_arena();
     for (std::size_t i = 0; i < per_arena; ++i) first.push_back(allocator.allocate(16));
     for (std::size_t i = 0; i < per_arena; ++i) second.push_back(allocator.allocate(16));
     ASSERT_EQ(allocator.stats().arenas_held, 2U);
     // Empty 10 pools of the first arena and 1 pool of the second ...
-    for (std::size_t i = 0; i < 10 * Obmalloc::blocks_per_pool(0); ++i) allocator.free(first[i], 16);
-    for (std::size_t i = 0; i < Obmalloc::blocks_per_pool(0); ++i) allocator.free(second[i], 16);
+    for (std::size_t i = 0; i < 10 * Obmalloc{}.blocks_per_pool(0); ++i) allocator.free(first[i], 16);
+    for (std::size_t i = 0; i < Obmalloc{}.blocks_per_pool(0); ++i) allocator.free(second[i], 16);
     // ... the next pool comes from the second: it is the fuller one.
     void* next = allocator.allocate(16);
     const auto arena_of = [](void* p) {
-        return reinterpret_cast<std::uintptr_t>(p) & ~(std::uintptr_t{Obmalloc::arena_size} - 1);
+        return reinterpret_cast<std::uintptr_t>(p) & ~(std::uintptr_t{Obmalloc::default_arena_size} - 1);
     };
     EXPECT_EQ(arena_of(next), arena_of(second.back()));
     allocator.free(next, 16);
-    for (std::size_t i = 10 * Obmalloc::blocks_per_pool(0); i < first.size(); ++i)
+    for (std::size_t i = 10 * Obmalloc{}.blocks_per_pool(0); i < first.size(); ++i)
         allocator.free(first[i], 16);
-    for (std::size_t i = Obmalloc::blocks_per_pool(0); i < second.size(); ++i) allocator.free(second[i], 16);
+    for (std::size_t i = Obmalloc{}.blocks_per_pool(0); i < second.size(); ++i) allocator.free(second[i], 16);
 }
 
 TEST(Obmalloc, TheArenaMapShowsEachHeldArenasPools) {
     Obmalloc allocator;
     std::vector<void*> blocks;
-    for (std::size_t i = 0; i < Obmalloc::blocks_per_pool(0) + 1; ++i)
+    for (std::size_t i = 0; i < Obmalloc{}.blocks_per_pool(0) + 1; ++i)
         blocks.push_back(allocator.allocate(16));
     const auto map = allocator.arena_map();
     ASSERT_EQ(map.size(), 1U);
     EXPECT_EQ(map[0].pools_in_use, 2U);
     EXPECT_EQ(map[0].blocks_in_use, blocks.size());
     EXPECT_DOUBLE_EQ(map[0].pool_fill[0], 1.0);
-    EXPECT_DOUBLE_EQ(map[0].pool_fill[1], 1.0 / static_cast<double>(Obmalloc::blocks_per_pool(0)));
+    EXPECT_DOUBLE_EQ(map[0].pool_fill[1], 1.0 / static_cast<double>(Obmalloc{}.blocks_per_pool(0)));
     for (void* p : blocks) allocator.free(p, 16);
 }

@@ -104,7 +104,7 @@ TEST(Profile, EveryRowSaysWhereItsFactsWereCheckedOrThatTheyWereNot) {
 TEST(Profile, TheModelsConstantsAreThe312Rows) {
     const Profile& py312 = row("3.12");
     EXPECT_EQ(Gc::default_thresholds, py312.gc_threshold);
-    EXPECT_EQ(Obmalloc::arena_size, py312.pymalloc->arena_bytes);
-    EXPECT_EQ(Obmalloc::pool_size, py312.pymalloc->pool_bytes);
+    EXPECT_EQ(Obmalloc::default_arena_size, py312.pymalloc->arena_bytes);
+    EXPECT_EQ(Obmalloc::default_pool_size, py312.pymalloc->pool_bytes);
     EXPECT_EQ(immortal_refcount, *py312.immortal_refcount);
 }

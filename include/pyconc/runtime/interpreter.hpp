@@ -26,8 +26,8 @@
 //   counts (biased_refcount.hpp), every collection stops the world, and the
 //   module globals dict is used under its per-object lock.
 // - `Interpreter{profile}` is the interpreter of one CPython version
-//   (profile.hpp): its GIL mode, check points, collector thresholds and
-//   instance layout.
+//   (profile.hpp): its GIL mode, check points, collector thresholds,
+//   instance layout and pymalloc's sizes.
 //   `Interpreter{}` is 3.12's with the GIL.
 // - Refs must not outlive their interpreter: declare the Interpreter before
 //   the names that hold objects, so it is destroyed after them.
@@ -70,6 +70,8 @@ public:
         : Interpreter(profile.free_threaded ? GilMode::disabled : GilMode::enabled) {
         check_points_ = profile.check_points;
         heap_.set_instance_dicts(profile.instance_dicts);
+        if (profile.pymalloc)
+            allocator().set_sizes(profile.pymalloc->arena_bytes, profile.pymalloc->pool_bytes);
         const auto& [threshold0, threshold1, threshold2] = profile.gc_threshold;
         gc().set_threshold(threshold0, threshold1, threshold2);
     }

@@ -6,12 +6,14 @@
 // - Requests of 1..512 bytes (`small_request_threshold`) are rounded up to a
 //   multiple of 16 (`alignment`): 32 size classes, class i holding blocks of
 //   16 * (i + 1) bytes. Larger requests go to the system allocator.
-// - Blocks are carved from 16 KiB pools (`pool_size`); each pool serves one
+// - Blocks are carved from 16 KiB pools (`pool_size()`); each pool serves one
 //   size class and starts with a 48-byte `PoolHeader` (POOL_OVERHEAD): how
 //   many blocks are in use, the head of its free-block list (threaded through
 //   the free blocks themselves), and how far its never-used tail begins.
-// - Pools are carved from 1 MiB arenas (`arena_size`), 64 pools each, taken
-//   from the system aligned to their size.
+// - Pools are carved from 1 MiB arenas (`arena_size()`), 64 pools each, taken
+//   from the system aligned to their size. Those are 3.10's sizes; 3.9's
+//   were 4 KiB pools in 256 KiB arenas (`set_sizes`, before the first arena:
+//   the interpreter of a version's profile sets them).
 // - A pool is *used* (some blocks taken, on `usedpools_[class]`), *full* (on
 //   no list) or *empty* (on its arena's `freepools` list, ready for any size
 //   class). Allocation takes a block from the first used pool of its class;
@@ -32,6 +34,7 @@
 //   one interpreter's thread).
 #include <algorithm>
 #include <array>
+#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <cstdlib>
@@ -63,9 +66,10 @@ public:
     static constexpr std::size_t alignment = 16;                 // ALIGNMENT
     static constexpr std::size_t small_request_threshold = 512;  // SMALL_REQUEST_THRESHOLD
     static constexpr std::size_t size_classes = small_request_threshold / alignment;
-    static constexpr std::size_t pool_size = std::size_t{16} * 1024;     // POOL_SIZE (POOL_BITS 14)
-    static constexpr std::size_t arena_size = std::size_t{1024} * 1024;  // ARENA_SIZE (ARENA_BITS 20)
-    static constexpr std::size_t pools_per_arena = arena_size / pool_size;
+    // 3.10's POOL_SIZE (POOL_BITS 14) and ARENA_SIZE (ARENA_BITS 20), the
+    // default; 3.9's are 4 KiB and 256 KiB (set_sizes, before the first arena).
+    static constexpr std::size_t default_pool_size = std::size_t{16} * 1024;
+    static constexpr std::size_t default_arena_size = std::size_t{1024} * 1024;
     static constexpr std::size_t pool_overhead = 48;  // sizeof(struct pool_header)
 
     // The size of the blocks of size class i.
@@ -76,12 +80,28 @@ public:
     [[nodiscard]] static constexpr std::size_t size_class_of(std::size_t bytes) noexcept {
         return (bytes - 1) / alignment;
     }
+    Obmalloc() = default;
+
+    // The version's pool and arena sizes (powers of two, the pool's at least
+    // 4 KiB): only before the first arena is taken.
+    void set_sizes(std::size_t arena_bytes, std::size_t pool_bytes) {
+        if (arenas_allocated_ != 0) fatal("Obmalloc::set_sizes", "the allocator already holds arenas");
+        if (!std::has_single_bit(pool_bytes) || !std::has_single_bit(arena_bytes) || pool_bytes < 4096 ||
+            arena_bytes < pool_bytes) {
+            fatal("Obmalloc::set_sizes",
+                  "pool and arena sizes must be powers of two, pool >= 4 KiB, arena >= pool");
+        }
+        pool_size_ = pool_bytes;
+        arena_size_ = arena_bytes;
+    }
+    [[nodiscard]] std::size_t pool_size() const noexcept { return pool_size_; }
+    [[nodiscard]] std::size_t arena_size() const noexcept { return arena_size_; }
+    [[nodiscard]] std::size_t pools_per_arena() const noexcept { return arena_size_ / pool_size_; }
     // Blocks of size class i that fit in one pool.
-    [[nodiscard]] static constexpr std::size_t blocks_per_pool(std::size_t size_class) noexcept {
-        return (pool_size - pool_overhead) / block_size(size_class);
+    [[nodiscard]] std::size_t blocks_per_pool(std::size_t size_class) const noexcept {
+        return (pool_size_ - pool_overhead) / block_size(size_class);
     }
 
-    Obmalloc() = default;
     Obmalloc(const Obmalloc&) = delete;
     Obmalloc& operator=(const Obmalloc&) = delete;
     ~Obmalloc() {
@@ -157,7 +177,7 @@ public:
         }
         stats.blocks_in_use = blocks_in_use_;
         stats.bytes_in_use = bytes_in_use_;
-        stats.bytes_held = stats.arenas_held * arena_size;
+        stats.bytes_held = stats.arenas_held * arena_size_;
         stats.large_in_use = large_in_use_;
         stats.large_bytes_in_use = large_bytes_in_use_;
         return stats;
@@ -169,7 +189,7 @@ public:
         std::size_t pools_in_use = 0;  // used or full
         std::size_t blocks_in_use = 0;
         std::size_t bytes_in_use = 0;
-        std::array<double, pools_per_arena> pool_fill{};  // per pool: fraction of its blocks in use
+        std::vector<double> pool_fill;  // per pool: fraction of its blocks in use
     };
 
     // Every held arena, in slot order.
@@ -180,11 +200,12 @@ public:
             if (!arena.address) continue;
             ArenaUsage usage;
             usage.index = index;
+            usage.pool_fill.assign(pools_per_arena(), 0.0);
             for_each_carved_pool(arena, [&](const PoolHeader& pool, PoolState state) {
                 if (state == PoolState::empty) return;
                 const std::size_t slot =
                     static_cast<std::size_t>(reinterpret_cast<const std::byte*>(&pool) - arena.address) /
-                    pool_size;
+                    pool_size_;
                 usage.pools_in_use += 1;
                 usage.blocks_in_use += pool.count;
                 usage.bytes_in_use += pool.count * block_size(pool.size_class);
@@ -235,8 +256,8 @@ private:
     static void set_next_free(std::byte* block, std::byte* next) noexcept {
         std::memcpy(block, &next, sizeof next);
     }
-    static PoolHeader& pool_of(std::byte* block) noexcept {
-        const auto address = reinterpret_cast<std::uintptr_t>(block) & ~(std::uintptr_t{pool_size} - 1);
+    [[nodiscard]] PoolHeader& pool_of(std::byte* block) const noexcept {
+        const auto address = reinterpret_cast<std::uintptr_t>(block) & ~(std::uintptr_t{pool_size_} - 1);
         // POOL_ADDR: a pool is aligned to its size, so the address of a block
         // rounded down is its pool's header.
         return *std::launder(reinterpret_cast<PoolHeader*>(address));  // NOLINT(performance-no-int-to-ptr)
@@ -320,7 +341,7 @@ private:
         } else {
             pool = new (arena.pool_address) PoolHeader{};
             pool->arena_index = arena_index_of(arena);
-            arena.pool_address += pool_size;
+            arena.pool_address += pool_size_;
         }
         arena.nfreepools -= 1;
         if (arena.nfreepools == 0) unlink_usable(arena);  // its last pool: full arena
@@ -331,13 +352,13 @@ private:
         // An empty pool may have served another size class: its old dead
         // blocks do not line up with the new ones.
         ASAN_UNPOISON_MEMORY_REGION(reinterpret_cast<std::byte*>(pool) + pool_overhead,
-                                    pool_size - pool_overhead);
+                                    pool_size_ - pool_overhead);
 #endif
         pool->size_class = static_cast<std::uint32_t>(size_class);
         pool->count = 1;
         std::byte* const first = reinterpret_cast<std::byte*>(pool) + pool_overhead;
         pool->nextoffset = static_cast<std::uint32_t>(pool_overhead) + 2 * size;
-        pool->maxnextoffset = static_cast<std::uint32_t>(pool_size) - size;
+        pool->maxnextoffset = static_cast<std::uint32_t>(pool_size_) - size;
         pool->freeblock = first + size;
         set_next_free(pool->freeblock, nullptr);
         link_used(*pool);
@@ -364,8 +385,8 @@ private:
 
     // Calls f(pool, state) for every pool carved from `arena` so far.
     template <class F>
-    static void for_each_carved_pool(const ArenaObject& arena, F&& f) {
-        for (const std::byte* at = arena.address; at < arena.pool_address; at += pool_size) {
+    void for_each_carved_pool(const ArenaObject& arena, F&& f) const {
+        for (const std::byte* at = arena.address; at < arena.pool_address; at += pool_size_) {
             const auto& pool = *std::launder(reinterpret_cast<const PoolHeader*>(at));
             PoolState state = PoolState::used;
             if (pool.count == 0) {
@@ -376,8 +397,8 @@ private:
             f(pool, state);
         }
     }
-    static std::size_t untouched_pools(const ArenaObject& arena) noexcept {
-        return static_cast<std::size_t>(arena.address + arena_size - arena.pool_address) / pool_size;
+    [[nodiscard]] std::size_t untouched_pools(const ArenaObject& arena) const noexcept {
+        return static_cast<std::size_t>(arena.address + arena_size_ - arena.pool_address) / pool_size_;
     }
 
     // --- arenas ------------------------------------------------------------
@@ -399,12 +420,12 @@ private:
             }
         }
         if (!slot) slot = &arenas_.emplace_back();  // deque: the other slots stay put
-        void* memory = std::aligned_alloc(arena_size, arena_size);
+        void* memory = std::aligned_alloc(arena_size_, arena_size_);
         if (!memory) throw std::bad_alloc();  // the empty slot stays free for a later arena
         *slot = ArenaObject{};
         slot->address = static_cast<std::byte*>(memory);
         slot->pool_address = slot->address;
-        slot->nfreepools = slot->ntotalpools = pools_per_arena;
+        slot->nfreepools = slot->ntotalpools = pools_per_arena();
         usable_arenas_ = slot;
         arenas_allocated_ += 1;
         arenas_held_ += 1;
@@ -464,8 +485,10 @@ private:
     }
 
     std::array<PoolHeader*, size_classes> usedpools_{};  // per class: pools with a free block
-    std::deque<ArenaObject> arenas_;                     // slots; an arena's index never changes
-    ArenaObject* usable_arenas_ = nullptr;               // arenas with an empty pool, fullest first
+    std::size_t pool_size_ = default_pool_size;
+    std::size_t arena_size_ = default_arena_size;
+    std::deque<ArenaObject> arenas_;        // slots; an arena's index never changes
+    ArenaObject* usable_arenas_ = nullptr;  // arenas with an empty pool, fullest first
     std::size_t arenas_held_ = 0;
     std::size_t arenas_allocated_ = 0;
     std::size_t arenas_released_ = 0;

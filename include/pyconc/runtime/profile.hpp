@@ -3,11 +3,15 @@
 // per version, each fact with where it was checked (issue 16's profiles).
 //
 // How this works
-// - `profiles` is the table; `profile_for("3.12")` finds a row. The rows
-//   are data only: the lessons do not read them yet (the --python flag is
-//   the next step), but tests/fidelity compares every row whose interpreter
-//   is installed with what that interpreter reports, and
+// - `profiles` is the table; `profile_for("3.12")` finds a row. A lesson's
+//   --python picks one (lesson/which_python.hpp) and `Interpreter{profile}`
+//   runs it: check points, GIL or none, collector thresholds, instance
+//   layout, pymalloc's sizes; multiprocessing takes its default start
+//   method. tests/fidelity compares every row whose interpreter is
+//   installed with what that interpreter reports, and
 //   tests/unit/profile_test.cpp pins each row to its cited facts.
+// - Not applied yet: `immortal_refcount` (the model's small ints are
+//   immortal under every profile; no lesson prints their count).
 // - A fact that could not be checked on a real interpreter here says so in
 //   `unchecked`, with where it comes from instead.
 // - Sizes are pymalloc's; a free-threaded build allocates with mimalloc and
