@@ -43,8 +43,10 @@ def with_call(n):
 def locked(n):
     global counter
     for _ in range(n):
-        with lock:
-            counter += 1
+        with lock:  # as the reference program: a call inside the lock too
+            tmp = counter
+            do_nothing()
+            counter = tmp + 1
 
 
 def run(target):
