@@ -93,9 +93,12 @@ Ref<List> thresholds_and_counts(pyconc::lesson::Lesson& lesson, Gc& gc, const Se
     const auto after_500 = gc.get_count();
     figures.after_500 = after_500;
     lesson.say("after 500 new lists {}", tuple_text(after_500));
-    lesson.note(
-        "500 lists and the list that keeps them. CPython showed (503, 0, 0): the interpreter "
-        "allocated two containers of its own meanwhile; the model has no such noise.");
+    lesson.note("500 lists and the list that keeps them: the model counts nothing else.");
+    lesson.note_recorded_cpython([](const pyconc::lesson::Lesson::RecordedRun& cpython) {
+        return fmt::format(
+            "after 500 new lists ({}): what the interpreter and the program's bookkeeping made counts too",
+            cpython.get("figure.count_after_500_lists"));
+    });
     if (settings.freeze) {
         gc.freeze();
         lesson.say("gc.freeze(): {} containers moved to the permanent generation; count {}",

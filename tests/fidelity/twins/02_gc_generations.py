@@ -17,11 +17,19 @@ class Node:
     pass
 
 
+measured = {}
+
+
+def figures():
+    return measured
+
+
 def cpython():
     facts = {"thresholds": ",".join(str(t) for t in gc.get_threshold())}
     gc.collect()
     before = [s["collections"] for s in gc.get_stats()]
     keep = [[] for _ in range(500)]
+    measured["count_after_500_lists"] = ", ".join(str(c) for c in gc.get_count())
     junk = [[] for _ in range(10_000)]
     after = [s["collections"] for s in gc.get_stats()]
     facts["automatic_collections"] = ",".join(str(a - b) for a, b in zip(after, before))
@@ -46,4 +54,4 @@ def model(figures):
 
 
 if __name__ == "__main__":
-    main(cpython, model, MODEL_ARGS)
+    main(cpython, model, MODEL_ARGS, figures)
