@@ -6,21 +6,14 @@ import os
 import re
 import sys
 import sysconfig
-import tempfile
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "twins"))
+from twin import debug_malloc_stats  # noqa: E402  (the twins' helpers)
 
 
 def pymalloc_sizes():
-    """ARENA_SIZE and POOL_SIZE as sys._debugmallocstats() prints them (to C's stderr)."""
-    with tempfile.TemporaryFile(mode="w+") as captured:
-        saved = os.dup(2)
-        os.dup2(captured.fileno(), 2)
-        try:
-            sys._debugmallocstats()
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-        captured.seek(0)
-        text = captured.read()
+    """ARENA_SIZE and POOL_SIZE as sys._debugmallocstats() prints them."""
+    text = debug_malloc_stats()
     arena = re.search(r"(\d+) bytes/arena", text)
     pool = re.search(r"pools \* (\d+) bytes", text)
     return (arena.group(1) if arena else "none"), (pool.group(1) if pool else "?")

@@ -7,28 +7,16 @@ interpreter's own arenas had (30 or 31 on 3.13): compared to the nearest 5,
 which tells 3.9's 256 KiB arenas (124) from 3.10's 1 MiB ones (31).
 (The command line is twin.py's.)
 """
-import os
 import re
-import sys
-import tempfile
 
-from twin import main, yes
+from twin import debug_malloc_stats, main, yes
 
 MODEL_ARGS = ["--map-rows", "0"]
 
 
 def arenas():
-    """Arenas pymalloc holds now, from sys._debugmallocstats() (written to fd 2)."""
-    with tempfile.TemporaryFile(mode="w+") as captured:
-        saved = os.dup(2)
-        os.dup2(captured.fileno(), 2)
-        try:
-            sys._debugmallocstats()
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-        captured.seek(0)
-        text = captured.read()
+    """Arenas pymalloc holds now, from sys._debugmallocstats()."""
+    text = debug_malloc_stats()
     return int(re.search(r"# arenas allocated current\s*=\s*([\d,]+)", text).group(1).replace(",", ""))
 
 

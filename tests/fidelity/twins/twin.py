@@ -15,7 +15,9 @@ tests/fidelity/compare_twin.sh can put the two side by side.
     LESSON --json ... | python3 TWIN model
 """
 import json
+import os
 import sys
+import tempfile
 
 
 def main(cpython, model, model_args, figures=None):
@@ -39,3 +41,17 @@ def main(cpython, model, model_args, figures=None):
 
 def yes(flag):
     return "yes" if flag else "no"
+
+
+def debug_malloc_stats():
+    """What sys._debugmallocstats() prints (to C's stderr, fd 2), as text."""
+    with tempfile.TemporaryFile(mode="w+") as captured:
+        saved = os.dup(2)
+        os.dup2(captured.fileno(), 2)
+        try:
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        captured.seek(0)
+        return captured.read()
