@@ -16,6 +16,8 @@
 #include <time.h>
 #include <vector>
 
+#include <sys/select.h>
+
 #include "programs/workloads.hpp"
 #include "pyconc/lesson/lesson.hpp"
 #include "pyconc/lesson/measure.hpp"
@@ -72,6 +74,23 @@ struct IoLatency {
     [[nodiscard]] bool conclusive() const { return cpu_thread_took >= std::max(1, ops / 20); }
 };
 
+// time.sleep(0): a real system call with the GIL released, the one the
+// version makes. Up to 3.10 that is select() with a zero timeout, which
+// returns before a thread waiting for the GIL has woken, so the sleeper
+// takes it straight back; from 3.11 it is clock_nanosleep until "now",
+// which waits out the kernel's timer slack (about 50 us) first.
+void time_sleep_zero(const Profile& python, ThreadState& t) {
+    const ThreadState::AllowThreads blocking{t};
+    if (python.sleep_uses_select) {
+        timeval zero{};
+        (void)select(0, nullptr, nullptr, nullptr, &zero);
+        return;
+    }
+    timespec now{};
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &now, nullptr);
+}
+
 // def io_latency(with_cpu_thread, ops=200): the median wait, in ms, of a
 // thread that makes a blocking call (time.sleep(0)) and takes the GIL back,
 // alone or beside a thread that spins `while not stop: pass`.
@@ -101,15 +120,7 @@ IoLatency io_latency(const Profile& python, std::chrono::microseconds interval, 
         for (int i = 0; i < ops; ++i) {
             const std::uint64_t switches_before = interpreter.switch_number();
             const auto t1 = Clock::now();
-            {
-                // time.sleep(0): a real system call, with the GIL released,
-                // the one CPython 3.11 makes: clock_nanosleep until "now",
-                // which waits out the kernel's timer slack (about 50 us).
-                const ThreadState::AllowThreads blocking{t};
-                timespec now{};
-                clock_gettime(CLOCK_MONOTONIC, &now);
-                clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &now, nullptr);
-            }
+            time_sleep_zero(python, t);
             const double latency = std::chrono::duration<double, std::milli>(Clock::now() - t1).count();
             latencies.push_back(latency);
             // To spin and back to io: two switches.
@@ -131,8 +142,12 @@ IoLatency io_latency(const Profile& python, std::chrono::microseconds interval, 
     return measured;
 }
 
-// (a) def countdown(n) split over 1, 2 and 4 threads: no faster. Returns the times.
-std::vector<double> split_the_countdown(pyconc::lesson::Lesson& lesson, std::int64_t n, unsigned cores) {
+// (a) def countdown(n) split over 1, 2 and 4 threads: no faster, one core busy.
+struct Splits {
+    std::vector<double> seconds;     // 1, 2 and 4 threads
+    std::vector<double> cores_busy;  // the same
+};
+Splits split_the_countdown(pyconc::lesson::Lesson& lesson, std::int64_t n, unsigned cores) {
     lesson.heading("CPU-bound: countdown({}) in 1, 2 and 4 threads, on {} core{}", grouped(n), cores,
                    cores == 1 ? "" : "s");
     pyconc::lesson::Table split_table{{"threads", pyconc::lesson::Align::right},
@@ -140,7 +155,8 @@ std::vector<double> split_the_countdown(pyconc::lesson::Lesson& lesson, std::int
                                       {"speed-up", pyconc::lesson::Align::right},
                                       {"cores busy", pyconc::lesson::Align::right},
                                       {"GIL switches", pyconc::lesson::Align::right}};
-    std::vector<double> split_seconds;
+    Splits splits;
+    std::vector<double>& split_seconds = splits.seconds;
     bool one_thread_had_a_core = true;
     bool every_run_had_a_core = true;
     for (int threads : {1, 2, 4}) {
@@ -149,6 +165,7 @@ std::vector<double> split_the_countdown(pyconc::lesson::Lesson& lesson, std::int
         if (threads == 1) one_thread_had_a_core = had_a_core;
         every_run_had_a_core = every_run_had_a_core && had_a_core;
         split_seconds.push_back(split.seconds);
+        splits.cores_busy.push_back(split.cores_busy);
         const auto speedup = pyconc::lesson::speedup(split_seconds.front(), split.seconds, cores);
         split_table.row(
             {fmt::format("{}", threads), fmt::format("{:.3f}s", split.seconds),
@@ -162,10 +179,14 @@ std::vector<double> split_the_countdown(pyconc::lesson::Lesson& lesson, std::int
             "cores-busy column still shows the threads never kept more than one busy.");
     }
     lesson.note(
-        "CPython 3.11 here: countdown(20,000,000) 1 thread 0.59s, 2 threads 0.59s (0.99x). Cores busy: CPU "
-        "time over wall time; one at most, whatever the threads: only the GIL holder runs.");
+        "Cores busy: CPU time over wall time; one at most, whatever the threads: only the GIL holder runs.");
+    lesson.note_recorded_cpython([](const pyconc::lesson::Lesson::RecordedRun& cpython) {
+        return fmt::format("countdown(4,000,000) 1 thread {}s, 2 threads {}s, {} cores busy",
+                           cpython.get("figure.one_thread_s"), cpython.get("figure.two_threads_s"),
+                           cpython.get("figure.two_threads_cores_busy"));
+    });
 
-    return split_seconds;
+    return splits;
 }
 
 // (b) An I/O thread's blocking calls, alone and beside a CPU thread, at two switch intervals.
@@ -194,12 +215,24 @@ Convoy io_beside_cpu(pyconc::lesson::Lesson& lesson, int ops) {
         lesson.say("    in the {} of {} calls during which spin took the GIL: {:.3f} ms",
                    beside.cpu_thread_took, beside.ops, beside.median_after_cpu_ms);
     }
-    lesson.note(
-        "CPython 3.11 here: alone 0.056 ms; beside a CPU thread 5.139 ms (5 ms) and 1.125 ms (1 ms). On a "
-        "busy "
-        "machine the OS runs spin in fewer of the calls, in CPython as here, and the overall median can "
-        "drop: "
-        "the calls spin took still wait an interval.");
+    if (lesson.python_with_the_gil().sleep_uses_select) {
+        lesson.note(
+            "CPython {}'s time.sleep(0) is select() with a zero timeout: it returns before spin has woken, "
+            "so io "
+            "takes the GIL straight back and no convoy forms. From 3.11 it is clock_nanosleep(), which waits "
+            "out the kernel's timer slack (about 50 us) first: long enough for spin to take the GIL. Any "
+            "call that really blocks makes the convoy on every version (--python 3.11 shows it).",
+            lesson.python().version);
+    } else {
+        lesson.note(
+            "On a busy machine the OS runs spin in fewer of the calls, in CPython as here, and the overall "
+            "median can drop: the calls spin took still wait an interval.");
+    }
+    lesson.note_recorded_cpython([](const pyconc::lesson::Lesson::RecordedRun& cpython) {
+        return fmt::format(
+            "I/O op median latency beside a CPU thread {} ms (5 ms), {} ms (1 ms), 40 calls each",
+            cpython.get("figure.io_beside_cpu_ms_at_5_ms"), cpython.get("figure.io_beside_cpu_ms_at_1_ms"));
+    });
 
     return c;
 }
@@ -214,10 +247,10 @@ void draw_the_convoy(pyconc::lesson::Lesson& lesson, const std::string& svg) {
         "spin runs while not stop: pass; io calls time.sleep(0) 6 times", trace.timeline()};
     lesson.print(timeline);
     const auto& io = timeline.timeline().threads.at(1);
-    lesson.note(
-        "io waited {:.1f} ms for the GIL and held it {:.2f} ms: each return from a blocking call queues "
-        "behind a whole interval of spin.",
-        io.waiting_ms, io.holding_ms);
+    lesson.note("io waited {:.1f} ms for the GIL and held it {:.2f} ms: {}", io.waiting_ms, io.holding_ms,
+                lesson.python_with_the_gil().sleep_uses_select
+                    ? "its select() returned before spin woke."
+                    : "each return from a blocking call queues behind a whole interval of spin.");
     if (!svg.empty()) lesson.write_file(svg, pyconc::lesson::timelines_svg({timeline}), "the GIL timeline");
 }
 
@@ -257,16 +290,23 @@ int main(int argc, char** argv) try {
             return countdown_in_threads(lesson.python_with_the_gil(), k, 1).seconds;
         });
 
-    const std::vector<double> split_seconds = split_the_countdown(lesson, n, cores);
+    const Splits splits = split_the_countdown(lesson, n, cores);
     const Convoy convoy = io_beside_cpu(lesson, ops);
     draw_the_convoy(lesson, svg);
 
     lesson.figure("n", n);
     lesson.figure("cores", cores);
-    lesson.figure("countdown_seconds", split_seconds);
+    lesson.figure("countdown_seconds", splits.seconds);
+    lesson.figure("cores_busy", splits.cores_busy);
     lesson.figure("io_alone_ms", convoy.alone_ms);
     lesson.figure("io_beside_cpu_ms", convoy.beside_ms);
     lesson.figure("io_after_cpu_took_gil_ms", convoy.after_cpu_ms);
+    if (!convoy.conclusive && lesson.python_with_the_gil().sleep_uses_select) {
+        return lesson.finish("no-convoy",
+                             fmt::format("CPython {}'s time.sleep(0) returned before the CPU thread "
+                                         "woke, so the I/O thread took the GIL straight back",
+                                         lesson.python().version));
+    }
     if (!convoy.conclusive) {
         return lesson.finish(
             "machine-busy",

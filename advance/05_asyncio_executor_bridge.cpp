@@ -189,7 +189,16 @@ int main(int argc, char** argv) try {
     lesson.print(table);
     lesson.say("1 blocking call on the loop froze it for {:.0f} ms: {} heartbeat ticks meanwhile",
                outcome.frozen_ms, outcome.ticks_while_frozen);
-    lesson.note("CPython 3.11 here: 0.20s / 21 ms; 0.43s / 51 ms; 0.20s / 20 ms; froze it for 200 ms.");
+    lesson.note_recorded_cpython([](const pyconc::lesson::Lesson::RecordedRun& cpython) {
+        return fmt::format(
+            "elapsed / heartbeat max gap, CPU jobs of cpu_bound(500,000): 8 blocking calls, threads {}s / {} "
+            "ms; "
+            "4 CPU jobs, threads {}s / {} ms; processes {}s / {} ms; froze it for {} ms",
+            cpython.get("figure.blocking_threads_s"), cpython.get("figure.blocking_threads_max_gap_ms"),
+            cpython.get("figure.cpu_threads_s"), cpython.get("figure.cpu_threads_max_gap_ms"),
+            cpython.get("figure.cpu_processes_s"), cpython.get("figure.cpu_processes_max_gap_ms"),
+            cpython.get("figure.frozen_ms"));
+    });
 
     std::vector<double> gaps;
     for (const Row& row : outcome.rows) gaps.push_back(row.max_gap_ms);

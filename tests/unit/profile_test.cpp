@@ -68,6 +68,17 @@ TEST(Profile, InstancesHaveDictsOfTheirOwnUpTo310) {
     }
 }
 
+// time.sleep(0) beside a thread spinning `while not stop: pass` returns in
+// microseconds on 3.9.18 and 3.10.13 (select() with a zero timeout: the
+// sleeper takes the GIL back before the spinner wakes) and after one switch
+// interval from 3.11.7 (clock_nanosleep: the spinner takes the GIL meanwhile).
+TEST(Profile, SleepWaitsInSelectUpTo310) {
+    for (const Profile& profile : profiles) {
+        EXPECT_EQ(profile.sleep_uses_select, profile.version == "3.9" || profile.version == "3.10")
+            << profile.version;
+    }
+}
+
 // sys._debugmallocstats(): "262144 bytes/arena" and 4096-byte pools on
 // 3.9.18; "1048576 bytes/arena" and 16384-byte pools on 3.10.13 and 3.13.0.
 TEST(Profile, ArenasGrewFrom256KiBTo1MiBIn310) {
