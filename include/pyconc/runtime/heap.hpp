@@ -65,6 +65,19 @@ public:
         current_ = previous_;
     }
 
+    // Keeps this OS thread's current heap current for the guard's life: a
+    // heap made inside it (a subinterpreter's) does not become current.
+    class KeepCurrent {
+    public:
+        KeepCurrent() noexcept : saved_(current_) {}
+        KeepCurrent(const KeepCurrent&) = delete;
+        KeepCurrent& operator=(const KeepCurrent&) = delete;
+        ~KeepCurrent() { current_ = saved_; }
+
+    private:
+        Heap* saved_;
+    };
+
     // Makes `heap` current on this OS thread for the guard's life: what a
     // model thread does when it attaches to its interpreter.
     class Attach {

@@ -139,8 +139,13 @@ public:
     }
 
 private:
-    // Out of line: LOAD_GLOBAL and STORE_GLOBAL inline the test above.
-    [[gnu::noinline]] void make_globals() { globals_ = make<Dict>(); }
+    // Out of line: LOAD_GLOBAL and STORE_GLOBAL inline the test above. On
+    // this interpreter's heap, whichever is current (another interpreter's
+    // thread may be the first to ask: concurrent.interpreters).
+    [[gnu::noinline]] void make_globals() {
+        const Heap::Attach own{heap_};
+        globals_ = make<Dict>();
+    }
 
     Heap heap_;  // first: destroyed last, after every Ref below
     Ref<Dict> globals_;

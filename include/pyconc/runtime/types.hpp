@@ -146,8 +146,16 @@ public:
         return true;
     }
 
+    // tuple(items): make<Tuple>(Tuple::FromItems{}, items), for a size known at run time.
+    struct FromItems {};
+
 private:
     friend class Heap;
+    Tuple(FromItems /*tag*/, std::vector<Ref<Object>> items)
+        : Container(MayUntrack{}), items_(std::move(items)) {
+        holds_no_containers();
+        for (const Ref<Object>& item : items_) holding(item.get());
+    }
     template <class... Items>
     explicit Tuple(Items&&... items) : Container(MayUntrack{}) {
         holds_no_containers();

@@ -1,0 +1,180 @@
+// concurrent.interpreters (PEP 734): interpreters with a GIL each, isolated
+// globals, queues that carry copies. Scenarios after CPython's
+// Lib/test/test_interpreters/ (test_api.py, test_queues.py), in the model's
+// terms; every verdict is certain by construction, none by timing.
+#include <chrono>
+#include <cstdint>
+#include <latch>
+#include <memory>
+#include <thread>
+
+#include <gtest/gtest.h>
+
+#include "pyconc/concurrent/interpreters/interpreter.hpp"
+#include "pyconc/concurrent/interpreters/queue.hpp"
+#include "pyconc/runtime/interpreter.hpp"
+#include "pyconc/runtime/thread_state.hpp"
+#include "pyconc/runtime/types.hpp"
+
+using namespace pyconc::runtime;
+namespace interpreters = pyconc::concurrent::interpreters;
+
+namespace {
+
+const Profile python314 = *profile_for("3.14");
+
+std::int64_t int_value(const Object* object) {
+    return static_cast<const Int&>(*object).value();
+}
+
+}  // namespace
+
+// test_api.CreateTests: each interpreter is new, with an id of its own.
+TEST(Interpreters, CreateGivesDistinctInterpretersWithTheirOwnHeaps) {
+    Interpreter main_interpreter{python314};
+    auto a = interpreters::create(python314);
+    auto b = interpreters::create(python314);
+    EXPECT_NE(a->id(), b->id());
+    EXPECT_NE(&a->runtime().heap(), &b->runtime().heap());
+    EXPECT_EQ(&Heap::current(), &main_interpreter.heap());  // creating one does not switch the caller's heap
+}
+
+// test_api.TestInterpreterExec: a module global set in one interpreter is
+// not seen by another, nor by the main one.
+TEST(Interpreters, ModuleGlobalsAreTheirOwn) {
+    Interpreter main_interpreter{python314};
+    auto a = interpreters::create(python314);
+    auto b = interpreters::create(python314);
+    a->exec([](ThreadState& t) {  // SETTING = 1
+        t.load_const(1);
+        t.store_global("SETTING");
+    });
+    EXPECT_NE(a->runtime().globals().get("SETTING"), nullptr);
+    EXPECT_EQ(b->runtime().globals().get("SETTING"), nullptr);
+    EXPECT_EQ(main_interpreter.globals().get("SETTING"), nullptr);
+    EXPECT_EQ(int_value(a->runtime().globals().get("SETTING")), 1);
+    EXPECT_EQ(&Heap::current(), &main_interpreter.heap());  // exec gave the caller's heap back
+}
+
+// test_queues.TestQueueOps.test_put_get_same_interpreter, across two: an
+// int, a str and a tuple arrive as copies made on the receiver's heap,
+// copied cheaply; a small int is the very same (immortal) object.
+TEST(Interpreters, QueueCarriesCheapCopiesOfShareableObjects) {
+    Interpreter main_interpreter{python314};
+    auto a = interpreters::create(python314);
+    auto queue = interpreters::create_queue();
+    const Object* sent_small = nullptr;
+    a->exec([&](ThreadState&) {
+        Ref<Object> small = Int::from(7);
+        sent_small = small.get();
+        EXPECT_EQ(queue->put(small), interpreters::Crossing::shared);
+        EXPECT_EQ(queue->put(Int::from(1'000'000)), interpreters::Crossing::shared);
+        EXPECT_EQ(queue->put(make<Str>("spam")), interpreters::Crossing::shared);
+        EXPECT_EQ(queue->put(make<Tuple>(Int::from(1), make<Str>("x"))), interpreters::Crossing::shared);
+    });
+    const std::size_t live_before = main_interpreter.heap().live_objects();
+    const Ref<Object> small = queue->get_nowait();
+    EXPECT_EQ(small.get(), sent_small);  // `is`: the small ints are one set for every interpreter
+    const Ref<Object> large = queue->get_nowait();
+    EXPECT_EQ(int_value(large.get()), 1'000'000);
+    const Ref<Object> text = queue->get_nowait();
+    EXPECT_EQ(static_cast<const Str&>(*text).value(), "spam");
+    const Ref<Object> tuple = queue->get_nowait();
+    EXPECT_EQ(static_cast<const Tuple&>(*tuple).size(), 2U);
+    // 1,000,000, "spam", the tuple and its "x": made on the main heap.
+    EXPECT_EQ(main_interpreter.heap().live_objects(), live_before + 4);
+    EXPECT_THROW((void)queue->get_nowait(), interpreters::QueueEmpty);
+}
+
+// A list is not shareable: it crosses through pickle, and arrives as a new
+// list equal to the one sent.
+TEST(Interpreters, QueuePicklesAList) {
+    Interpreter main_interpreter{python314};
+    auto a = interpreters::create(python314);
+    auto queue = interpreters::create_queue();
+    a->exec([&](ThreadState&) {
+        auto list = make<List>(Int::from(1), Int::from(2), make<Str>("three"));
+        EXPECT_EQ(queue->put(list), interpreters::Crossing::pickled);
+        list->append(Int::from(4));  // after put: the copy already left
+    });
+    const Ref<Object> got = queue->get_nowait();
+    const auto& list = static_cast<const List&>(*got);
+    ASSERT_EQ(list.size(), 3U);
+    EXPECT_EQ(int_value(list[1].get()), 2);
+    EXPECT_EQ(static_cast<const Str&>(*list[2]).value(), "three");
+}
+
+// What the model cannot pickle is refused, and nothing is queued.
+TEST(Interpreters, QueueRefusesWhatCannotCross) {
+    Interpreter main_interpreter{python314};
+    auto queue = interpreters::create_queue();
+    const auto dict = make<Dict>();
+    EXPECT_THROW(queue->put(dict), interpreters::NotShareableError);
+    try {
+        queue->put(dict);
+    } catch (const interpreters::NotShareableError& error) {
+        EXPECT_STREQ(
+            error.what(),
+            "object of type 'dict' cannot be shared between interpreters: the model's pickle takes None, "
+            "int, str, tuple and list");
+    }
+    EXPECT_EQ(queue->qsize(), 0U);
+}
+
+// PEP 684: each interpreter has a GIL of its own. Two threads, one in each
+// interpreter, both hold their GIL at the same moment: each waits at a latch
+// for the other while holding it. Under one shared GIL they never could.
+TEST(Interpreters, ThreadsOfTwoInterpretersHoldTheirGilsAtOnce) {
+    auto a = interpreters::create(python314);
+    auto b = interpreters::create(python314);
+    std::latch both_hold_their_gil{2};
+    const auto meet = [&](ThreadState& t) {
+        t.resume();  // running Python code: this interpreter's GIL is held
+        both_hold_their_gil.arrive_and_wait();
+    };
+    auto in_a = a->call_in_thread(meet);
+    auto in_b = b->call_in_thread(meet);
+    in_a->join();
+    in_b->join();
+    SUCCEED();
+}
+
+// test_api.TestInterpreterClose: closing a running interpreter is refused;
+// using a closed one raises InterpreterError.
+TEST(Interpreters, CloseIsRefusedWhileRunningAndAClosedOneCannotRun) {
+    auto a = interpreters::create(python314);
+    std::latch started{1};
+    std::latch may_finish{1};
+    auto thread = a->call_in_thread([&](ThreadState& t) {
+        started.count_down();
+        const ThreadState::AllowThreads waiting{t};
+        may_finish.wait();
+    });
+    started.wait();
+    EXPECT_TRUE(a->is_running());
+    EXPECT_THROW(a->close(), interpreters::InterpreterError);
+    may_finish.count_down();
+    thread->join();
+    a->close();
+    EXPECT_THROW(a->exec([](ThreadState&) {}), interpreters::InterpreterError);
+}
+
+// Interpreter.call: the result comes back as a copy on the caller's heap,
+// and the objects it made stay in (and are freed by) its own interpreter.
+TEST(Interpreters, CallReturnsACopyAndCloseFreesItsObjects) {
+    Interpreter main_interpreter{python314};
+    auto a = interpreters::create(python314);
+    const interpreters::XiData result = a->call([](ThreadState& t) -> Ref<Object> {
+        t.load_const(40);
+        t.load_const(2);
+        t.binary_add();
+        t.store_global("answer");
+        return make<List>(Int::from(6), Int::from(7));
+    });
+    EXPECT_EQ(result.crossing(), interpreters::Crossing::pickled);
+    EXPECT_GT(a->runtime().heap().live_objects(), 0U);  // its globals dict, at least
+    const Ref<Object> copy = result.make();
+    EXPECT_EQ(static_cast<const List&>(*copy).size(), 2U);
+    a->close();  // frees them on its own heap: ~Heap would abort on any left
+    EXPECT_EQ(&Heap::current(), &main_interpreter.heap());
+}
