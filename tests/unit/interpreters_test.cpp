@@ -104,21 +104,32 @@ TEST(Interpreters, QueuePicklesAList) {
     EXPECT_EQ(static_cast<const Str&>(*list[2]).value(), "three");
 }
 
-// What the model cannot pickle is refused, and nothing is queued.
+// What pickle cannot take (a lock) is refused, and nothing is queued; a
+// list holding one is refused whole.
 TEST(Interpreters, QueueRefusesWhatCannotCross) {
     Interpreter main_interpreter{python314};
     auto queue = interpreters::create_queue();
-    const auto dict = make<Dict>();
-    EXPECT_THROW(queue->put(dict), interpreters::NotShareableError);
+    const auto lock = make<ProcessLocal>("_thread.lock");
+    EXPECT_THROW(queue->put(lock), interpreters::NotShareableError);
     try {
-        queue->put(dict);
+        queue->put(make<List>(Int::from(1), lock));
+        ADD_FAILURE() << "a list holding a lock crossed";
     } catch (const interpreters::NotShareableError& error) {
-        EXPECT_STREQ(
-            error.what(),
-            "object of type 'dict' cannot be shared between interpreters: the model's pickle takes None, "
-            "int, str, tuple and list");
+        EXPECT_STREQ(error.what(), "cannot pickle '_thread.lock' object");
     }
     EXPECT_EQ(queue->qsize(), 0U);
+}
+
+// A dict crosses through pickle too, keys and values copied.
+TEST(Interpreters, QueuePicklesADict) {
+    Interpreter main_interpreter{python314};
+    auto queue = interpreters::create_queue();
+    auto dict = make<Dict>();
+    dict->set("spam", Int::from(1'000'000));
+    EXPECT_EQ(queue->put(dict), interpreters::Crossing::pickled);
+    const Ref<Object> got = queue->get_nowait();
+    ASSERT_NE(got.get(), dict.get());
+    EXPECT_EQ(int_value(static_cast<const Dict&>(*got).get("spam")), 1'000'000);
 }
 
 // PEP 684: each interpreter has a GIL of its own. Two threads, one in each

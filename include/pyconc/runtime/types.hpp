@@ -94,6 +94,20 @@ private:
     PlainObject() noexcept = default;
 };
 
+// An object that holds a resource of this process only (a lock, an open
+// file, a socket): `_thread.lock`, say. pickle refuses it ("cannot pickle
+// '_thread.lock' object"), so it cannot cross to another interpreter or
+// process.
+class ProcessLocal final : public Object {
+public:
+    [[nodiscard]] std::string_view type_name() const noexcept override { return type_name_; }
+
+private:
+    friend class Heap;
+    explicit ProcessLocal(std::string_view type_name) noexcept : type_name_(type_name) {}
+    std::string_view type_name_;  // a literal: "_thread.lock"
+};
+
 class Str final : public Object {
 public:
     [[nodiscard]] std::string_view type_name() const noexcept override { return "str"; }
@@ -252,6 +266,7 @@ public:
     }
     // The value at an index that index_of gave under the current keys_version.
     [[nodiscard]] Object* value_at(std::size_t index) const noexcept { return entries_[index].second.get(); }
+    [[nodiscard]] const Object& key_at(std::size_t index) const noexcept { return *entries_[index].first; }
     // Stores `value` there and hands back the value it replaces.
     [[nodiscard]] Ref<Object> exchange_value_at(std::size_t index, Ref<Object> value) {
         maintain_tracking(nullptr, value.get());

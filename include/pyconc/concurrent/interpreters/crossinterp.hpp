@@ -12,12 +12,12 @@
 //   None, int (the model's bool too), str, and tuples of those. A small int
 //   arrives as the very same object: it is immortal and static, one for
 //   every interpreter (`is` holds across them, as in CPython 3.12+).
-// - Most other objects go through pickle: the model pickles lists (of what
-//   it can pickle) into bytes, which the receiver unpickles.
-// - What it cannot pickle is refused with NotShareableError before anything
-//   is sent. CPython refuses what pickle cannot take (a lock, a lambda, a
-//   generator); the model's pickle takes fewer kinds than CPython's (no
-//   dict, class or instance), and says which kind it refused.
+// - Most other objects go through pickle: the model pickles lists and
+//   dicts (of what it can pickle) into bytes, which the receiver unpickles.
+// - What pickle cannot take (a lock: the model's ProcessLocal) is refused
+//   with NotShareableError ("cannot pickle '_thread.lock' object") before
+//   anything is sent. The model's pickle takes fewer kinds than CPython's
+//   (no class, no instance): those are refused too.
 #include <cstddef>
 #include <cstdint>
 #include <stdexcept>
@@ -135,11 +135,14 @@ private:
         } else if (const auto* list = dynamic_cast<const runtime::List*>(object)) {
             out += fmt::format("l{}:", list->size());
             for (std::size_t i = 0; i < list->size(); ++i) pickle((*list)[i].get(), out);
+        } else if (const auto* dict = dynamic_cast<const runtime::Dict*>(object)) {
+            out += fmt::format("d{}:", dict->size());
+            for (std::size_t i = 0; i < dict->size(); ++i) {
+                pickle(&dict->key_at(i), out);
+                pickle(dict->value_at(i), out);
+            }
         } else {
-            throw NotShareableError(
-                fmt::format("object of type '{}' cannot be shared between interpreters: the model's pickle "
-                            "takes None, int, str, tuple and list",
-                            object->type_name()));
+            throw NotShareableError(fmt::format("cannot pickle '{}' object", object->type_name()));
         }
     }
     static std::int64_t number_until(const std::string& bytes, std::size_t& at, char end) {
@@ -170,6 +173,15 @@ private:
                 auto list = runtime::make<runtime::List>();
                 for (auto& item : items) list->append(std::move(item));
                 return list;
+            }
+            case 'd': {
+                const auto size = static_cast<std::size_t>(number_until(bytes, at, ':'));
+                auto dict = runtime::make<runtime::Dict>();
+                for (std::size_t i = 0; i < size; ++i) {
+                    const runtime::Ref<runtime::Object> key = unpickle(bytes, at);
+                    dict->set(key, unpickle(bytes, at));
+                }
+                return dict;
             }
             default:
                 return {};  // 'n': None
