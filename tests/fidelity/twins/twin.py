@@ -39,6 +39,16 @@ def main(cpython, model, model_args, figures=None):
         print(f"{key}={value}")
 
 
+SKIP = 77  # a twin's exit status on a CPython that lacks what it needs
+
+
+def needs(version, what):
+    """Exit with SKIP, saying why, on a CPython older than `version`."""
+    if sys.version_info < version:
+        print(f"skipped: {what} is new in CPython {'.'.join(map(str, version))}")
+        sys.exit(SKIP)
+
+
 def yes(flag):
     return "yes" if flag else "no"
 

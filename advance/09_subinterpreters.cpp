@@ -1,0 +1,264 @@
+// advance/09_subinterpreters: the fourth model, interpreters with a GIL each.
+//
+// Mirrors tests/fidelity/twins/09_subinterpreters.py (CPython 3.14's
+// concurrent.interpreters, PEP 734; a GIL per interpreter since 3.12, PEP
+// 684). (a) A CPU-bound countdown in 1, 2 and 4 threads of one interpreter
+// against 1, 2 and 4 interpreters: the interpreters scale with the cores,
+// the threads do not. (b) Isolation: a module global set in one interpreter
+// is not in another; what crosses a queue arrives as a copy, cheap or
+// pickled, and what pickle cannot take is refused. (c) What each model
+// costs to start and to ask: a thread, an interpreter, a round trip.
+#include <chrono>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "programs/workloads.hpp"
+#include "pyconc/concurrent/futures/thread_pool.hpp"
+#include "pyconc/concurrent/interpreters/interpreter.hpp"
+#include "pyconc/concurrent/interpreters/queue.hpp"
+#include "pyconc/lesson/lesson.hpp"
+#include "pyconc/lesson/measure.hpp"
+#include "pyconc/runtime/interpreter.hpp"
+#include "pyconc/runtime/thread_state.hpp"
+#include "pyconc/threading.hpp"
+
+using namespace pyconc::runtime;
+namespace interpreters = pyconc::concurrent::interpreters;
+using pyconc::lesson::accepted_range;
+using pyconc::lesson::Align;
+using pyconc::lesson::grouped;
+using pyconc::programs::countdown;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+// concurrent.interpreters is new in 3.14: an older version's lesson models 3.14, and says so.
+Profile python_with_interpreters(pyconc::lesson::Lesson& lesson) {
+    const Profile& asked = lesson.python();
+    if (asked.version.starts_with("3.14")) return asked;
+    lesson.note(
+        "concurrent.interpreters is new in CPython 3.14 (PEP 734): this lesson models 3.14. CPython {} has "
+        "{}.",
+        asked.version,
+        asked.version == "3.12" || asked.version.starts_with("3.13")
+            ? "interpreters with a GIL each (PEP 684), through the C API only"
+            : "subinterpreters through the C API only, all sharing one GIL");
+    return *profile_for("3.14");
+}
+
+// (a) countdown(n) split over k threads of one interpreter ...
+double in_threads(const Profile& python, std::int64_t n, int k) {
+    Interpreter interpreter{python};
+    return pyconc::programs::run_threads(interpreter, k, [n, k](ThreadState& t) { countdown(t, n / k); });
+}
+// ... and over k interpreters, a thread in each (interp.call_in_thread).
+double in_interpreters(const Profile& python, std::int64_t n, int k) {
+    std::vector<std::unique_ptr<interpreters::Interpreter>> interps;
+    for (int i = 0; i < k; ++i) interps.push_back(interpreters::create(python));
+    const auto started = Clock::now();
+    std::vector<std::unique_ptr<pyconc::threading::Thread>> threads;
+    for (auto& interp : interps)
+        threads.push_back(interp->call_in_thread([n, k](ThreadState& t) { countdown(t, n / k); }));
+    for (auto& thread : threads) thread->join();
+    return std::chrono::duration<double>(Clock::now() - started).count();
+}
+
+struct Scaling {
+    std::vector<double> threads_seconds;
+    std::vector<double> interpreters_seconds;
+};
+Scaling threads_against_interpreters(pyconc::lesson::Lesson& lesson, const Profile& python, std::int64_t n,
+                                     unsigned cores) {
+    lesson.heading(
+        "CPU-bound: countdown({}) in threads of one interpreter, and in interpreters, on {} core{}",
+        grouped(n), cores, cores == 1 ? "" : "s");
+    pyconc::lesson::Table table{{"k", Align::right},
+                                {"k threads", Align::right},
+                                {"speed-up", Align::right},
+                                {"k interpreters", Align::right},
+                                {"speed-up", Align::right}};
+    Scaling s;
+    for (int k : {1, 2, 4}) {
+        // The median of 3 runs each: one run's noise can make a speed-up above the cores.
+        s.threads_seconds.push_back(
+            pyconc::lesson::median_seconds(3, [&] { return in_threads(python, n, k); }));
+        s.interpreters_seconds.push_back(
+            pyconc::lesson::median_seconds(3, [&] { return in_interpreters(python, n, k); }));
+        table.row({fmt::format("{}", k), fmt::format("{:.3f}s", s.threads_seconds.back()),
+                   pyconc::lesson::speedup_text(s.threads_seconds.front(), s.threads_seconds.back(), cores),
+                   fmt::format("{:.3f}s", s.interpreters_seconds.back()),
+                   pyconc::lesson::speedup_text(s.interpreters_seconds.front(), s.interpreters_seconds.back(),
+                                                cores)});
+    }
+    lesson.print(table);
+    lesson.note(
+        "Threads of one interpreter take turns at its GIL; each interpreter has a GIL of its own (PEP 684), "
+        "so k interpreters run at once, up to the cores there are.");
+    return s;
+}
+
+// (b) Isolation: globals of their own; copies through a queue; a refusal.
+struct Isolation {
+    bool global_stayed_home = false;
+    bool copies_arrived = false;
+    bool lock_refused = false;
+};
+Isolation isolation(pyconc::lesson::Lesson& lesson, const Profile& python, Interpreter& main_interpreter) {
+    lesson.heading("Isolation: what one interpreter does, another does not see");
+    auto a = interpreters::create(python);
+    auto b = interpreters::create(python);
+    Isolation result;
+
+    // a.exec('SETTING = 1')
+    a->exec([](ThreadState& t) {
+        t.load_const(1);
+        t.store_global("SETTING");
+    });
+    const auto has_setting = [](Interpreter& interp) { return interp.globals().get("SETTING") != nullptr; };
+    lesson.say("a.exec('SETTING = 1'): SETTING in a: {}; in b: {}; in main: {}", has_setting(a->runtime()),
+               has_setting(b->runtime()), has_setting(main_interpreter));
+    result.global_stayed_home =
+        has_setting(a->runtime()) && !has_setting(b->runtime()) && !has_setting(main_interpreter);
+
+    // queue = interpreters.create_queue(); a puts, main gets.
+    auto queue = interpreters::create_queue();
+    std::vector<interpreters::Crossing> crossings;
+    std::vector<const Object*> sent;
+    a->exec([&](ThreadState&) {
+        std::vector<Ref<Object>> objects;
+        objects.push_back(Int::from(7));
+        objects.push_back(Int::from(1'000'000));
+        objects.push_back(make<Str>("spam"));
+        objects.push_back(make<List>(Int::from(1), Int::from(2), Int::from(3)));
+        for (const auto& object : objects) {
+            sent.push_back(object.get());
+            crossings.push_back(queue->put(object));
+        }
+    });
+    pyconc::lesson::Table table{{"a puts", Align::left},
+                                {"crossed as", Align::left},
+                                {"main gets", Align::left},
+                                {"the same object?", Align::left}};
+    const std::vector<std::string> shown{"7", "1000000", "'spam'", "[1, 2, 3]"};
+    bool copies_arrived = true;
+    for (std::size_t i = 0; i < sent.size(); ++i) {
+        const Ref<Object> got = queue->get_nowait();
+        const bool same = got.get() == sent[i];
+        // Only the small int is shared: it is immortal, one for every interpreter.
+        copies_arrived = copies_arrived && (same == (i == 0));
+        table.row({shown[i], crossings[i] == interpreters::Crossing::shared ? "a cheap copy" : "a pickle",
+                   std::string(got->type_name()),
+                   same ? "yes (immortal: shared by every interpreter)" : "no: a new object on main's heap"});
+    }
+    lesson.print(table);
+    result.copies_arrived = copies_arrived;
+
+    // queue.put(threading.Lock())
+    try {
+        a->exec([&](ThreadState&) { queue->put(make<ProcessLocal>("_thread.lock")); });
+    } catch (const interpreters::NotShareableError& error) {
+        result.lock_refused = queue->qsize() == 0;
+        lesson.say("a: queue.put(threading.Lock()) -> NotShareableError: {}", error.what());
+    }
+    lesson.note(
+        "Nothing is shared but the immortal objects: an object crosses as a copy, a few kinds field by "
+        "field, "
+        "most through pickle, and what pickle cannot take does not cross.");
+    return result;
+}
+
+// (c) What starting each costs, and a round trip through each.
+std::vector<double> costs(pyconc::lesson::Lesson& lesson, const Profile& python,
+                          Interpreter& main_interpreter) {
+    lesson.heading("What it costs: starting one, and a round trip");
+    constexpr int repeats = 50;
+    const auto per_call_us = [](const auto& run) {
+        const auto started = Clock::now();
+        for (int i = 0; i < repeats; ++i) run();
+        return std::chrono::duration<double, std::micro>(Clock::now() - started).count() / repeats;
+    };
+    const double thread_us = per_call_us([&] {
+        pyconc::threading::Thread thread{main_interpreter, "Thread", [](ThreadState& t) { t.resume(); }};
+        thread.start();
+        thread.join();
+    });
+    const double interpreter_us = per_call_us([&] {
+        auto interp = interpreters::create(python);
+        interp->close();
+    });
+    auto interp = interpreters::create(python);
+    const double call_us = per_call_us([&] {
+        const interpreters::XiData answer =
+            interp->call([](ThreadState&) -> Ref<Object> { return Int::from(42); });
+        (void)answer.make();
+    });
+    double pool_us = 0;
+    {
+        pyconc::concurrent::futures::ThreadPoolExecutor pool{main_interpreter, 1};
+        (void)pool.submit([](ThreadState&) { return 0; })->result();  // the worker started
+        pool_us = per_call_us([&] { (void)pool.submit([](ThreadState&) { return 42; })->result(); });
+    }
+    pyconc::lesson::Table table{{"", Align::left}, {"per call", Align::right}};
+    table.row({"start and join a thread", fmt::format("{:.1f} us", thread_us)});
+    table.row({"create and close an interpreter", fmt::format("{:.1f} us", interpreter_us)});
+    table.row({"interp.call(f) returning 42", fmt::format("{:.1f} us", call_us)});
+    table.row({"a thread pool's submit(f).result()", fmt::format("{:.1f} us", pool_us)});
+    lesson.print(table);
+    lesson.note(
+        "The model's interpreter is a heap, a collector and a GIL: CPython's also imports its builtins and "
+        "sys, several milliseconds. Process start and a process pool's round trip: 08_models_at_a_glance.");
+    return {thread_us, interpreter_us, call_us, pool_us};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) try {
+    pyconc::lesson::Lesson lesson{
+        "09_subinterpreters",
+        "The fourth model: interpreters in one process, each with its own GIL, heap and globals (PEP 684, "
+        "PEP 734): CPU-bound work scales with the cores as with processes, objects cross only as copies. "
+        "Under --python 3.9 "
+        "to 3.13 it models 3.14, the first with concurrent.interpreters, and says so.",
+        {"isolated", "not-isolated"}};
+    std::int64_t n = 0;  // 0: sized to about 0.2 s in one thread
+    lesson
+        .option("--n", n,
+                "The countdown's start, split evenly over the threads or interpreters (default: what one "
+                "thread counts down in about 0.2 s here, measured at start)",
+                accepted_range<std::int64_t>(1, 1'000'000'000))
+        .no_default_shown();
+    if (auto exit = lesson.parse(argc, argv)) return *exit;
+    const double countdowns =
+        3.0 * 2.0 * 3.0 * static_cast<double>(n) * pyconc::programs::countdown_seconds_per_loop;
+    if (auto exit = lesson.check_limits({countdowns + 1.0, 0}, fmt::format("--n {}", n))) return *exit;
+
+    const Profile python = python_with_interpreters(lesson);
+    Interpreter main_interpreter{python};
+    const unsigned cores = pyconc::lesson::usable_cores();
+    if (n == 0)
+        n = pyconc::lesson::size_for(0.2, [&python](std::int64_t k) { return in_threads(python, k, 1); });
+
+    const Scaling scaling = threads_against_interpreters(lesson, python, n, cores);
+    const Isolation isolated = isolation(lesson, python, main_interpreter);
+    const std::vector<double> costs_us = costs(lesson, python, main_interpreter);
+
+    lesson.figure("n", n);
+    lesson.figure("cores", cores);
+    lesson.figure("threads_seconds", scaling.threads_seconds);
+    lesson.figure("interpreters_seconds", scaling.interpreters_seconds);
+    lesson.figure("global_stayed_home", isolated.global_stayed_home);
+    lesson.figure("copies_arrived", isolated.copies_arrived);
+    lesson.figure("lock_refused", isolated.lock_refused);
+    lesson.figure("costs_us", costs_us);
+    if (isolated.global_stayed_home && isolated.copies_arrived && isolated.lock_refused) {
+        return lesson.finish(
+            "isolated",
+            "a global set in one interpreter stayed there, what crossed the queue arrived as a "
+            "copy (the immortal small int excepted), and the lock was refused");
+    }
+    return lesson.finish("not-isolated", "something crossed between interpreters that should not have");
+} catch (...) {
+    return pyconc::lesson::failed(argv[0]);  // one line and exit 3 (lesson/failure.hpp)
+}

@@ -1,0 +1,56 @@
+"""advance/09_subinterpreters's twin, for CPython 3.14 and later (PEP 734's
+concurrent.interpreters): a global set in one interpreter is not in
+another; a small int crosses a queue as the same (immortal) object, a
+large int, a str and a list as new ones; a lock is refused. Compared as
+those verdicts. No CPython here has the module yet (3.9-3.13): the
+comparison skips them, and says so. (The command line is twin.py's.)
+"""
+from twin import main, needs, yes
+
+MODEL_ARGS = ["--n", "20000"]
+
+
+def cpython():
+    needs((3, 14), "concurrent.interpreters")
+    import threading
+    from concurrent import interpreters
+
+    a, b = interpreters.create(), interpreters.create()
+    a.exec("SETTING = 1")
+
+    def has_setting(interp):
+        try:
+            interp.exec("SETTING")
+        except interpreters.ExecutionFailed:  # NameError in there
+            return False
+        return True
+
+    in_a, in_b = has_setting(a), has_setting(b)
+    queue = interpreters.create_queue()
+    small, large = 7, 10 ** 6
+    for obj in (small, large, "spam", [1, 2, 3]):
+        queue.put(obj)
+    got = [queue.get() for _ in range(4)]
+    copies = got[0] is small and got[1] == large and got[3] == [1, 2, 3]
+    try:
+        queue.put(threading.Lock())
+        refused = False
+    except interpreters.NotShareableError:
+        refused = queue.empty()
+    return {
+        "global_stays_in_its_interpreter": yes(in_a and not in_b and "SETTING" not in globals()),
+        "objects_cross_as_copies": yes(copies),
+        "a_lock_is_refused": yes(refused),
+    }
+
+
+def model(figures):
+    return {
+        "global_stays_in_its_interpreter": yes(figures["global_stayed_home"]),
+        "objects_cross_as_copies": yes(figures["copies_arrived"]),
+        "a_lock_is_refused": yes(figures["lock_refused"]),
+    }
+
+
+if __name__ == "__main__":
+    main(cpython, model, MODEL_ARGS)
