@@ -14,7 +14,7 @@ from twin import main, yes
 
 N = 4_000_000   # about 0.1 s on one thread here: enough for 20 switch intervals
 OPS = 40        # blocking calls per median
-MODEL_ARGS = ["--n", "4000000", "--ops", str(OPS)]
+MODEL_ARGS = ["--n", "400000", "--ops", str(OPS)]  # cores busy does not depend on n
 SWITCH_INTERVALS_MS = (5, 1)
 measured = {}
 
