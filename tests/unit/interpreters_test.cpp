@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include "pyconc/concurrent/futures/interpreter_pool.hpp"
 #include "pyconc/concurrent/interpreters/interpreter.hpp"
 #include "pyconc/concurrent/interpreters/queue.hpp"
 #include "pyconc/runtime/interpreter.hpp"
@@ -188,4 +189,37 @@ TEST(Interpreters, CallReturnsACopyAndCloseFreesItsObjects) {
     EXPECT_EQ(static_cast<const List&>(*copy).size(), 2U);
     a->close();  // frees them on its own heap: ~Heap would abort on any left
     EXPECT_EQ(&Heap::current(), &main_interpreter.heap());
+}
+
+// InterpreterPoolExecutor: each worker runs in an interpreter of its own. Two
+// work items that meet at a latch while running hold two GILs at once (one
+// shared GIL could not), and a global one sets is not in the other's.
+TEST(InterpreterPoolExecutor, WorkersRunInInterpretersOfTheirOwn) {
+    Interpreter main_interpreter{python314};
+    pyconc::concurrent::futures::InterpreterPoolExecutor pool{python314, 2};
+    std::latch both_running{2};
+    const auto item = [&](ThreadState& t) -> std::int64_t {
+        t.resume();
+        both_running.arrive_and_wait();
+        const bool seen_before = t.interpreter().globals().get("MINE") != nullptr;
+        t.load_const(1);
+        t.store_global("MINE");
+        return seen_before ? 1 : 0;
+    };
+    auto first = pool.submit(item);
+    auto second = pool.submit(item);
+    EXPECT_EQ(first->result() + second->result(), 0);
+    EXPECT_EQ(pool.interpreters_made(), 2U);
+    EXPECT_EQ(main_interpreter.globals().get("MINE"), nullptr);
+}
+
+// A model object comes back as a copy made on the caller's heap.
+TEST(InterpreterPoolExecutor, AModelObjectComesBackAsACopy) {
+    Interpreter main_interpreter{python314};
+    pyconc::concurrent::futures::InterpreterPoolExecutor pool{python314, 1};
+    auto future = pool.submit([](ThreadState&) {
+        return interpreters::XiData::of(make<List>(Int::from(1), make<Str>("two")).get());
+    });
+    const Ref<Object> copy = future->result().make();
+    EXPECT_EQ(static_cast<const List&>(*copy).size(), 2U);
 }

@@ -56,11 +56,8 @@ public:
     explicit ThreadPoolExecutor(runtime::Interpreter& interpreter,
                                 std::optional<std::size_t> max_workers = {},
                                 std::string thread_name_prefix = "ThreadPoolExecutor")
-        : interpreter_(interpreter),
-          max_workers_(max_workers.value_or(default_max_workers())),
-          prefix_(std::move(thread_name_prefix)) {
-        if (max_workers_ == 0) throw std::invalid_argument("max_workers must be greater than 0");
-    }
+        : ThreadPoolExecutor([&interpreter]() -> runtime::Interpreter& { return interpreter; }, max_workers,
+                             std::move(thread_name_prefix)) {}
     ThreadPoolExecutor(const ThreadPoolExecutor&) = delete;
     ThreadPoolExecutor& operator=(const ThreadPoolExecutor&) = delete;
     ~ThreadPoolExecutor() { shutdown(true); }
@@ -134,6 +131,18 @@ public:
         for (auto& worker : workers_) worker->join();
     }
 
+protected:
+    // The interpreter a new worker runs in: the pool's, or one of its own
+    // (InterpreterPoolExecutor, as CPython's WorkerContext makes one).
+    using WorkerInterpreter = std::function<runtime::Interpreter&()>;
+    ThreadPoolExecutor(WorkerInterpreter worker_interpreter, std::optional<std::size_t> max_workers,
+                       std::string thread_name_prefix)
+        : worker_interpreter_(std::move(worker_interpreter)),
+          max_workers_(max_workers.value_or(default_max_workers())),
+          prefix_(std::move(thread_name_prefix)) {
+        if (max_workers_ == 0) throw std::invalid_argument("max_workers must be greater than 0");
+    }
+
 private:
     struct WorkItem {
         std::function<void(runtime::ThreadState&)> run;
@@ -143,7 +152,7 @@ private:
     // Caller holds mutex_.
     void start_worker() {
         auto worker =
-            std::make_unique<threading::Thread>(interpreter_, fmt::format("{}_{}", prefix_, workers_.size()),
+            std::make_unique<threading::Thread>(worker_interpreter_(), fmt::format("{}_{}", prefix_, workers_.size()),
                                                 [this](runtime::ThreadState& t) { work(t); });
         worker->start();
         workers_.push_back(std::move(worker));
@@ -177,7 +186,7 @@ private:
         runtime::watch_briefly([this] { return queued_.load(std::memory_order_acquire) != 0; });
     }
 
-    runtime::Interpreter& interpreter_;
+    WorkerInterpreter worker_interpreter_;
     std::size_t max_workers_;
     std::string prefix_;
     mutable std::mutex mutex_;
