@@ -4,9 +4,11 @@
 // "Concurrency Models at a Glance" from the workloads of the others. An
 // I/O-bound workload (many short blocking waits) and a CPU-bound one
 // (cpu_job, model instructions) run sequentially, with asyncio, in a thread
-// pool and in a process pool; the cost of one switch is measured for each
-// model (an await, an OS thread handoff, a process round trip), and whether
-// a change made by the worker is seen by the caller (the memory space).
+// pool, in a process pool and in an interpreter pool (3.14's fourth model);
+// the cost of one switch is measured for each model (an await, an OS thread
+// handoff, a process round trip, a round trip between two interpreters
+// through their queues), and whether a change made by the worker is seen by
+// the caller (the memory space).
 // The table then prints each claim beside what was measured.
 #include <algorithm>
 #include <chrono>
@@ -17,8 +19,11 @@
 
 #include "programs/workloads.hpp"
 #include "pyconc/asyncio.hpp"
+#include "pyconc/concurrent/futures/interpreter_pool.hpp"
 #include "pyconc/concurrent/futures/process_pool.hpp"
 #include "pyconc/concurrent/futures/thread_pool.hpp"
+#include "pyconc/concurrent/interpreters/interpreter.hpp"
+#include "pyconc/concurrent/interpreters/queue.hpp"
 #include "pyconc/lesson/lesson.hpp"
 #include "pyconc/lesson/measure.hpp"
 #include "pyconc/multiprocessing/connection.hpp"
@@ -31,6 +36,7 @@
 namespace asyncio = pyconc::asyncio;
 namespace mp = pyconc::multiprocessing;
 using asyncio::Coroutine;
+using pyconc::concurrent::futures::InterpreterPoolExecutor;
 using pyconc::concurrent::futures::ProcessPoolExecutor;
 using pyconc::concurrent::futures::ThreadPoolExecutor;
 using pyconc::lesson::accepted_range;
@@ -93,6 +99,7 @@ struct Times {
     double asyncio = 0;
     double threads = 0;
     double processes = 0;
+    double interpreters = 0;
     bool results_right = true;
 };
 
@@ -103,7 +110,8 @@ struct CoresBusy {
     double asyncio = 0;
     double threads = 0;
     double processes = 0;
-    double others = 0;  // cores other work on the machine kept busy during the processes' run
+    double interpreters = 0;
+    double others = 0;  // cores other work on the machine kept busy while the processes or interpreters ran
 
     static constexpr double parallel = 1.3;  // clearly more than one core at once
 };
@@ -179,6 +187,34 @@ double process_switch_ns() {
     return seconds * 1e9 / (2.0 * round_trips);
 }
 
+// Two interpreters, a thread in each, that hand an int back and forth
+// through two queues (each get makes a copy on the receiver's heap).
+double interpreter_switch_ns(const pyconc::runtime::Profile& python) {
+    namespace interpreters = pyconc::concurrent::interpreters;
+    auto here = interpreters::create(python);
+    auto there = interpreters::create(python);
+    auto to_there = interpreters::create_queue();
+    auto to_here = interpreters::create_queue();
+    constexpr int round_trips = switches / 2;
+    auto echo = there->call_in_thread([&](ThreadState& t) {
+        for (int i = 0; i < round_trips + 1; ++i) to_here->put(to_there->get(t));
+    });
+    double seconds = 0;
+    auto ping = here->call_in_thread([&](ThreadState& t) {
+        const auto round_trip = [&](std::int64_t i) {
+            to_there->put(pyconc::runtime::Int::from(i));
+            (void)to_here->get(t);
+        };
+        round_trip(0);  // the other is up
+        const auto started = Clock::now();
+        for (int i = 1; i <= round_trips; ++i) round_trip(1000 + i);
+        seconds = seconds_since(started);
+    });
+    ping->join();
+    echo->join();
+    return seconds * 1e9 / (2.0 * round_trips);
+}
+
 std::string duration_text(double ns) {
     if (ns < 1'000) return fmt::format("{:.0f} ns", ns);
     return fmt::format("{:.1f} us", ns / 1'000);
@@ -202,9 +238,11 @@ struct Measured {
     bool shared_asyncio = false;
     bool shared_threads = false;
     bool shared_processes = true;
+    bool shared_interpreters = true;
     double await_ns = 0;
     double thread_ns = 0;
     double process_ns = 0;
+    double interpreter_ns = 0;
 };
 
 // The inputs and the check of the outputs, shared by every model.
@@ -325,6 +363,35 @@ void measure_multiprocessing(ProcessPoolExecutor& pool, const Settings& settings
     m.shared_processes = touched != 0;
 }
 
+// subinterpreters: InterpreterPoolExecutor().map(...), a worker in an interpreter of its own
+void measure_interpreters(Interpreter& interpreter, InterpreterPoolExecutor& pool, const Settings& settings,
+                          const Workload& work, Measured& m) {
+    const auto started = Clock::now();
+    const auto from_interpreters =
+        pool.map([&settings](ThreadState& t, std::int64_t id) { return request(t, id, settings.io); },
+                 work.request_ids);
+    m.io.interpreters = seconds_since(started);
+    m.io.results_right &= from_interpreters == work.request_ids;
+
+    const pyconc::lesson::Stopwatch stopwatch;
+    m.cpu.results_right &= work.all_jobs_right(
+        pool.map([](ThreadState& t, std::int64_t job_n) { return cpu_job(t, job_n); }, work.job_ns));
+    const pyconc::lesson::Times elapsed = stopwatch.elapsed();
+    m.cpu.interpreters = elapsed.wall;
+    m.busy.interpreters = pyconc::lesson::cores_busy(elapsed);
+    m.busy.others = std::max(m.busy.others, pyconc::lesson::others_busy(elapsed));
+
+    // A worker sets the global x in its interpreter; the caller's x stays 0.
+    interpreter.globals().set("x", pyconc::runtime::Int::from(0));
+    pool.submit([](ThreadState& t) {
+            t.load_const(1);
+            t.store_global("x");
+        })
+        ->result();
+    m.shared_interpreters =
+        static_cast<const pyconc::runtime::Int&>(*interpreter.globals().get("x")).value() == 1;
+}
+
 Measured measure_all_models(pyconc::lesson::Lesson& lesson, const Settings& settings) {
     Measured m;
     m.cores = pyconc::lesson::usable_cores();
@@ -332,6 +399,7 @@ Measured measure_all_models(pyconc::lesson::Lesson& lesson, const Settings& sett
     m.process_ns = process_switch_ns();
     m.thread_ns = thread_switch_ns();
     m.await_ns = await_switch_ns(lesson.python_with_the_gil());
+    m.interpreter_ns = interpreter_switch_ns(lesson.python_with_interpreters());
 
     const Workload work{settings};
     Interpreter interpreter{lesson.python_with_the_gil()};
@@ -340,11 +408,14 @@ Measured measure_all_models(pyconc::lesson::Lesson& lesson, const Settings& sett
     ProcessPoolExecutor process_pool{m.cores};    // cpus workers
     (void)process_pool.map<ready>(std::vector<int>(m.cores, 0));
     (void)thread_pool.map([](ThreadState&, int x) { return x; }, std::vector<int>(8, 0));
+    InterpreterPoolExecutor interpreter_pool{lesson.python_with_interpreters()};  // Python's default workers
+    (void)interpreter_pool.map([](ThreadState&, int x) { return x; }, std::vector<int>(8, 0));
 
     measure_sequential(main_thread, settings, work, m);
     measure_asyncio(main_thread, settings, work, m);
     measure_threading(interpreter, thread_pool, settings, work, m);
     measure_multiprocessing(process_pool, settings, work, m);
+    measure_interpreters(interpreter, interpreter_pool, settings, work, m);
     return m;
 }
 
@@ -364,19 +435,22 @@ pyconc::lesson::Table times_table(const Times& times, bool cpu_bound, unsigned c
     row("asyncio", times.asyncio);
     row("threading (pool)", times.threads);
     row("multiprocessing (pool)", times.processes);
+    row("subinterpreters (pool)", times.interpreters);
     return table;
 }
 
 const char* winner(const Times& times) {
-    const double best = std::min({times.asyncio, times.threads, times.processes});
+    const double best = std::min({times.asyncio, times.threads, times.processes, times.interpreters});
     if (best == times.asyncio) return "asyncio";
     if (best == times.threads) return "threading";
-    return "multiprocessing";
+    if (best == times.processes) return "multiprocessing";
+    return "subinterpreters";
 }
 
-// The processes could not run at once because other work had the cores.
+// The processes or the interpreters could not run at once because other work had the cores.
 bool machine_was_busy(const Measured& m) {
-    return m.cores >= 2 && m.busy.processes < CoresBusy::parallel && m.busy.others >= 0.5;
+    return m.cores >= 2 && std::min(m.busy.processes, m.busy.interpreters) < CoresBusy::parallel &&
+           m.busy.others >= 0.5;
 }
 
 void show_times(pyconc::lesson::Lesson& lesson, const Settings& settings, const Measured& m) {
@@ -411,12 +485,19 @@ void show_glance(pyconc::lesson::Lesson& lesson, const Measured& m) {
                                     : parallel(m.busy.processes),
                 space(m.shared_processes, "a child's global not seen"),
                 fmt::format("OS process: {}", duration_text(m.process_ns)), "CPU-bound, true parallelism"});
+    glance.row({"subinterpreters",
+                machine_was_busy(m)
+                    ? fmt::format("? (the machine was busy: {:.2f} cores)", m.busy.interpreters)
+                    : parallel(m.busy.interpreters),
+                space(m.shared_interpreters, "a worker's global not seen"),
+                fmt::format("interpreter: {}", duration_text(m.interpreter_ns)),
+                "CPU-bound in one process, state kept apart (3.14)"});
     lesson.print(glance);
     lesson.note(
         "Measured now, on {} cores: parallel? is how many cores the CPU-bound jobs kept busy (CPU time over "
         "wall time; one GIL allows 1). The switch costs are one await of asyncio.sleep(0) between two "
-        "tasks, one handoff between two OS threads, and half a round trip through a pipe between two "
-        "processes.",
+        "tasks, one handoff between two OS threads, half a round trip through a pipe between two "
+        "processes, and half a round trip through two queues between two interpreters.",
         m.cores);
     if (machine_was_busy(m)) {
         lesson.note("The machine was busy: other work kept {:.1f} cores busy while the processes ran.",
@@ -425,18 +506,21 @@ void show_glance(pyconc::lesson::Lesson& lesson, const Measured& m) {
     lesson.say("I/O-bound winner: {}. CPU-bound winner: {}.", winner(m.io), winner(m.cpu));
     lesson.say(
         "Rule of thumb: I/O-bound? Start with asyncio; move to threads if blocking libraries are "
-        "unavoidable. CPU-bound? Reach for multiprocessing (or native extensions) to escape the GIL.");
+        "unavoidable. CPU-bound? Reach for multiprocessing (or native extensions) to escape the GIL; on "
+        "3.14, interpreters do it in one process when the work takes and gives copies.");
 }
 
 void record_figures(pyconc::lesson::Lesson& lesson, const Measured& m) {
     lesson.figure("cores", m.cores);
-    lesson.figure("io_seconds",
-                  std::vector<double>{m.io.sequential, m.io.asyncio, m.io.threads, m.io.processes});
-    lesson.figure("cpu_seconds",
-                  std::vector<double>{m.cpu.sequential, m.cpu.asyncio, m.cpu.threads, m.cpu.processes});
-    lesson.figure("cpu_cores_busy", std::vector<double>{m.busy.asyncio, m.busy.threads, m.busy.processes});
-    lesson.figure("switch_ns", std::vector<double>{m.await_ns, m.thread_ns, m.process_ns});
-    lesson.figure("shared_memory", std::vector<bool>{m.shared_asyncio, m.shared_threads, m.shared_processes});
+    lesson.figure("io_seconds", std::vector<double>{m.io.sequential, m.io.asyncio, m.io.threads,
+                                                    m.io.processes, m.io.interpreters});
+    lesson.figure("cpu_seconds", std::vector<double>{m.cpu.sequential, m.cpu.asyncio, m.cpu.threads,
+                                                     m.cpu.processes, m.cpu.interpreters});
+    lesson.figure("cpu_cores_busy",
+                  std::vector<double>{m.busy.asyncio, m.busy.threads, m.busy.processes, m.busy.interpreters});
+    lesson.figure("switch_ns", std::vector<double>{m.await_ns, m.thread_ns, m.process_ns, m.interpreter_ns});
+    lesson.figure("shared_memory", std::vector<bool>{m.shared_asyncio, m.shared_threads, m.shared_processes,
+                                                     m.shared_interpreters});
 }
 
 int verdict(pyconc::lesson::Lesson& lesson, const Measured& m) {
@@ -444,23 +528,25 @@ int verdict(pyconc::lesson::Lesson& lesson, const Measured& m) {
     const bool one_at_a_time = m.busy.asyncio < CoresBusy::parallel && m.busy.threads < CoresBusy::parallel;
     const bool cpu_holds =
         one_at_a_time &&
-        (m.cores < 2 || (m.busy.processes >= CoresBusy::parallel && m.cpu.processes < m.cpu.threads));
-    const bool memory_holds = m.shared_asyncio && m.shared_threads && !m.shared_processes;
+        (m.cores < 2 || (m.busy.processes >= CoresBusy::parallel && m.cpu.processes < m.cpu.threads &&
+                         m.busy.interpreters >= CoresBusy::parallel && m.cpu.interpreters < m.cpu.threads));
+    const bool memory_holds =
+        m.shared_asyncio && m.shared_threads && !m.shared_processes && !m.shared_interpreters;
     if (!m.io.results_right || !m.cpu.results_right) {
         return lesson.finish("handout-differs", "a workload gave a wrong result");
     }
     if (!cpu_holds && one_at_a_time && machine_was_busy(m)) {
         return lesson.finish(
             "machine-busy",
-            fmt::format("other work kept {:.1f} cores busy, so the processes could not run at "
-                        "once; run it again",
+            fmt::format("other work kept {:.1f} cores busy, so the processes or the interpreters could not "
+                        "run at once; run it again",
                         m.busy.others));
     }
     if (io_holds && cpu_holds && memory_holds) {
         return lesson.finish(
             "handout-holds",
-            "asyncio and threads beat sequential on I/O; processes beat threads on CPU; only "
-            "processes have memory of their own");
+            "asyncio and threads beat sequential on I/O; processes and interpreters beat threads on CPU; "
+            "only processes and interpreters have memory of their own");
     }
     return lesson.finish("handout-differs",
                          fmt::format("I/O {}, CPU {}, memory {}", io_holds ? "holds" : "differs",
@@ -473,9 +559,9 @@ int main(int argc, char** argv) try {
     mp::freeze_support(argc, argv);  // a spawned worker does its work here and exits
     pyconc::lesson::Lesson lesson{
         "08_models_at_a_glance",
-        "The hand-out's table of asyncio, threading and multiprocessing, measured on this machine: an "
-        "I/O-bound and a CPU-bound workload under each model, the cost of one switch, and whether the "
-        "workers share the caller's memory.",
+        "The hand-out's table of asyncio, threading and multiprocessing, and 3.14's subinterpreters, "
+        "measured on this machine: an I/O-bound and a CPU-bound workload under each model, the cost of one "
+        "switch, and whether the workers share the caller's memory.",
         {"handout-holds", "handout-differs", "machine-busy"}};
     Settings settings;
     lesson.option("--requests", settings.io.requests, "I/O-bound: requests, each a few short blocking waits",
@@ -486,12 +572,13 @@ int main(int argc, char** argv) try {
     lesson.option("--n", settings.n, "CPU-bound: each job's loop count",
                   accepted_range<std::int64_t>(1, 100'000'000));
     if (auto exit = lesson.parse(argc, argv)) return *exit;
-    // Sequentially, then overlapped; the CPU jobs about 3.5 times (sequential, asyncio, threads, processes).
+    // Sequentially, then overlapped; the CPU jobs about 4.5 times (sequential, asyncio, threads, processes,
+    // interpreters).
     const double waits_seconds = settings.io.requests * settings.io.waits * settings.io.wait_ms / 1000.0;
     const double jobs_seconds =
         settings.jobs * static_cast<double>(settings.n) * pyconc::programs::cpu_job_seconds_per_loop;
     if (auto exit = lesson.check_limits(
-            {1.6 * waits_seconds + 3.5 * jobs_seconds, 0},
+            {1.8 * waits_seconds + 4.5 * jobs_seconds, 0},
             fmt::format("--requests {} --wait-ms {} --jobs {} --n {}", settings.io.requests,
                         settings.io.wait_ms, settings.jobs, settings.n)))
         return *exit;

@@ -34,20 +34,6 @@ using Clock = std::chrono::steady_clock;
 
 namespace {
 
-// concurrent.interpreters is new in 3.14: an older version's lesson models 3.14, and says so.
-Profile python_with_interpreters(pyconc::lesson::Lesson& lesson) {
-    const Profile& asked = lesson.python();
-    if (asked.version.starts_with("3.14")) return asked;
-    lesson.note(
-        "concurrent.interpreters is new in CPython 3.14 (PEP 734): this lesson models 3.14. CPython {} has "
-        "{}.",
-        asked.version,
-        asked.version == "3.12" || asked.version.starts_with("3.13")
-            ? "interpreters with a GIL each (PEP 684), through the C API only"
-            : "subinterpreters through the C API only, all sharing one GIL");
-    return *profile_for("3.14");
-}
-
 // (a) countdown(n) split over k threads of one interpreter ...
 double in_threads(const Profile& python, std::int64_t n, int k) {
     Interpreter interpreter{python};
@@ -234,7 +220,7 @@ int main(int argc, char** argv) try {
         3.0 * 2.0 * 3.0 * static_cast<double>(n) * pyconc::programs::countdown_seconds_per_loop;
     if (auto exit = lesson.check_limits({countdowns + 1.0, 0}, fmt::format("--n {}", n))) return *exit;
 
-    const Profile python = python_with_interpreters(lesson);
+    const Profile python = lesson.python_with_interpreters();
     Interpreter main_interpreter{python};
     const unsigned cores = pyconc::lesson::usable_cores();
     if (n == 0)

@@ -99,6 +99,23 @@ runtime::Profile Lesson::python_with_the_gil() {
     return profile;
 }
 
+runtime::Profile Lesson::python_with_interpreters() {
+    const runtime::Profile& asked = python_.profile;
+    if (asked.version.starts_with("3.14")) return asked;
+    if (!interpreters_said_) {
+        interpreters_said_ = true;
+        const bool own_gil = asked.version == "3.12" || asked.version.starts_with("3.13");
+        note(
+            "concurrent.interpreters is new in CPython 3.14 (PEP 734): this lesson models 3.14 there. "
+            "CPython {} "
+            "has {}.",
+            asked.version,
+            own_gil ? "interpreters with a GIL each (PEP 684), through the C API only"
+                    : "subinterpreters through the C API only, all sharing one GIL");
+    }
+    return *runtime::profile_for("3.14");
+}
+
 std::string Lesson::RecordedRun::get(std::string_view key) const {
     const auto found = values.find(key);
     return found == values.end() ? "?" : found->second;

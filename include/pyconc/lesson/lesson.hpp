@@ -110,6 +110,10 @@ public:
     // GIL kept, as PYTHON_GIL=1 runs a free-threaded build; the first call
     // for a "t" version says so in a note.
     [[nodiscard]] runtime::Profile python_with_the_gil();
+    // For a lesson that uses concurrent.interpreters (new in 3.14): the
+    // version's profile from 3.14 on, else 3.14's; the first call for an
+    // older version says so, and what that version had instead.
+    [[nodiscard]] runtime::Profile python_with_interpreters();
 
     // What the lesson's Python twin printed on that CPython version, as
     // `./workshop reference` recorded it on this machine
@@ -181,6 +185,7 @@ private:
     ModelledPython python_{runtime::profiles.front(), ""};
     bool python_said_ = false;
     bool gil_kept_said_ = false;
+    bool interpreters_said_ = false;
 };
 
 }  // namespace pyconc::lesson

@@ -39,10 +39,11 @@ inline constexpr bool is_model_reference<runtime::Ref<T>> = true;
 class InterpreterPoolExecutor : public ThreadPoolExecutor {
 public:
     // Workers that run the CPython version `profile` describes.
-    explicit InterpreterPoolExecutor(const runtime::Profile& profile, std::optional<std::size_t> max_workers = {},
+    explicit InterpreterPoolExecutor(const runtime::Profile& profile,
+                                     std::optional<std::size_t> max_workers = {},
                                      std::string thread_name_prefix = "InterpreterPoolExecutor")
-        : ThreadPoolExecutor([this]() -> runtime::Interpreter& { return new_worker_interpreter(); }, max_workers,
-                             std::move(thread_name_prefix)),
+        : ThreadPoolExecutor([this]() -> runtime::Interpreter& { return new_worker_interpreter(); },
+                             max_workers, std::move(thread_name_prefix)),
           profile_(profile) {}
     InterpreterPoolExecutor(const InterpreterPoolExecutor&) = delete;
     InterpreterPoolExecutor& operator=(const InterpreterPoolExecutor&) = delete;

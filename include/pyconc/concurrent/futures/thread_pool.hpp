@@ -151,9 +151,9 @@ private:
 
     // Caller holds mutex_.
     void start_worker() {
-        auto worker =
-            std::make_unique<threading::Thread>(worker_interpreter_(), fmt::format("{}_{}", prefix_, workers_.size()),
-                                                [this](runtime::ThreadState& t) { work(t); });
+        auto worker = std::make_unique<threading::Thread>(worker_interpreter_(),
+                                                          fmt::format("{}_{}", prefix_, workers_.size()),
+                                                          [this](runtime::ThreadState& t) { work(t); });
         worker->start();
         workers_.push_back(std::move(worker));
     }
