@@ -223,3 +223,23 @@ TEST(InterpreterPoolExecutor, AModelObjectComesBackAsACopy) {
     const Ref<Object> copy = future->result().make();
     EXPECT_EQ(static_cast<const List&>(*copy).size(), 2U);
 }
+
+// A debug build fails fast when an object crosses without a copy: freed on
+// a heap that did not allocate it. (Release builds trust the program, as
+// CPython does: the check is skipped there, and says so.)
+TEST(InterpretersDeathTest, AnObjectFreedOnAnotherInterpretersHeapIsFatalInDebugBuilds) {
+#ifdef NDEBUG
+    GTEST_SKIP() << "a debug build's check (the arena registry): this is a release build";
+#else
+    GTEST_FLAG_SET(death_test_style, "threadsafe");
+    EXPECT_DEATH(
+        {
+            Interpreter main_interpreter{python314};
+            auto a = interpreters::create(python314);
+            Ref<Object> smuggled;
+            a->exec([&](ThreadState&) { smuggled = make<List>(Int::from(1)); });
+            smuggled.reset();  // on main's heap: the list is a's
+        },
+        "a list of another interpreter's heap was freed on this one");
+#endif
+}

@@ -242,6 +242,7 @@ private:
             free_int(op);
             return;
         }
+        check_ours(op);
         count_live(-1);
         if (op.is_gc()) {
             auto& container = static_cast<Container&>(op);
@@ -251,6 +252,23 @@ private:
             });
         }
         delete &op;  // the virtual destructor, then Object::operator delete with the object's size
+    }
+
+    // Debug builds: an object another heap allocated is not freed here (its
+    // collector's lists and its pools are the other heap's). Release builds
+    // trust the program, as CPython does. An int is not checked on the eval
+    // loop's path (free_int): its block is, when it goes back to the pools.
+    void check_ours(const Object& op) const noexcept {
+#ifndef NDEBUG
+        if (allocator_.holds_anothers(&op)) {
+            fatal("Heap::free",
+                  fmt::format("a {} of another interpreter's heap was freed on this one: objects "
+                              "cross between interpreters only as copies (concurrent.interpreters)",
+                              op.type_name()));
+        }
+#else
+        (void)op;
+#endif
     }
 
     // With the GIL only one thread runs; without it, the heap's mutex.
@@ -275,7 +293,9 @@ private:
     }
     // The heap's freelist; in the free-threaded mode this thread's, or
     // null for a thread with no ThreadCache (its ints go back to pymalloc).
-    IntFreelist* int_freelist() noexcept { return free_threaded_ ? thread_ints_ : &ints_; }
+    IntFreelist* int_freelist() noexcept {
+        return free_threaded_ ? thread_ints_ : &ints_;
+    }
     // A new object belongs to the thread that made it.
     void adopt(Object& op) {
         if (op.is_immortal()) return;

@@ -32,6 +32,9 @@
 //   free-list link in its first 8 bytes, so ASan reports any touch of it.
 // - Not thread-safe: like pymalloc, it is used only with the GIL held (or by
 //   one interpreter's thread).
+// - Debug builds keep a registry of every allocator's arenas (`owner_of`):
+//   a heap that frees an object another heap allocated (one that crossed
+//   between interpreters without a copy) then fails at once, by name.
 #include <algorithm>
 #include <array>
 #include <bit>
@@ -40,6 +43,8 @@
 #include <cstdlib>
 #include <cstring>
 #include <deque>
+#include <map>
+#include <mutex>
 #include <new>
 #include <vector>
 
@@ -57,6 +62,39 @@
 #endif
 
 namespace pyconc::runtime {
+
+class Obmalloc;
+
+#ifndef NDEBUG
+namespace detail {
+// Debug builds: which allocator holds each arena (every interpreter's, in
+// this process).
+class ArenaRegistry {
+public:
+    static void add(const std::byte* base, std::size_t size, const Obmalloc* owner) {
+        const std::lock_guard lock{mutex_};
+        arenas_[reinterpret_cast<std::uintptr_t>(base)] = {size, owner};  // NOLINT: an address as a key
+    }
+    static void remove(const std::byte* base) {
+        const std::lock_guard lock{mutex_};
+        arenas_.erase(reinterpret_cast<std::uintptr_t>(base));  // NOLINT: an address as a key
+    }
+    // The allocator whose arena holds `p`, or null (a large block, or not pymalloc's).
+    [[nodiscard]] static const Obmalloc* owner_of(const void* p) {
+        const auto address = reinterpret_cast<std::uintptr_t>(p);  // NOLINT: an address compared
+        const std::lock_guard lock{mutex_};
+        auto next = arenas_.upper_bound(address);
+        if (next == arenas_.begin()) return nullptr;
+        const auto& [base, arena] = *std::prev(next);
+        return address - base < arena.first ? arena.second : nullptr;
+    }
+
+private:
+    static inline std::mutex mutex_;
+    static inline std::map<std::uintptr_t, std::pair<std::size_t, const Obmalloc*>> arenas_;
+};
+}  // namespace detail
+#endif
 
 // PYMEM_DEADBYTE: what a freed block holds in debug builds.
 inline constexpr unsigned char dead_byte = 0xDD;
@@ -106,8 +144,20 @@ public:
     Obmalloc& operator=(const Obmalloc&) = delete;
     ~Obmalloc() {
         for (ArenaObject& arena : arenas_) {
-            if (arena.address) std::free(arena.address);
+            if (arena.address) free_arena_memory(arena.address);
         }
+    }
+
+    // Debug builds: whether `p` lies in an arena of another allocator (another
+    // interpreter's heap). Release builds do not keep the registry: false.
+    [[nodiscard]] bool holds_anothers(const void* p) const {
+#ifndef NDEBUG
+        const Obmalloc* owner = detail::ArenaRegistry::owner_of(p);
+        return owner != nullptr && owner != this;
+#else
+        (void)p;
+        return false;
+#endif
     }
 
     // PyObject_Malloc. Never returns null: out of memory, it throws
@@ -128,6 +178,10 @@ public:
     // PyObject_Free. `bytes` must be what was asked of allocate().
     void free(void* pointer, std::size_t bytes) noexcept {
         if (pointer == nullptr) return;
+        if (holds_anothers(pointer)) {
+            fatal("Obmalloc::free",
+                  "a block of another interpreter's heap: objects cross between interpreters only as copies");
+        }
         if (bytes == 0 || bytes > small_request_threshold) {
             free_large(pointer, bytes);
             return;
@@ -424,6 +478,9 @@ private:
         if (!memory) throw std::bad_alloc();  // the empty slot stays free for a later arena
         *slot = ArenaObject{};
         slot->address = static_cast<std::byte*>(memory);
+#ifndef NDEBUG
+        detail::ArenaRegistry::add(slot->address, arena_size_, this);
+#endif
         slot->pool_address = slot->address;
         slot->nfreepools = slot->ntotalpools = pools_per_arena();
         usable_arenas_ = slot;
@@ -432,8 +489,15 @@ private:
         arenas_highwater_ = std::max(arenas_highwater_, arenas_held_);
     }
 
+    static void free_arena_memory(std::byte* address) noexcept {
+#ifndef NDEBUG
+        detail::ArenaRegistry::remove(address);
+#endif
+        std::free(address);
+    }
+
     void release_arena(ArenaObject& arena) noexcept {
-        std::free(arena.address);
+        free_arena_memory(arena.address);
         arena = ArenaObject{};
         arenas_released_ += 1;
         arenas_held_ -= 1;
