@@ -7,7 +7,8 @@
 // the threads do not. (b) Isolation: a module global set in one interpreter
 // is not in another; what crosses a queue arrives as a copy, cheap or
 // pickled, and what pickle cannot take is refused. (c) What each model
-// costs to start and to ask: a thread, an interpreter, a round trip.
+// costs to start (a thread, an interpreter, a process by each start
+// method) and to ask (a round trip through each kind of pool).
 #include <chrono>
 #include <cstdint>
 #include <memory>
@@ -15,21 +16,31 @@
 #include <vector>
 
 #include "programs/workloads.hpp"
+#include "pyconc/concurrent/futures/interpreter_pool.hpp"
+#include "pyconc/concurrent/futures/process_pool.hpp"
 #include "pyconc/concurrent/futures/thread_pool.hpp"
 #include "pyconc/concurrent/interpreters/interpreter.hpp"
 #include "pyconc/concurrent/interpreters/queue.hpp"
 #include "pyconc/lesson/lesson.hpp"
 #include "pyconc/lesson/measure.hpp"
+#include "pyconc/multiprocessing/process.hpp"
+#include "pyconc/multiprocessing/spawn.hpp"
+#include "pyconc/multiprocessing/start_method.hpp"
 #include "pyconc/runtime/interpreter.hpp"
 #include "pyconc/runtime/thread_state.hpp"
 #include "pyconc/threading.hpp"
 
 using namespace pyconc::runtime;
 namespace interpreters = pyconc::concurrent::interpreters;
+namespace mp = pyconc::multiprocessing;
+using pyconc::concurrent::futures::InterpreterPoolExecutor;
+using pyconc::concurrent::futures::ProcessPoolExecutor;
+using pyconc::concurrent::futures::ThreadPoolExecutor;
 using pyconc::lesson::accepted_range;
 using pyconc::lesson::Align;
 using pyconc::lesson::grouped;
 using pyconc::programs::countdown;
+using pyconc::threading::Thread;
 using Clock = std::chrono::steady_clock;
 
 namespace {
@@ -44,7 +55,7 @@ double in_interpreters(const Profile& python, std::int64_t n, int k) {
     std::vector<std::unique_ptr<interpreters::Interpreter>> interps;
     for (int i = 0; i < k; ++i) interps.push_back(interpreters::create(python));
     const auto started = Clock::now();
-    std::vector<std::unique_ptr<pyconc::threading::Thread>> threads;
+    std::vector<std::unique_ptr<Thread>> threads;
     for (auto& interp : interps)
         threads.push_back(interp->call_in_thread([n, k](ThreadState& t) { countdown(t, n / k); }));
     for (auto& thread : threads) thread->join();
@@ -155,52 +166,94 @@ Isolation isolation(pyconc::lesson::Lesson& lesson, const Profile& python, Inter
     return result;
 }
 
-// (c) What starting each costs, and a round trip through each.
+// (c) What starting each costs, and a round trip through each: a thread,
+// an interpreter, a process by each start method; then one call through
+// each kind of pool (its workers already started).
+struct Cost {
+    std::string what;
+    double us;
+};
+template <class Run>
+double per_call_us(int repeats, const Run& run) {
+    const auto started = Clock::now();
+    for (int i = 0; i < repeats; ++i) run();
+    return std::chrono::duration<double, std::micro>(Clock::now() - started).count() / repeats;
+}
+
+std::vector<Cost> starting_costs(const Profile& python, Interpreter& main_interpreter) {
+    std::vector<Cost> costs;
+    costs.push_back({"start and join a thread", per_call_us(50, [&] {
+                         Thread thread{main_interpreter, "Thread", [](ThreadState& t) { t.resume(); }};
+                         thread.start();
+                         thread.join();
+                     })});
+    costs.push_back({"create and close an interpreter", per_call_us(50, [&] {
+                         auto interp = interpreters::create(python);
+                         interp->close();
+                     })});
+    // Processes while this one has no other thread: fork copies only the caller.
+    for (const mp::StartMethod method : mp::all_start_methods) {
+        const mp::Context context = mp::get_context(method);
+        const auto start_one = [&] {
+            auto process = mp::Process::call<pyconc::programs::ready>(context, 0);
+            process.start();
+            process.join();
+        };
+        start_one();  // a fork server starts at first use: not counted
+        costs.push_back({fmt::format("start and join a process ({})", mp::start_method_name(method)),
+                         per_call_us(5, start_one)});
+    }
+    return costs;
+}
+
+std::vector<Cost> round_trip_costs(const Profile& python, Interpreter& main_interpreter) {
+    std::vector<Cost> costs;
+    auto interp = interpreters::create(python);
+    costs.push_back({"interp.call(f) returning 42", per_call_us(50, [&] {
+                         const interpreters::XiData answer =
+                             interp->call([](ThreadState&) -> Ref<Object> { return Int::from(42); });
+                         (void)answer.make();
+                     })});
+    const auto pool_round_trip = [](auto& pool) {
+        (void)pool.submit([](ThreadState&) { return 0; })->result();  // the worker started
+        return per_call_us(50, [&] { (void)pool.submit([](ThreadState&) { return 42; })->result(); });
+    };
+    ThreadPoolExecutor threads{main_interpreter, 1};
+    costs.push_back({"ThreadPoolExecutor: submit(f).result()", pool_round_trip(threads)});
+    InterpreterPoolExecutor interps{python, 1};
+    costs.push_back({"InterpreterPoolExecutor: submit(f).result()", pool_round_trip(interps)});
+    ProcessPoolExecutor processes{1};
+    (void)processes.submit<pyconc::programs::ready>(0)->result();  // the worker started
+    costs.push_back({"ProcessPoolExecutor: submit(f).result()", per_call_us(50, [&] {
+                         (void)processes.submit<pyconc::programs::ready>(42)->result();
+                     })});
+    return costs;
+}
+
 std::vector<double> costs(pyconc::lesson::Lesson& lesson, const Profile& python,
                           Interpreter& main_interpreter) {
-    lesson.heading("What it costs: starting one, and a round trip");
-    constexpr int repeats = 50;
-    const auto per_call_us = [](const auto& run) {
-        const auto started = Clock::now();
-        for (int i = 0; i < repeats; ++i) run();
-        return std::chrono::duration<double, std::micro>(Clock::now() - started).count() / repeats;
-    };
-    const double thread_us = per_call_us([&] {
-        pyconc::threading::Thread thread{main_interpreter, "Thread", [](ThreadState& t) { t.resume(); }};
-        thread.start();
-        thread.join();
-    });
-    const double interpreter_us = per_call_us([&] {
-        auto interp = interpreters::create(python);
-        interp->close();
-    });
-    auto interp = interpreters::create(python);
-    const double call_us = per_call_us([&] {
-        const interpreters::XiData answer =
-            interp->call([](ThreadState&) -> Ref<Object> { return Int::from(42); });
-        (void)answer.make();
-    });
-    double pool_us = 0;
-    {
-        pyconc::concurrent::futures::ThreadPoolExecutor pool{main_interpreter, 1};
-        (void)pool.submit([](ThreadState&) { return 0; })->result();  // the worker started
-        pool_us = per_call_us([&] { (void)pool.submit([](ThreadState&) { return 42; })->result(); });
-    }
+    lesson.heading("What it costs: starting one, and a round trip through a pool");
+    std::vector<Cost> all = starting_costs(python, main_interpreter);
+    for (Cost& cost : round_trip_costs(python, main_interpreter)) all.push_back(std::move(cost));
     pyconc::lesson::Table table{{"", Align::left}, {"per call", Align::right}};
-    table.row({"start and join a thread", fmt::format("{:.1f} us", thread_us)});
-    table.row({"create and close an interpreter", fmt::format("{:.1f} us", interpreter_us)});
-    table.row({"interp.call(f) returning 42", fmt::format("{:.1f} us", call_us)});
-    table.row({"a thread pool's submit(f).result()", fmt::format("{:.1f} us", pool_us)});
+    std::vector<double> us;
+    for (const Cost& cost : all) {
+        table.row({cost.what, cost.us < 1000 ? fmt::format("{:.1f} us", cost.us)
+                                             : fmt::format("{:.2f} ms", cost.us / 1000)});
+        us.push_back(cost.us);
+    }
     lesson.print(table);
     lesson.note(
-        "The model's interpreter is a heap, a collector and a GIL: CPython's also imports its builtins and "
-        "sys, several milliseconds. Process start and a process pool's round trip: 08_models_at_a_glance.");
-    return {thread_us, interpreter_us, call_us, pool_us};
+        "The model's interpreter is a heap, a collector and a GIL, made lazily: CPython's also imports its "
+        "builtins and sys, a few milliseconds. Still, an interpreter sits between a thread and a process: "
+        "parallel like a process, cheap to reach like a thread.");
+    return us;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) try {
+    mp::freeze_support(argc, argv);  // a spawned child does its work here and exits
     pyconc::lesson::Lesson lesson{
         "09_subinterpreters",
         "The fourth model: interpreters in one process, each with its own GIL, heap and globals (PEP 684, "
