@@ -6,10 +6,8 @@
 // (cpu_job, model instructions) run sequentially, with asyncio, in a thread
 // pool, in a process pool and in an interpreter pool (3.14's fourth model);
 // the cost of one switch is measured for each model (an await, an OS thread
-// handoff, a process round trip, a round trip between two interpreters
-// through their queues), and whether a change made by the worker is seen by
-// the caller (the memory space).
-// The table then prints each claim beside what was measured.
+// handoff, a process round trip, a swap into another interpreter), and whether a change made by the worker is
+// seen by the caller (the memory space). The table then prints each claim beside what was measured.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -187,32 +185,17 @@ double process_switch_ns() {
     return seconds * 1e9 / (2.0 * round_trips);
 }
 
-// Two interpreters, a thread in each, that hand an int back and forth
-// through two queues (each get makes a copy on the receiver's heap).
+// This thread switching into another interpreter and back, as
+// interp.call(f) does (PyThreadState_Swap: its GIL taken, then given back);
+// half a round trip. (Two interpreters' threads handing items through
+// queues pay 3.14's 10 ms polling instead: 09_subinterpreters shows it.)
 double interpreter_switch_ns(const pyconc::runtime::Profile& python) {
     namespace interpreters = pyconc::concurrent::interpreters;
-    auto here = interpreters::create(python);
-    auto there = interpreters::create(python);
-    auto to_there = interpreters::create_queue();
-    auto to_here = interpreters::create_queue();
-    constexpr int round_trips = switches / 2;
-    auto echo = there->call_in_thread([&](ThreadState& t) {
-        for (int i = 0; i < round_trips + 1; ++i) to_here->put(to_there->get(t));
-    });
-    double seconds = 0;
-    auto ping = here->call_in_thread([&](ThreadState& t) {
-        const auto round_trip = [&](std::int64_t i) {
-            to_there->put(pyconc::runtime::Int::from(i));
-            (void)to_here->get(t);
-        };
-        round_trip(0);  // the other is up
-        const auto started = Clock::now();
-        for (int i = 1; i <= round_trips; ++i) round_trip(1000 + i);
-        seconds = seconds_since(started);
-    });
-    ping->join();
-    echo->join();
-    return seconds * 1e9 / (2.0 * round_trips);
+    auto other = interpreters::create(python);
+    other->exec([](ThreadState& t) { t.resume(); });  // made its globals and state once
+    const auto started = Clock::now();
+    for (int i = 0; i < switches / 2; ++i) other->exec([](ThreadState& t) { t.resume(); });
+    return seconds_since(started) * 1e9 / switches;
 }
 
 std::string duration_text(double ns) {
@@ -490,14 +473,14 @@ void show_glance(pyconc::lesson::Lesson& lesson, const Measured& m) {
                     ? fmt::format("? (the machine was busy: {:.2f} cores)", m.busy.interpreters)
                     : parallel(m.busy.interpreters),
                 space(m.shared_interpreters, "a worker's global not seen"),
-                fmt::format("interpreter: {}", duration_text(m.interpreter_ns)),
+                fmt::format("interpreter swap: {}", duration_text(m.interpreter_ns)),
                 "CPU-bound in one process, state kept apart (3.14)"});
     lesson.print(glance);
     lesson.note(
         "Measured now, on {} cores: parallel? is how many cores the CPU-bound jobs kept busy (CPU time over "
         "wall time; one GIL allows 1). The switch costs are one await of asyncio.sleep(0) between two "
         "tasks, one handoff between two OS threads, half a round trip through a pipe between two "
-        "processes, and half a round trip through two queues between two interpreters.",
+        "processes, and this thread swapping into another interpreter (half of interp.call's round trip).",
         m.cores);
     if (machine_was_busy(m)) {
         lesson.note("The machine was busy: other work kept {:.1f} cores busy while the processes ran.",

@@ -8,15 +8,21 @@
 //   apart in the sender (a cheap copy, or a pickle; NotShareableError, and
 //   nothing queued, for what cannot cross); `get()` makes a new object on
 //   the receiver's heap, the current one on the calling thread.
-// - `get()` waits while the queue is empty; called with the caller's thread
-//   state, it releases the caller's GIL while it waits, as queue.get() does.
-//   `get_nowait()` raises QueueEmpty instead.
-#include <condition_variable>
+// - `get()` waits while the queue is empty as CPython 3.14's does: it
+//   polls, sleeping 10 ms (`time.sleep(_delay)`, the GIL released) between
+//   looks (Lib/concurrent/interpreters/_queues.py). So an item put while the
+//   receiver sleeps waits up to 10 ms: a handoff between two interpreters'
+//   threads through queues costs milliseconds, a pool's round trip (the
+//   result handed back directly) microseconds. `get_nowait()` raises
+//   QueueEmpty instead of waiting.
+#include <chrono>
 #include <cstddef>
 #include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
+#include <thread>
 #include <utility>
 
 #include "pyconc/concurrent/interpreters/crossinterp.hpp"
@@ -36,37 +42,29 @@ public:
     Crossing put(const runtime::Object* object) {
         XiData data = XiData::of(object);  // may throw NotShareableError: nothing is queued then
         const Crossing crossing = data.crossing();
-        {
-            const std::lock_guard lock{mutex_};
-            items_.push_back(std::move(data));
-        }
-        ready_.notify_one();
+        const std::lock_guard lock{mutex_};
+        items_.push_back(std::move(data));
         return crossing;
     }
     Crossing put(const runtime::Ref<runtime::Object>& object) { return put(object.get()); }
 
-    // Queue.get(): waits for an item, with the caller's GIL released.
+    // 3.14's Queue.get(_delay=10 / 1000): polls until an item is there.
+    static constexpr std::chrono::milliseconds poll_delay{10};
+
+    // Queue.get(): the next item, made on the caller's heap; while there is
+    // none, time.sleep(0.010) with the caller's GIL released, and look again.
     [[nodiscard]] runtime::Ref<runtime::Object> get(runtime::ThreadState& caller) {
-        XiData data;
-        {
-            const runtime::ThreadState::AllowThreads released{caller};
-            std::unique_lock lock{mutex_};
-            ready_.wait(lock, [this] { return !items_.empty(); });
-            data = std::move(items_.front());
-            items_.pop_front();
+        while (true) {
+            if (std::optional<XiData> data = take()) return data->make();
+            const runtime::ThreadState::AllowThreads sleeping{caller};
+            std::this_thread::sleep_for(poll_delay);
         }
-        return data.make();  // on the caller's heap, with its GIL held again
     }
     // Queue.get_nowait(), from a thread whose interpreter's heap is current.
     [[nodiscard]] runtime::Ref<runtime::Object> get_nowait() {
-        XiData data;
-        {
-            const std::lock_guard lock{mutex_};
-            if (items_.empty()) throw QueueEmpty("Queue.get_nowait(): the queue is empty");
-            data = std::move(items_.front());
-            items_.pop_front();
-        }
-        return data.make();
+        std::optional<XiData> data = take();
+        if (!data) throw QueueEmpty("Queue.get_nowait(): the queue is empty");
+        return data->make();
     }
     [[nodiscard]] std::size_t qsize() const {
         const std::lock_guard lock{mutex_};
@@ -74,8 +72,16 @@ public:
     }
 
 private:
+    // _queues.get: the first item, or none.
+    std::optional<XiData> take() {
+        const std::lock_guard lock{mutex_};
+        if (items_.empty()) return std::nullopt;
+        std::optional<XiData> data{std::move(items_.front())};
+        items_.pop_front();
+        return data;
+    }
+
     mutable std::mutex mutex_;
-    std::condition_variable ready_;
     std::deque<XiData> items_;
 };
 
