@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include "pyconc/asyncio.hpp"
 #include "pyconc/concurrent/futures/interpreter_pool.hpp"
 #include "pyconc/concurrent/interpreters/interpreter.hpp"
 #include "pyconc/concurrent/interpreters/queue.hpp"
@@ -222,6 +223,27 @@ TEST(InterpreterPoolExecutor, AModelObjectComesBackAsACopy) {
     });
     const Ref<Object> copy = future->result().make();
     EXPECT_EQ(static_cast<const List&>(*copy).size(), 2U);
+}
+
+// await loop.run_in_executor(interpreter_pool, f): the loop awaits a work
+// item that ran in a worker's interpreter.
+TEST(InterpreterPoolExecutor, RunInExecutorAwaitsAWorkItemOfAnotherInterpreter) {
+    Interpreter main_interpreter{python314};
+    ThreadState loop_thread{main_interpreter, "loop"};
+    const std::int64_t result = pyconc::asyncio::run(
+        [&]() -> pyconc::asyncio::Coroutine<std::int64_t> {
+            pyconc::concurrent::futures::InterpreterPoolExecutor pool{python314, 1};
+            const std::int64_t got = co_await pyconc::asyncio::run_in_executor(pool, [](ThreadState& t) {
+                t.load_const(40);
+                t.load_const(2);
+                t.binary_add();
+                return t.return_int();
+            });
+            pool.shutdown(true, false, &loop_thread);
+            co_return got;
+        }(),
+        {.thread = &loop_thread});
+    EXPECT_EQ(result, 42);
 }
 
 // A debug build fails fast when an object crosses without a copy: freed on
