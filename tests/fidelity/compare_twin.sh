@@ -23,6 +23,13 @@ while read -r python version full <&3; do
         status=1
         continue
     fi
+    # A twin that cannot run on this CPython (twin.py's needs(): exit 77)
+    # says so before the lesson runs for nothing.
+    "$python" "$twin" can-run >/dev/null 2>&1
+    if (($? == 77)); then
+        echo "$("$python" "$twin" can-run 2>&1): CPython $full"
+        continue
+    fi
     # shellcheck disable=SC2086  # the twin's flags, one word each
     if ! figures=$("$lesson" --python "$version" --json $model_args 2>&1); then
         if grep -q "^--python: '$version' is not accepted" <<<"$figures"; then

@@ -112,4 +112,4 @@ def model(figures):
 
 
 if __name__ == "__main__":
-    main(cpython, model, MODEL_ARGS, figures)
+    main(cpython, model, MODEL_ARGS, figures, can_run=needs_free_threading)

@@ -10,8 +10,12 @@ from twin import main, needs, yes
 MODEL_ARGS = ["--n", "20000"]
 
 
-def cpython():
+def can_run():
     needs((3, 14), "concurrent.interpreters")
+
+
+def cpython():
+    can_run()
     import threading
     from concurrent import interpreters
 
@@ -53,4 +57,4 @@ def model(figures):
 
 
 if __name__ == "__main__":
-    main(cpython, model, MODEL_ARGS)
+    main(cpython, model, MODEL_ARGS, can_run=can_run)

@@ -12,6 +12,8 @@ tests/fidelity/compare_twin.sh can put the two side by side.
                               ./workshop reference
     python3 TWIN model-args   the flags the lesson runs with (--json and
                               --python are added by the comparison)
+    python3 TWIN can-run      exit 0, or 77 (SKIP) saying why this CPython
+                              cannot run the twin
     LESSON --json ... | python3 TWIN model
 """
 import json
@@ -20,8 +22,12 @@ import sys
 import tempfile
 
 
-def main(cpython, model, model_args, figures=None):
+def main(cpython, model, model_args, figures=None, can_run=None):
     what = sys.argv[1] if len(sys.argv) == 2 else ""
+    if what == "can-run":
+        if can_run:
+            can_run()  # exits with SKIP, saying why, when it cannot
+        return
     if what == "cpython":
         facts = cpython()
     elif what == "reference":
@@ -34,7 +40,7 @@ def main(cpython, model, model_args, figures=None):
         print(" ".join(model_args))
         return
     else:
-        sys.exit("usage: TWIN cpython | reference | model-args | model < the lesson's --json output")
+        sys.exit("usage: TWIN cpython | reference | model-args | can-run | model < the lesson's --json output")
     for key, value in facts.items():
         print(f"{key}={value}")
 
