@@ -122,6 +122,18 @@ TEST(Interpreters, QueueRefusesWhatCannotCross) {
     EXPECT_EQ(queue->qsize(), 0U);
 }
 
+// A list that holds itself is refused (the model's pickle keeps no memo),
+// instead of recursing without end.
+TEST(Interpreters, QueueRefusesAListThatHoldsItself) {
+    Interpreter main_interpreter{python314};
+    auto queue = interpreters::create_queue();
+    auto list = make<List>(Int::from(1));
+    list->append(Ref<Object>::new_ref(*list));
+    EXPECT_THROW(queue->put(list), interpreters::NotShareableError);
+    EXPECT_EQ(queue->qsize(), 0U);
+    list->clear();  // the cycle broken, so that it is freed before the heap ends
+}
+
 // A dict crosses through pickle too, keys and values copied.
 TEST(Interpreters, QueuePicklesADict) {
     Interpreter main_interpreter{python314};

@@ -18,6 +18,7 @@
 //   with NotShareableError ("cannot pickle '_thread.lock' object") before
 //   anything is sent. The model's pickle takes fewer kinds than CPython's
 //   (no class, no instance): those are refused too.
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <stdexcept>
@@ -51,7 +52,8 @@ public:
             data.value_ = copy(object);
         } else {
             std::string bytes;
-            pickle(object, bytes);  // throws NotShareableError
+            std::vector<const runtime::Object*> path;
+            pickle(object, bytes, path);  // throws NotShareableError
             data.value_ = Pickled{std::move(bytes)};
             data.crossing_ = Crossing::pickled;
         }
@@ -119,31 +121,48 @@ private:
     }
 
     // The model's pickle: a tag, then a length or a value, as text fields
-    // ("i42;", "s5:hello", "l3:" followed by three items, "n").
-    static void pickle(const runtime::Object* object, std::string& out) {
+    // ("i42;", "s5:hello", "l3:" followed by three items, "n"). `path` holds
+    // the containers being pickled around this one: CPython's pickle memo
+    // takes a list that holds itself; the model's refuses it rather than
+    // recurse without end.
+    static void pickle(const runtime::Object* object, std::string& out,
+                       std::vector<const runtime::Object*>& path) {
         if (object == nullptr) {
             out += 'n';
-        } else if (object->is_int()) {
+            return;
+        }
+        if (object->is_int()) {
             out += fmt::format("i{};", static_cast<const runtime::Int&>(*object).value());
-        } else if (object->is_str()) {
+            return;
+        }
+        if (object->is_str()) {
             const std::string& text = static_cast<const runtime::Str&>(*object).value();
             out += fmt::format("s{}:", text.size());
             out += text;
-        } else if (const auto* tuple = dynamic_cast<const runtime::Tuple*>(object)) {
+            return;
+        }
+        if (std::find(path.begin(), path.end(), object) != path.end()) {
+            throw NotShareableError(fmt::format(
+                "cannot pickle a '{}' that holds itself: the model's pickle keeps no memo (CPython's does)",
+                object->type_name()));
+        }
+        path.push_back(object);
+        if (const auto* tuple = dynamic_cast<const runtime::Tuple*>(object)) {
             out += fmt::format("t{}:", tuple->size());
-            for (std::size_t i = 0; i < tuple->size(); ++i) pickle((*tuple)[i].get(), out);
+            for (std::size_t i = 0; i < tuple->size(); ++i) pickle((*tuple)[i].get(), out, path);
         } else if (const auto* list = dynamic_cast<const runtime::List*>(object)) {
             out += fmt::format("l{}:", list->size());
-            for (std::size_t i = 0; i < list->size(); ++i) pickle((*list)[i].get(), out);
+            for (std::size_t i = 0; i < list->size(); ++i) pickle((*list)[i].get(), out, path);
         } else if (const auto* dict = dynamic_cast<const runtime::Dict*>(object)) {
             out += fmt::format("d{}:", dict->size());
             for (std::size_t i = 0; i < dict->size(); ++i) {
-                pickle(&dict->key_at(i), out);
-                pickle(dict->value_at(i), out);
+                pickle(&dict->key_at(i), out, path);
+                pickle(dict->value_at(i), out, path);
             }
         } else {
             throw NotShareableError(fmt::format("cannot pickle '{}' object", object->type_name()));
         }
+        path.pop_back();
     }
     static std::int64_t number_until(const std::string& bytes, std::size_t& at, char end) {
         const std::size_t stop = bytes.find(end, at);
