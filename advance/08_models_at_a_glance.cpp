@@ -293,31 +293,67 @@ void measure_asyncio(ThreadState& main_thread, const Settings& settings, const W
     m.shared_asyncio = seen == 1;
 }
 
-// threading: ThreadPoolExecutor().map(...)
-void measure_threading(Interpreter& interpreter, ThreadPoolExecutor& pool, const Settings& settings,
-                       const Workload& work, Measured& m) {
+// What one pool of model threads measured: ThreadPoolExecutor's workers
+// share the caller's interpreter, InterpreterPoolExecutor's each have one.
+struct PoolRun {
+    double io_seconds = 0;
+    double cpu_seconds = 0;
+    double cores_busy = 0;
+    double others_busy = 0;  // cores other work kept busy meanwhile
+    bool worker_global_seen = false;
+};
+
+// pool.map(request, ...), pool.map(cpu_job, ...), and a worker setting the global x.
+template <class Pool>
+PoolRun measure_pool(Interpreter& interpreter, Pool& pool, const Settings& settings, const Workload& work,
+                     Measured& m) {
+    PoolRun run;
     const auto started = Clock::now();
-    const auto from_threads =
+    const auto from_workers =
         pool.map([&settings](ThreadState& t, std::int64_t id) { return request(t, id, settings.io); },
                  work.request_ids);
-    m.io.threads = seconds_since(started);
-    m.io.results_right &= from_threads == work.request_ids;
+    run.io_seconds = seconds_since(started);
+    m.io.results_right &= from_workers == work.request_ids;
 
     const pyconc::lesson::Stopwatch stopwatch;
     m.cpu.results_right &= work.all_jobs_right(
         pool.map([](ThreadState& t, std::int64_t job_n) { return cpu_job(t, job_n); }, work.job_ns));
     const pyconc::lesson::Times elapsed = stopwatch.elapsed();
-    m.cpu.threads = elapsed.wall;
-    m.busy.threads = pyconc::lesson::cores_busy(elapsed);
+    run.cpu_seconds = elapsed.wall;
+    run.cores_busy = pyconc::lesson::cores_busy(elapsed);
+    run.others_busy = pyconc::lesson::others_busy(elapsed);
 
-    // A worker thread sets the global x; the caller reads it.
+    // A worker sets the global x (in its interpreter); the caller reads its own.
     interpreter.globals().set("x", pyconc::runtime::Int::from(0));
     pool.submit([](ThreadState& t) {
             t.load_const(1);
             t.store_global("x");
         })
         ->result();
-    m.shared_threads = static_cast<const pyconc::runtime::Int&>(*interpreter.globals().get("x")).value() == 1;
+    run.worker_global_seen =
+        static_cast<const pyconc::runtime::Int&>(*interpreter.globals().get("x")).value() == 1;
+    return run;
+}
+
+// threading: ThreadPoolExecutor().map(...)
+void measure_threading(Interpreter& interpreter, ThreadPoolExecutor& pool, const Settings& settings,
+                       const Workload& work, Measured& m) {
+    const PoolRun run = measure_pool(interpreter, pool, settings, work, m);
+    m.io.threads = run.io_seconds;
+    m.cpu.threads = run.cpu_seconds;
+    m.busy.threads = run.cores_busy;
+    m.shared_threads = run.worker_global_seen;
+}
+
+// subinterpreters: InterpreterPoolExecutor().map(...), a worker in an interpreter of its own
+void measure_interpreters(Interpreter& interpreter, InterpreterPoolExecutor& pool, const Settings& settings,
+                          const Workload& work, Measured& m) {
+    const PoolRun run = measure_pool(interpreter, pool, settings, work, m);
+    m.io.interpreters = run.io_seconds;
+    m.cpu.interpreters = run.cpu_seconds;
+    m.busy.interpreters = run.cores_busy;
+    m.busy.others = std::max(m.busy.others, run.others_busy);
+    m.shared_interpreters = run.worker_global_seen;
 }
 
 // multiprocessing: ProcessPoolExecutor().submit(...) and map(...)
@@ -344,35 +380,6 @@ void measure_multiprocessing(ProcessPoolExecutor& pool, const Settings& settings
     // Each worker process increments its own `touched`; this one's stays 0.
     (void)pool.map<touch>(std::vector<int>{0, 1, 2, 3});
     m.shared_processes = touched != 0;
-}
-
-// subinterpreters: InterpreterPoolExecutor().map(...), a worker in an interpreter of its own
-void measure_interpreters(Interpreter& interpreter, InterpreterPoolExecutor& pool, const Settings& settings,
-                          const Workload& work, Measured& m) {
-    const auto started = Clock::now();
-    const auto from_interpreters =
-        pool.map([&settings](ThreadState& t, std::int64_t id) { return request(t, id, settings.io); },
-                 work.request_ids);
-    m.io.interpreters = seconds_since(started);
-    m.io.results_right &= from_interpreters == work.request_ids;
-
-    const pyconc::lesson::Stopwatch stopwatch;
-    m.cpu.results_right &= work.all_jobs_right(
-        pool.map([](ThreadState& t, std::int64_t job_n) { return cpu_job(t, job_n); }, work.job_ns));
-    const pyconc::lesson::Times elapsed = stopwatch.elapsed();
-    m.cpu.interpreters = elapsed.wall;
-    m.busy.interpreters = pyconc::lesson::cores_busy(elapsed);
-    m.busy.others = std::max(m.busy.others, pyconc::lesson::others_busy(elapsed));
-
-    // A worker sets the global x in its interpreter; the caller's x stays 0.
-    interpreter.globals().set("x", pyconc::runtime::Int::from(0));
-    pool.submit([](ThreadState& t) {
-            t.load_const(1);
-            t.store_global("x");
-        })
-        ->result();
-    m.shared_interpreters =
-        static_cast<const pyconc::runtime::Int&>(*interpreter.globals().get("x")).value() == 1;
 }
 
 Measured measure_all_models(pyconc::lesson::Lesson& lesson, const Settings& settings) {
