@@ -7,7 +7,8 @@
 //   --python picks one (lesson/which_python.hpp) and `Interpreter{profile}`
 //   runs it: check points, GIL or none, collector thresholds, instance
 //   layout, pymalloc's sizes; multiprocessing takes its default start
-//   method. tests/fidelity compares every row whose interpreter is
+//   method; 03_gil_contention asks what time.sleep(0) does
+//   (`sleep_uses_select`). tests/fidelity compares every row whose interpreter is
 //   installed with what that interpreter reports, and
 //   tests/unit/profile_test.cpp pins each row to its cited facts.
 // - Not applied yet: `immortal_refcount` (the model's small ints are
