@@ -31,6 +31,7 @@
 #include <fmt/format.h>
 
 #include "pyconc/concurrent/interpreters/crossinterp.hpp"
+#include "pyconc/runtime/fatal.hpp"
 #include "pyconc/runtime/heap.hpp"
 #include "pyconc/runtime/interpreter.hpp"
 #include "pyconc/runtime/profile.hpp"
@@ -56,8 +57,16 @@ public:
     }
     Interpreter(const Interpreter&) = delete;
     Interpreter& operator=(const Interpreter&) = delete;
+    // Join the threads call_in_thread started before: one still running in
+    // it is a fatal error, said, rather than an interpreter freed under it.
     ~Interpreter() {
-        if (runtime_ && running_ == 0) finalize();
+        if (running_ > 0) {
+            runtime::fatal("~Interpreter",
+                           fmt::format("interpreter {} was destroyed while a thread ran in it: join "
+                                       "the threads call_in_thread returned first",
+                                       id_));
+        }
+        if (runtime_) finalize();
     }
 
     // Interpreter.id: 1, 2, ... (0 is the main interpreter's).
