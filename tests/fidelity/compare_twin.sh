@@ -23,13 +23,14 @@ while read -r python version full <&3; do
         status=1
         continue
     fi
-    # A twin that cannot run on this CPython (twin.py's needs(): exit 77)
-    # says so before the lesson runs for nothing.
-    "$python" "$twin" can-run >/dev/null 2>&1
-    if (($? == 77)); then
-        echo "$("$python" "$twin" can-run 2>&1): CPython $full"
-        continue
-    fi
+    # A twin that cannot run on this CPython (twin.py's can-run: exit 77,
+    # saying why) is skipped before the lesson runs for nothing.
+    why=$("$python" "$twin" can-run 2>&1)
+    case $? in
+    0) ;;
+    77) echo "$why: CPython $full"; continue ;;
+    *) echo "$name: the twin failed on CPython $full: $why"; status=1; continue ;;
+    esac
     # shellcheck disable=SC2086  # the twin's flags, one word each
     if ! figures=$("$lesson" --python "$version" --json $model_args 2>&1); then
         if grep -q "^--python: '$version' is not accepted" <<<"$figures"; then

@@ -70,12 +70,6 @@ public:
     }
 
     [[nodiscard]] Crossing crossing() const noexcept { return crossing_; }
-    // The pickle's size in bytes (0 for a cheap copy).
-    [[nodiscard]] std::size_t pickled_bytes() const noexcept {
-        const auto* pickled = std::get_if<Pickled>(&value_);
-        return pickled != nullptr ? pickled->bytes.size() : 0;
-    }
-
     // The kinds copied cheaply (_PyXIData_GetLookupContext's registry).
     [[nodiscard]] static bool is_shareable(const runtime::Object* object) {
         if (object == nullptr || object->is_int() || object->is_str()) return true;
