@@ -2,9 +2,17 @@
 // counts, per-object locks, stop-the-world collections. Every verdict here
 // is certain by construction, not by timing.
 #include <array>
+#include <atomic>
 #include <barrier>
+#include <chrono>
 #include <cstdint>
+#include <cstdio>
+#include <cstdlib>
+#include <functional>
+#include <future>
 #include <memory>
+#include <thread>
+#include <utility>
 #include <vector>
 
 #include <gtest/gtest.h>
@@ -205,4 +213,153 @@ TEST(FreeThreading, AutomaticCollectionsAreWholeHeapOnesCountedAsGenerationZero)
     const auto with_gil = automatic_collections(GilMode::enabled);
     EXPECT_EQ(with_gil[0] + with_gil[1] + with_gil[2], 99U);
     EXPECT_GT(with_gil[1], 0U);
+}
+
+// --- ways back into the collector while it runs -----------------------------
+//
+// CPython takes gcstate->collecting before it stops the world, and
+// 3.13t's collector runs finalizers with the world started again
+// (Python/gc_free_threading.c, gc_collect_internal: "to avoid potential
+// deadlocks"). Each case below deadlocked when the model stopped the world
+// first and kept it stopped through the finalizers: each runs under a
+// watchdog, so that a deadlock fails with a message instead of a timeout.
+
+namespace {
+
+// Runs `body` on a thread of its own; a body not done within 20 s ends the
+// test program with a message naming `what` (a deadlocked thread cannot be
+// stopped any other way).
+void returns_within_20_s(const char* what, const std::function<void()>& body) {
+    std::promise<void> done;
+    std::future<void> finished = done.get_future();
+    std::thread runner{[&] {
+        body();
+        done.set_value();
+    }};
+    if (finished.wait_for(std::chrono::seconds(20)) != std::future_status::ready) {
+        std::fprintf(stderr, "FAILED: %s did not return within 20 s: a deadlock\n", what);
+        std::_Exit(1);
+    }
+    runner.join();
+}
+
+// Two instances of `cls` that point at each other, dropped: garbage for the
+// collector, whose finalizers run in the collection.
+void drop_a_cycle_of_two(const Ref<Class>& cls) {
+    Ref<Instance> a = new_instance(cls);
+    Ref<Instance> b = new_instance(cls);
+    a->setattr("other", b);
+    b->setattr("other", a);
+}
+
+// class A: def __del__(self): inner.append(gc.collect())
+// a, b = A(), A(); a.other, b.other = b, a; del a, b; outer = gc.collect()
+// (every CPython here: outer 2, inner 0 and 0; 3.9 says 4: instance dicts)
+struct CollectFromFinalizer {
+    std::size_t outer = 0;
+    std::vector<std::size_t> inner;
+    std::uint64_t stops = 0;
+};
+
+CollectFromFinalizer collect_from_a_finalizer(GilMode mode) {
+    CollectFromFinalizer seen;
+    Interpreter interpreter{mode};
+    ThreadState main_thread{interpreter, "MainThread"};
+    const ThreadState::Attached attached{main_thread};
+    Ref<Class> A = make<Class>("A", [&](Instance&) { seen.inner.push_back(interpreter.gc().collect()); });
+    drop_a_cycle_of_two(A);
+    seen.outer = interpreter.gc().collect();
+    seen.stops = interpreter.world().stops();
+    return seen;
+}
+
+}  // namespace
+
+TEST(FreeThreading, ACollectFromAFinalizerReturnsZeroWithoutTheGilAsWithIt) {
+    for (const GilMode mode : {GilMode::enabled, GilMode::disabled}) {
+        CollectFromFinalizer seen;
+        returns_within_20_s("gc.collect() from a finalizer", [&] { seen = collect_from_a_finalizer(mode); });
+        EXPECT_EQ(seen.outer, 2U);
+        EXPECT_EQ(seen.inner, (std::vector<std::size_t>{0, 0}));
+    }
+}
+
+TEST(FreeThreading, ACollectionWithFinalizersStopsTheWorldForEachAnalysisOnly) {
+    // The analysis, then (after the finalizers ran in a running world) the
+    // check for resurrected objects: two stops, as gc_collect_internal makes.
+    EXPECT_EQ(collect_from_a_finalizer(GilMode::disabled).stops, 2U);
+    EXPECT_EQ(collect_from_a_finalizer(GilMode::enabled).stops, 0U);  // the GIL is enough
+}
+
+TEST(FreeThreading, AFinalizerThatAllocatesPastTheThresholdStartsNoCollectionInsideOne) {
+    std::array<std::size_t, 3> collections{};
+    returns_within_20_s("a finalizer allocating 1,000 lists", [&] {
+        Interpreter interpreter{GilMode::disabled};
+        ThreadState main_thread{interpreter, "MainThread"};
+        const ThreadState::Attached attached{main_thread};
+        interpreter.gc().set_threshold(100, 10, 10);
+        Ref<Class> A = make<Class>("A", [](Instance&) {
+            Ref<List> made = make<List>();
+            for (int i = 0; i < 1'000; ++i) made->append(make<List>());
+        });
+        drop_a_cycle_of_two(A);
+        EXPECT_EQ(interpreter.gc().collect(), 2U);
+        for (std::size_t g = 0; g < 3; ++g) collections[g] = interpreter.gc().get_stats()[g].collections;
+    });
+    EXPECT_EQ(collections, (std::array<std::size_t, 3>{0, 0, 1}));  // the outer collect() only
+}
+
+TEST(FreeThreading, AFinalizerMayStartAndJoinAThreadWhoseCollectReturnsZero) {
+    std::size_t thread_collected = 99;
+    std::uint64_t thread_instructions = 0;
+    returns_within_20_s("a finalizer starting and joining a thread", [&] {
+        Interpreter interpreter{GilMode::disabled};
+        ThreadState main_thread{interpreter, "MainThread"};
+        const ThreadState::Attached attached{main_thread};
+        bool started = false;
+        Ref<Class> A = make<Class>("A", [&](Instance&) {
+            if (std::exchange(started, true)) return;  // one thread, from the first finalizer
+            Thread helper{interpreter, "Thread-1", [&](ThreadState& t) {
+                              countdown(t, 1'000);
+                              thread_collected = interpreter.gc().collect();  // the finalizer's collection runs
+                          }};
+            helper.start();
+            const ThreadState::AllowThreads waiting{main_thread};
+            helper.join();
+            thread_instructions = helper.state().instructions();
+        });
+        drop_a_cycle_of_two(A);
+        EXPECT_EQ(interpreter.gc().collect(), 2U);
+    });
+    EXPECT_EQ(thread_collected, 0U);
+    EXPECT_GT(thread_instructions, 1'000U);
+}
+
+TEST(FreeThreading, AFinalizerMayTakeALockThatAThreadStoppedByTheCollectionHolds) {
+    returns_within_20_s("a finalizer waiting for a lock another thread holds", [] {
+        Interpreter interpreter{GilMode::disabled};
+        Lock lock;
+        std::atomic<bool> holding{false};  // seq_cst: a test's hand-shake, not a hot path
+        std::atomic<bool> wanted{false};
+        Thread holder{interpreter, "holder", [&](ThreadState& t) {
+                          lock.acquire(t);
+                          holding = true;
+                          while (!wanted) t.jump_backward();  // check points: stopped with the world
+                          lock.release();
+                      }};
+        holder.start();
+        while (!holding) std::this_thread::yield();
+        {
+            ThreadState main_thread{interpreter, "MainThread"};
+            const ThreadState::Attached attached{main_thread};
+            Ref<Class> A = make<Class>("A", [&](Instance&) {
+                wanted = true;
+                lock.acquire(main_thread);  // the holder runs again, and lets go
+                lock.release();
+            });
+            drop_a_cycle_of_two(A);
+            EXPECT_EQ(interpreter.gc().collect(), 2U);
+        }
+        holder.join();
+    });
 }

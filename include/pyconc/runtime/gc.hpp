@@ -44,9 +44,20 @@
 //   thresholds say (clox's DEBUG_STRESS_GC), to shake out a missing
 //   reference or traverse.
 // - Not thread-safe: like CPython's collector, it runs with the GIL held.
-//   In the free-threaded mode (`set_world`) every collection first stops
-//   the world (world.hpp), as CPython 3.13t's does, and the heap keeps the
-//   lists and counts under its mutex between collections.
+//   `collecting_` (gcstate->collecting) says a collection is under way; it
+//   is taken first, before anything else, so that gc.collect() from a
+//   finalizer, or from another thread meanwhile, returns 0 at once
+//   (gc_collect_main: "Don't start a garbage collection if one is already
+//   in progress").
+// - In the free-threaded mode (`set_world`) a collection stops the world
+//   (world.hpp) only while it reads the counts and rewires the lists, as
+//   3.13t's gc_collect_internal does: the finalizers and clear() run with
+//   the world started again ("to avoid potential deadlocks": a finalizer may
+//   take a lock that another thread holds, start or join a thread, or
+//   allocate enough to ask for a collection). Meanwhile the collector holds
+//   a reference to each unreachable object, so that no other thread frees
+//   one under it; the second analysis does not count that reference. The
+//   heap keeps the lists and counts under its mutex whenever the world runs.
 // - The free-threaded build's collector (3.13t's Python/gc_free_threading.c)
 //   has no generations to choose between: an automatic collection is asked
 //   for as generation 0 once count[0] passes threshold[0] and a quarter of
@@ -57,12 +68,14 @@
 //   one by one.)
 #include <algorithm>
 #include <array>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
 #include <cstdio>
 #include <exception>
 #include <functional>
+#include <mutex>
 #include <string_view>
 #include <utility>
 #include <vector>
@@ -168,12 +181,9 @@ public:
         if (generation < 0 || generation >= generations) {
             fatal("gc.collect", "invalid generation: expected 0, 1 or 2");
         }
-        const World::Stopped stopped{world_};
-        if (collecting_) return 0;
-        collecting_ = true;
-        const std::size_t found = collect_with_callback(generation);
-        collecting_ = false;
-        return found;
+        const Collecting collecting{collecting_};
+        if (!collecting.taken()) return 0;
+        return collect_with_callback(generation);
     }
 
     void enable() noexcept { enabled_ = true; }
@@ -250,9 +260,8 @@ public:
     }
     // ... and the automatic collection (gc_collect_generations).
     void collect_automatically() {
-        const World::Stopped stopped{world_};
-        if (collecting_) return;
-        collecting_ = true;
+        const Collecting collecting{collecting_};
+        if (!collecting.taken()) return;
 #ifdef PYCONC_GC_STRESS
         collect_with_callback(0);
 #else
@@ -262,14 +271,15 @@ public:
             collect_generations();
         }
 #endif
-        collecting_ = false;
     }
 
-    // The free-threaded mode's: every collection stops the world first
-    // (world.hpp), so that no other thread runs while counts are read and
-    // references cleared. Null (the default): the GIL is enough.
-    void set_world(World* world) noexcept {
+    // The free-threaded mode's: a collection stops the world (world.hpp)
+    // while it reads counts and rewires the lists, and takes `lists` (the
+    // heap's mutex, which other threads hold to track and untrack) for the
+    // lists while the world runs. Null (the default): the GIL is enough.
+    void set_world(World* world, std::mutex* lists) noexcept {
         world_ = world;
+        lists_ = lists;
     }
 
     // PyObject_GC_Del: a container is being freed.
@@ -318,17 +328,40 @@ private:
         for (GcHead* gc = list.first(); gc != list.end(); gc = gc->next) f(container(gc));
     }
 
+    // Taking `collecting_`: the first collection takes it, and any other
+    // (a finalizer's, another thread's) finds it taken. acq_rel: a
+    // collection that follows another sees what that one wrote.
+    class Collecting {
+    public:
+        explicit Collecting(std::atomic<bool>& flag) noexcept
+            : flag_(flag), taken_(!flag.exchange(true, std::memory_order_acq_rel)) {}
+        Collecting(const Collecting&) = delete;
+        Collecting& operator=(const Collecting&) = delete;
+        ~Collecting() {
+            if (taken_) flag_.store(false, std::memory_order_release);
+        }
+        [[nodiscard]] bool taken() const noexcept { return taken_; }
+
+    private:
+        std::atomic<bool>& flag_;
+        bool taken_;
+    };
+
     // Every collection visits the whole heap: the free-threaded build's.
     [[nodiscard]] bool whole_heap() const noexcept {
         return world_ != nullptr;
     }
 
     // gc_should_collect, free-threaded: past threshold[0], and past a quarter
-    // of the long-lived objects unless threshold[1] is 0.
+    // of the long-lived objects unless threshold[1] is 0. (Read under the
+    // lists' lock: other threads count their allocations meanwhile.)
     void collect_whole_heap_if_due() {
-        if (generations_[0].count > long_lived_total_ / 4 || generations_[1].threshold == 0) {
-            collect_with_callback(0);
+        bool due = false;
+        {
+            const std::lock_guard lock{*lists_};
+            due = generations_[0].count > long_lived_total_ / 4 || generations_[1].threshold == 0;
         }
+        if (due) collect_with_callback(0);
     }
 
     // gc_collect_generations: the automatic choice of generation.
@@ -370,6 +403,7 @@ private:
 
     // gc_collect_main: one collection, phase by phase.
     std::size_t collect_main(int generation) {
+        if (whole_heap()) return collect_main_free_threaded(generation);
         const auto g = static_cast<std::size_t>(generation);
         GcList& young = merge_younger_generations(g);
         GcList& old = g + 1 < generations && !whole_heap() ? generations_[g + 1].objects : young;
@@ -393,6 +427,40 @@ private:
         GcList still_unreachable;
         const std::size_t collected = handle_resurrected_objects(unreachable, still_unreachable, old);
         delete_garbage(still_unreachable, old);
+        return collected;
+    }
+
+    // gc_collect_internal (Python/gc_free_threading.c): the same phases, with
+    // the world stopped for the two analyses only. Between them, and after,
+    // the world runs; the collector's reference to each unreachable object
+    // (`held`) keeps every one of them alive until delete_held_garbage.
+    std::size_t collect_main_free_threaded(int generation) {
+        GcList unreachable;
+        Garbage garbage;
+        std::vector<Ref<Container>> held;
+        {
+            const World::Stopped stopped{world_};
+            GcList& heap = merge_younger_generations(static_cast<std::size_t>(generation));
+            compute_gc_refs(heap, true);
+            const std::size_t survivors = move_unreachable(heap, unreachable, Untrack::tuples_and_dicts, garbage);
+            promote_survivors(heap, heap, static_cast<std::size_t>(generation), survivors);
+            for (GcHead* gc = unreachable.first(); gc != unreachable.end(); gc = gc->next)
+                held.push_back(Ref<Container>::new_ref(container(gc)));
+        }
+        if (garbage.finalizers_pending == 0) {  // nothing can be resurrected
+            delete_held_garbage(unreachable, held);
+            return garbage.count;
+        }
+        unmark(unreachable);
+        finalize_garbage(unreachable);  // the world runs: "to avoid potential deadlocks"
+        GcList still_unreachable;
+        std::size_t collected = 0;
+        {
+            const World::Stopped stopped{world_};
+            collected = handle_resurrected_objects(unreachable, still_unreachable,
+                                                   generations_[generations - 1].objects, held_by_collector);
+        }
+        delete_held_garbage(still_unreachable, held);
         return collected;
     }
 
@@ -455,14 +523,16 @@ private:
     // objects reachable from outside it and `unreachable` the rest, counted
     // in `garbage`. Returns how many stayed in `base`.
     static std::size_t deduce_unreachable(GcList& base, GcList& unreachable, Untrack untrack,
-                                          Garbage& garbage) {
-        update_refs(base);
+                                          Garbage& garbage, int held = 0) {
+        update_refs(base, held);
         subtract_refs(base);
         return move_unreachable(base, unreachable, untrack, garbage);
     }
 
-    static void update_refs(GcList& base) {
-        for (GcHead* gc = base.first(); gc != base.end(); gc = gc->next) start_counting(*gc, container(gc));
+    // `held`: references the collector itself holds to each object, which
+    // say nothing of what the program can reach.
+    static void update_refs(GcList& base, int held = 0) {
+        for (GcHead* gc = base.first(); gc != base.end(); gc = gc->next) start_counting(*gc, container(gc), held);
     }
 
     // visit_decref: a reference from inside the set explains one count.
@@ -489,9 +559,9 @@ private:
 
     // update_refs for one object: gc_refs starts at its reference count, and
     // it is marked as in the set being collected.
-    static void start_counting(GcHead& gc, const Container& op) noexcept {
-        if (op.refcount() == 0) fatal("update_refs", "a tracked object has a reference count of 0");
-        gc.gc_refs = static_cast<std::uint32_t>(op.refcount());
+    static void start_counting(GcHead& gc, const Container& op, int held = 0) noexcept {
+        if (op.refcount() - held <= 0) fatal("update_refs", "a tracked object has a reference count of 0");
+        gc.gc_refs = static_cast<std::uint32_t>(op.refcount() - held);
         gc.collecting = true;
     }
     // update_refs and subtract_refs in one pass, for a full collection: then
@@ -609,10 +679,10 @@ private:
     // to some of the garbage. Deduce again; what is reachable now survives.
     // Returns how many objects are still garbage.
     static std::size_t handle_resurrected_objects(GcList& unreachable, GcList& still_unreachable,
-                                                  GcList& old) {
+                                                  GcList& old, int held = 0) {
         for (GcHead* gc = unreachable.first(); gc != unreachable.end(); gc = gc->next) gc->collecting = false;
         Garbage garbage;
-        (void)deduce_unreachable(unreachable, still_unreachable, Untrack::nothing, garbage);
+        (void)deduce_unreachable(unreachable, still_unreachable, Untrack::nothing, garbage, held);
         old.merge(unreachable);  // the resurrected
         return garbage.count;
     }
@@ -636,6 +706,26 @@ private:
         }
     }
 
+    // delete_garbage, free-threaded, with the world running: clear() each
+    // object (the collector's reference keeps each alive through all the
+    // clears), give them all to the old generation (under the lists' lock:
+    // other threads track and untrack meanwhile), then drop the collector's
+    // references, which free them.
+    void delete_held_garbage(GcList& collectable, std::vector<Ref<Container>>& held) {
+        for (GcHead* gc = collectable.first(); gc != collectable.end(); gc = gc->next) container(gc).clear();
+        {
+            const std::lock_guard lock{*lists_};
+            for (GcHead* gc = collectable.first(); gc != collectable.end(); gc = gc->next) {
+                gc->collecting = false;
+                gc->unreachable = false;
+            }
+            generations_[generations - 1].objects.merge(collectable);
+        }
+        held.clear();
+    }
+
+    static constexpr int held_by_collector = 1;  // collect_main_free_threaded's reference to each
+
     std::array<Generation, generations> generations_{
         Generation{{}, default_thresholds[0], 0},
         Generation{{}, default_thresholds[1], 0},
@@ -647,8 +737,9 @@ private:
     std::size_t long_lived_total_ = 0;    // survivors of the last full collection
     std::size_t long_lived_pending_ = 0;  // survivors of middle collections since then
     bool enabled_ = true;
-    bool collecting_ = false;
-    World* world_ = nullptr;  // the free-threaded mode's
+    std::atomic<bool> collecting_{false};  // gcstate->collecting: see Collecting
+    World* world_ = nullptr;     // the free-threaded mode's
+    std::mutex* lists_ = nullptr;  // the free-threaded mode's: the heap's mutex
 };
 
 }  // namespace pyconc::runtime

@@ -151,7 +151,12 @@ public:
     };
 
     // Before any model thread runs: from now on, many threads may allocate.
-    void set_free_threaded() noexcept { free_threaded_ = true; }
+    // Its collector stops `world` to collect, and takes the heap's mutex
+    // for its lists while the world runs.
+    void set_free_threaded(World& world) noexcept {
+        free_threaded_ = true;
+        gc_.set_world(&world, &mutex_);
+    }
 
     // Up to CPython 3.10 an instance keeps its attributes in a __dict__ of
     // its own, a dict made at its first setattr; 3.11 keeps the values in

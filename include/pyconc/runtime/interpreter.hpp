@@ -60,8 +60,7 @@ class Interpreter {
 public:
     explicit Interpreter(GilMode gil_mode = GilMode::enabled) : gil_mode_(gil_mode) {
         if (gil_mode_ == GilMode::disabled) {
-            heap_.set_free_threaded();
-            heap_.gc().set_world(&world_);
+            heap_.set_free_threaded(world_);
             (void)globals();  // made now, before threads can race to make it
         }
     }
