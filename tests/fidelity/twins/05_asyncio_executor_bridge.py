@@ -9,7 +9,7 @@ import asyncio
 import time
 from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 
-from twin import main, yes
+from twin import Timed, main, yes
 
 BLOCKING_S = 0.2
 CPU_N = 500_000
@@ -95,4 +95,6 @@ def model(figures):
 
 
 if __name__ == "__main__":
-    main(cpython, model, MODEL_ARGS, figures)
+    # The loop needs a core to tick on time (the workers' cores are the twin's own).
+    main(cpython, model, MODEL_ARGS, figures, timed=Timed(["blocking_calls_in_threads_leave_the_loop_free", "cpu_jobs_in_processes_leave_the_loop_free",
+                 "a_blocking_call_on_the_loop_stops_it"], cores_needed=1))
