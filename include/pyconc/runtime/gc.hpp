@@ -406,7 +406,7 @@ private:
         if (whole_heap()) return collect_main_free_threaded(generation);
         const auto g = static_cast<std::size_t>(generation);
         GcList& young = merge_younger_generations(g);
-        GcList& old = g + 1 < generations && !whole_heap() ? generations_[g + 1].objects : young;
+        GcList& old = g + 1 < generations ? generations_[g + 1].objects : young;
         const bool full = &young == &old;
 
         GcList unreachable;
