@@ -24,14 +24,16 @@ it needed (other processes took them: /proc/stat; or the twin's own check,
 a "starved" fact) is not counted and another is run, six in all at most.
 A side that cannot decide says "inconclusive" with its tally, and the
 comparison skips that fact instead of calling it a mismatch. Why these
-numbers: on an idle machine here a single trial of 03's 1 ms convoy came
-out wrong about 1 time in 6, every time because a blocking call alone
-returned late (now a starved trial); even at 1 in 6, noise decides a wrong
-value in 0.5% of comparisons (p^3 + 3p^4(1-p)), and at the 1 in 50 left
-once starved trials are set aside, in 1 in 100,000; a real difference
-gives the other value in every fresh trial and fails every time. The model's
-trials run the lesson again with the same flags (the arguments after
-`model`).
+numbers: what makes a trial wrong is other work on the cores. CPython
+3.12's 1 ms convoy (03) here: 200 of 200 trials right idle, 200 of 200
+beside a busy loop on one of the two cores, 39 of 100 beside one on each,
+and those trials are starved by the rule above (other work kept about 2 of
+2 cores busy). Were a fresh trial still wrong 1 time in 6, as one whole run
+of the old test was, noise would decide a wrong value in 0.5% of
+comparisons (p^3 + 3p^4(1-p)); at 1 in 50, in 1 in 100,000. A real
+difference gives the other value in every fresh trial, and fails every
+time. The model's trials run the lesson again with the same flags (the
+arguments after `model`).
 """
 import collections
 import json
