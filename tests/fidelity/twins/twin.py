@@ -120,22 +120,23 @@ def unanimous(trials, facts):
 
 
 def lesson_trials(model, first, lesson, timed):
-    """The model's trials: the lesson's --json figures from the comparison's
-    run first, then from running LESSON ARGS again; a run whose verdict is
-    machine-busy (the lesson's own check) is starved."""
-    runs = iter([first])
+    """The model's trials: the lesson's --json figures. Without timed facts,
+    the comparison's own run of the lesson (read from stdin) is the one
+    trial; with them, every trial runs LESSON ARGS afresh, so that each is
+    watched for starvation, and one whose verdict is machine-busy (the
+    lesson's own check) is starved too."""
+    if timed is None:
+        return lambda: model(first)
+    if not lesson:
+        sys.exit("twin.py model: a twin with timed facts needs the lesson's command line after 'model'")
 
     def trial():
-        figures = next(runs, None)
-        if figures is None:
-            figures = json.loads(subprocess.run(lesson, check=True, capture_output=True, text=True).stdout)
+        figures = json.loads(subprocess.run(lesson, check=True, capture_output=True, text=True).stdout)
         facts = model(figures)
         if figures.get("verdict") == "machine-busy":
             facts["starved"] = f"the lesson said machine-busy: {figures.get('why', '')}"
         return facts
 
-    if timed is not None and not lesson:
-        sys.exit("twin.py model: a twin with timed facts needs the lesson's command line after 'model'")
     return trial
 
 
@@ -144,9 +145,11 @@ class CpuWatch:
     took meanwhile (/proc/stat's busy columns) less this one's and its
     children's, over the wall time, is the cores other work kept busy; a
     trial that needed k of n cores is starved when others kept more than
-    n - k + 1/4 of them busy. Without /proc/stat no trial is starved."""
+    n - k + 1/4 of them busy. Without /proc/stat, or for a trial shorter
+    than /proc/stat can time, no trial is starved."""
 
     SLACK = 0.25
+    SHORTEST = 0.05  # seconds: /proc/stat counts in 10 ms ticks, too coarse for a shorter trial
 
     def __enter__(self):
         self.started = self.now()
@@ -163,7 +166,7 @@ class CpuWatch:
 
     def starved(self, cores_needed):
         (wall0, machine0, own0), (wall1, machine1, own1) = self.started, self.ended
-        if machine0 is None or machine1 is None or wall1 <= wall0:
+        if machine0 is None or machine1 is None or wall1 - wall0 < self.SHORTEST:
             return None
         others = max(0.0, (machine1 - machine0) - (own1 - own0)) / (wall1 - wall0)
         cores = len(os.sched_getaffinity(0))
