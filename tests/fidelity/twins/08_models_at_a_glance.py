@@ -98,4 +98,8 @@ def model(figures):
 
 if __name__ == "__main__":
     # Cores kept busy rests on timing; what a worker saw of a global does not.
-    main(cpython, model, MODEL_ARGS, figures, timed=Timed(["threads_keep_one_core_busy"], cores_needed=1))
+    # The lesson says machine-busy when its processes could not keep two
+    # cores busy (whenever another test runs beside it), which says nothing
+    # of the one core its thread pool keeps busy, the fact compared here.
+    main(cpython, model, MODEL_ARGS, figures,
+         timed=Timed(["threads_keep_one_core_busy"], cores_needed=1, lesson_busy_starves=False))

@@ -72,9 +72,12 @@ class Timed:
     needs for them (the CPU thread and the one coming back from a blocking
     call need two; a heartbeat beside a GIL-bound hog needs one)."""
 
-    def __init__(self, facts, cores_needed):
+    def __init__(self, facts, cores_needed, lesson_busy_starves=True):
         self.facts = list(facts)
         self.cores_needed = cores_needed
+        # Whether the lesson's own machine-busy verdict starves a model
+        # trial: not where that verdict is about other figures than these.
+        self.lesson_busy_starves = lesson_busy_starves
 
 
 FIRST_TRIALS = 3  # all three agree: decided
@@ -124,7 +127,8 @@ def lesson_trials(model, first, lesson, timed):
     the comparison's own run of the lesson (read from stdin) is the one
     trial; with them, every trial runs LESSON ARGS afresh, so that each is
     watched for starvation, and one whose verdict is machine-busy (the
-    lesson's own check) is starved too."""
+    lesson's own check) is starved too, unless the twin says that verdict
+    is about other figures."""
     if timed is None:
         return lambda: model(first)
     if not lesson:
@@ -133,7 +137,7 @@ def lesson_trials(model, first, lesson, timed):
     def trial():
         figures = json.loads(subprocess.run(lesson, check=True, capture_output=True, text=True).stdout)
         facts = model(figures)
-        if figures.get("verdict") == "machine-busy":
+        if timed.lesson_busy_starves and figures.get("verdict") == "machine-busy":
             facts["starved"] = f"the lesson said machine-busy: {figures.get('why', '')}"
         return facts
 
