@@ -19,7 +19,7 @@ tests/fidelity/compare_twin.sh can put the two side by side.
 Facts that rest on timing (a convoy, a heartbeat's gaps, cores kept busy:
 `Timed`) are decided from repeated trials on both sides, never from one
 run. A side's value is the one its first three fresh trials all gave, or
-else the one at least four of five gave; a trial that did not get the cores
+else the one four of five gave; a trial that did not get the cores
 it needed (other processes took them: /proc/stat; or the twin's own check,
 a "starved" fact) is not counted and another is run, six in all at most.
 A side that cannot decide says "inconclusive" with its tally, and the
@@ -69,8 +69,8 @@ def main(cpython, model, model_args, figures=None, can_run=None, timed=None):
 
 class Timed:
     """The facts of a twin that rest on timing, and how many cores a trial
-    needs for them (the CPU thread and the one coming back from a blocking
-    call need two; a heartbeat beside a GIL-bound hog needs one)."""
+    needs free of other work for them (a heartbeat beside a GIL-bound hog
+    needs one; a race between threads running at once without a GIL, two)."""
 
     def __init__(self, facts, cores_needed, lesson_busy_starves=True):
         self.facts = list(facts)
@@ -81,7 +81,7 @@ class Timed:
 
 
 FIRST_TRIALS = 3  # all three agree: decided
-MOST_TRIALS = 5   # else four of five must
+MOST_TRIALS = 5   # else four against one
 ATTEMPTS = 6      # trials run at most, starved ones included
 
 
@@ -110,8 +110,8 @@ def decide(trial, timed):
     for fact in timed.facts:
         votes = collections.Counter(trial[fact] for trial in fresh)
         value, count = votes.most_common(1)[0] if votes else ("", 0)
-        enough = (len(fresh) == FIRST_TRIALS and count == FIRST_TRIALS) or (
-            len(fresh) == MOST_TRIALS and count >= MOST_TRIALS - 1)
+        others = len(fresh) - count
+        enough = (others == 0 and count >= FIRST_TRIALS) or (others == 1 and count >= MOST_TRIALS - 1)
         decided[fact] = value if enough else "inconclusive"
         tally = ", ".join(f"{v} {n}" for v, n in votes.most_common()) or "none fresh"
         decided[f"tally.{fact}"] = tally + (f"; {len(starved)} starved: {starved[0]}" if starved else "")
