@@ -321,7 +321,8 @@ TEST(FreeThreading, AFinalizerMayStartAndJoinAThreadWhoseCollectReturnsZero) {
             if (std::exchange(started, true)) return;  // one thread, from the first finalizer
             Thread helper{interpreter, "Thread-1", [&](ThreadState& t) {
                               countdown(t, 1'000);
-                              thread_collected = interpreter.gc().collect();  // the finalizer's collection runs
+                              thread_collected =
+                                  interpreter.gc().collect();  // the finalizer's collection runs
                           }};
             helper.start();
             const ThreadState::AllowThreads waiting{main_thread};

@@ -442,7 +442,8 @@ private:
             const World::Stopped stopped{world_};
             GcList& heap = merge_younger_generations(static_cast<std::size_t>(generation));
             compute_gc_refs(heap, true);
-            const std::size_t survivors = move_unreachable(heap, unreachable, Untrack::tuples_and_dicts, garbage);
+            const std::size_t survivors =
+                move_unreachable(heap, unreachable, Untrack::tuples_and_dicts, garbage);
             promote_survivors(heap, heap, static_cast<std::size_t>(generation), survivors);
             for (GcHead* gc = unreachable.first(); gc != unreachable.end(); gc = gc->next)
                 held.push_back(Ref<Container>::new_ref(container(gc)));
@@ -532,7 +533,8 @@ private:
     // `held`: references the collector itself holds to each object, which
     // say nothing of what the program can reach.
     static void update_refs(GcList& base, int held = 0) {
-        for (GcHead* gc = base.first(); gc != base.end(); gc = gc->next) start_counting(*gc, container(gc), held);
+        for (GcHead* gc = base.first(); gc != base.end(); gc = gc->next)
+            start_counting(*gc, container(gc), held);
     }
 
     // visit_decref: a reference from inside the set explains one count.
@@ -678,8 +680,8 @@ private:
     // handle_resurrected_objects: the finalizers may have stored references
     // to some of the garbage. Deduce again; what is reachable now survives.
     // Returns how many objects are still garbage.
-    static std::size_t handle_resurrected_objects(GcList& unreachable, GcList& still_unreachable,
-                                                  GcList& old, int held = 0) {
+    static std::size_t handle_resurrected_objects(GcList& unreachable, GcList& still_unreachable, GcList& old,
+                                                  int held = 0) {
         for (GcHead* gc = unreachable.first(); gc != unreachable.end(); gc = gc->next) gc->collecting = false;
         Garbage garbage;
         (void)deduce_unreachable(unreachable, still_unreachable, Untrack::nothing, garbage, held);
@@ -738,8 +740,8 @@ private:
     std::size_t long_lived_pending_ = 0;  // survivors of middle collections since then
     bool enabled_ = true;
     std::atomic<bool> collecting_{false};  // gcstate->collecting: see Collecting
-    World* world_ = nullptr;     // the free-threaded mode's
-    std::mutex* lists_ = nullptr;  // the free-threaded mode's: the heap's mutex
+    World* world_ = nullptr;               // the free-threaded mode's
+    std::mutex* lists_ = nullptr;          // the free-threaded mode's: the heap's mutex
 };
 
 }  // namespace pyconc::runtime
