@@ -12,6 +12,7 @@
 
 #include "pyconc/lesson/lesson.hpp"
 #include "pyconc/runtime/interpreter.hpp"
+#include "pyconc/runtime/thread_state.hpp"
 #include "pyconc/runtime/types.hpp"
 
 using namespace pyconc::runtime;
@@ -78,6 +79,7 @@ struct Counts {
     std::int64_t after_box = 0;
     std::int64_t after_del = 0;
     bool a_freed_at_del = false;
+    std::int64_t of_a_local_in_a_function = 0;  // sys.getrefcount(a) there
 };
 
 // Part 1: names bind, the count goes up; del, it goes down.
@@ -108,6 +110,36 @@ Counts names_bind_and_unbind(Lesson& lesson, const Noisy& noisy) {
     a.reset();
     counts.a_freed_at_del = noisy.freed() == std::vector<std::string>{"a"};
     return counts;
+}
+
+// Part 1, again inside a function, where `a` is a local, not a global:
+//     def a_local():
+//         a = Noisy("a local")
+//         return sys.getrefcount(a)
+// run on the model's eval loop as the CPython of --python compiles it: up
+// to 3.13 LOAD_FAST takes a reference for the argument, so the count is 2;
+// 3.14's LOAD_FAST_BORROW takes none, and it is 1.
+std::int64_t getrefcount_of_a_local(Lesson& lesson, Interpreter& interpreter, const Noisy& noisy) {
+    const bool borrowed = lesson.python().borrowed_local_loads;
+    std::int64_t count = 0;
+    {
+        ThreadState thread{interpreter, "MainThread"};
+        const ThreadState::Attached attached{thread};
+        thread.resume();
+        thread.call_returning([&](ThreadState&) { return noisy("a local"); });  // Noisy("a local")
+        thread.store_fast(0);                                                    // a = ...
+        borrowed ? thread.load_fast_borrow(0) : thread.load_fast(0);             // a, the argument
+        count = refcount(*thread.top());  // what sys.getrefcount(a) returns: the count as the call sees it
+        thread.pop_top();
+        lesson.say("inside a function: a = Noisy(\"a local\"); sys.getrefcount(a) = {}", count);
+        if (borrowed) {
+            lesson.say("  3.14's LOAD_FAST_BORROW pushes a local without a reference of its own:");
+            lesson.say("  one less than at module level, where a is a global");
+        } else {
+            lesson.say("  LOAD_FAST takes a reference for the argument, as LOAD_NAME does at module level");
+        }
+    }  // the frame goes, and its local with it
+    return count;
 }
 
 struct CycleOutcome {
@@ -176,6 +208,7 @@ void record_figures(Lesson& lesson, const Counts& counts, const CycleOutcome& cy
     lesson.figure("refcount_after_bind", counts.after_bind);
     lesson.figure("refcount_after_box", counts.after_box);
     lesson.figure("refcount_after_del", counts.after_del);
+    lesson.figure("getrefcount_of_a_local_in_a_function", counts.of_a_local_in_a_function);
     lesson.figure("a_freed_at_del", counts.a_freed_at_del);
     lesson.figure("cycle_size", cycle_size);
     lesson.figure("break_cycle", break_cycle);
@@ -214,7 +247,8 @@ int main(int argc, char** argv) try {
 
     Interpreter interpreter{lesson.python()};
     Noisy noisy{lesson};  // not const: its finalizer records what it freed
-    const Counts counts = names_bind_and_unbind(lesson, noisy);
+    Counts counts = names_bind_and_unbind(lesson, noisy);
+    counts.of_a_local_in_a_function = getrefcount_of_a_local(lesson, interpreter, noisy);
     const CycleOutcome cycle = a_cycle(lesson, interpreter, noisy, cycle_size, break_cycle);
     record_figures(lesson, counts, cycle, cycle_size, break_cycle, noisy);
     return verdict(lesson, cycle);

@@ -7,6 +7,8 @@
 # with where and when it was measured, for the lessons to show beside their
 # own figures (Lesson::recorded_cpython). Runs one at a time, so that the
 # timings are not each other's load; a twin that fails is said and skipped.
+#
+#   ./workshop reference [VERSION...]    (3.14 3.14t: only those)
 set -uo pipefail
 cd "$(dirname "$0")/.."
 source tests/fidelity/cpythons.sh
@@ -35,6 +37,6 @@ while read -r python version full <&3; do
         recorded=$((recorded + 1))
         echo "done"
     done
-done 3< <(cpythons)
+done 3< <(cpythons "$@")
 ((recorded)) || { echo "reference: no CPython found on the PATH or in pyenv: nothing recorded" >&2; exit 1; }
 echo "reference: $recorded runs recorded in $out/"

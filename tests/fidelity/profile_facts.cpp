@@ -26,5 +26,6 @@ int main(int argc, char** argv) {
                profile->pymalloc ? fmt::format("{}", profile->pymalloc->pool_bytes) : "none");
     fmt::print("start_method={}\n", start_method_name(profile->default_start_method));
     fmt::print("instance_dicts={}\n", profile->instance_dicts ? "yes" : "no");
+    fmt::print("borrowed_local_loads={}\n", profile->borrowed_local_loads ? "yes" : "no");
     return 0;
 }

@@ -40,6 +40,16 @@ def instance_dicts():
     return "yes" if gc.collect() == 4 else "no"
 
 
+def borrowed_local_loads():
+    """Whether a local passed to a call is loaded without a reference of its
+    own (3.14's LOAD_FAST_BORROW): sys.getrefcount() of a fresh local then
+    says 1 (the frame's reference alone), not 2."""
+    def fresh_local():
+        a = object()
+        return sys.getrefcount(a)
+    return "yes" if fresh_local() == 1 else "no"
+
+
 free_threaded = sysconfig.get_config_var("Py_GIL_DISABLED") == 1
 arena, pool = pymalloc_sizes()
 print(f"version={sys.version_info.major}.{sys.version_info.minor}{'t' if free_threaded else ''}")
@@ -49,3 +59,4 @@ print(f"arena_bytes={arena}")
 print(f"pool_bytes={pool}")
 print(f"start_method={multiprocessing.get_start_method()}")
 print(f"instance_dicts={instance_dicts()}")
+print(f"borrowed_local_loads={borrowed_local_loads()}")

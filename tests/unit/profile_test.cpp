@@ -79,6 +79,16 @@ TEST(Profile, SleepWaitsInSelectUpTo310) {
     }
 }
 
+// sys.getrefcount() of a fresh local inside a function: 2 on 3.9.18 to
+// 3.13.0 (the frame's reference and the argument's), 1 on 3.14.7 and
+// 3.14.7t, whose LOAD_FAST_BORROW pushes the local without a reference.
+TEST(Profile, LocalsLoadBorrowedFrom314) {
+    for (const Profile& profile : profiles) {
+        EXPECT_EQ(profile.borrowed_local_loads, profile.version == "3.14" || profile.version == "3.14t")
+            << profile.version;
+    }
+}
+
 // sys._debugmallocstats(): "262144 bytes/arena" and 4096-byte pools on
 // 3.9.18; "1048576 bytes/arena" and 16384-byte pools on 3.10.13 and 3.13.0.
 TEST(Profile, ArenasGrewFrom256KiBTo1MiBIn310) {

@@ -132,6 +132,33 @@ TEST(ThreadState, GlobalsAreFoundAgainAfterTheModuleGainsAndLosesNames) {
     EXPECT_EQ(t.return_int(), 3);
 }
 
+// 3.14's LOAD_FAST_BORROW: the local on the stack without a reference of
+// its own (sys.getrefcount(a) inside a function says 1, not 2), and one of
+// its own once it leaves the stack for good.
+TEST(ThreadState, ABorrowedLoadCountsNothingUntilItLeavesTheStack) {
+    Interpreter interpreter;
+    ThreadState t{interpreter, "main"};
+    const ThreadState::Attached attached{t};
+    const Ref<Object> object = make<List>();
+    t.call_returning([&](ThreadState&) { return object; });  // a = [] (and our own reference)
+    t.store_fast(0);
+    ASSERT_EQ(refcount(object), 2);
+
+    t.load_fast(0);
+    EXPECT_EQ(refcount(*t.top()), 3) << "LOAD_FAST takes a reference for the stack";
+    t.pop_top();
+    EXPECT_EQ(refcount(object), 2);
+
+    t.load_fast_borrow(0);
+    EXPECT_EQ(refcount(*t.top()), 2) << "LOAD_FAST_BORROW takes none";
+    t.pop_top();
+    EXPECT_EQ(refcount(object), 2) << "and closing it releases none";
+
+    t.load_fast_borrow(0);
+    t.store_fast(1);  // b = a: the borrowed reference becomes b's own
+    EXPECT_EQ(refcount(object), 3);
+}
+
 TEST(Thread, AnExceptionItsTargetLetsOutComesBackFromJoinNotTerminate) {
     Interpreter interpreter;
     Thread failing{interpreter, "Thread-1", [](ThreadState& t) {

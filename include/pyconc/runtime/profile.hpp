@@ -55,6 +55,13 @@ struct Profile {
     // once; 3.11 waits in clock_nanosleep() (bpo-21302, What's New in 3.11),
     // which waits out the kernel's timer slack (about 50 us) even for 0.
     bool sleep_uses_select = false;
+    // 3.14's compiler loads a local with LOAD_FAST_BORROW, which takes no
+    // reference of its own, where the frame's reference outlives the one on
+    // the stack (gh-130704; What's New in 3.14, "the interpreter now avoids
+    // some reference count modifications"): inside a function,
+    // sys.getrefcount(a) says one less than 3.13 does. At module level a
+    // name is a global (LOAD_NAME, a new reference), and the count is as before.
+    bool borrowed_local_loads = false;
 };
 
 inline constexpr Pymalloc small_arenas{256 * 1024, 4 * 1024};        // up to 3.9
@@ -133,12 +140,15 @@ inline constexpr std::array profiles{
             large_arenas,
             false,
             StartMethod::forkserver,
-            "the start method: Doc/whatsnew/3.14.rst, cpython PR 125750; the immortal count: "
-            "Include/refcount.h, _Py_IMMORTAL_INITIAL_REFCNT (3ULL << 30), which Py_REFCNT reports",
-            "no 3.14 here to run: the thresholds are 3.13's, as 3.14.5 went back to the generational "
-            "collector (3.14.0-3.14.4 shipped an incremental one, gc.get_threshold() (2000, 10, 0); the "
-            "model is 3.14.5+'s; cpython issue 144960, closed 2026-05-03 'now that the generational GC has "
-            "landed')"},
+            "3.14.7 built here (tools/build_cpython): gc.get_threshold(), sys.getrefcount(0) (Include/refcount.h's "
+            "_Py_IMMORTAL_INITIAL_REFCNT, 3 << 30), sys._debugmallocstats(), multiprocessing.get_start_method() "
+            "(What's New in 3.14, cpython PR 125750), a fresh local's sys.getrefcount() (1: LOAD_FAST_BORROW). "
+            "The thresholds are 3.13's: 3.14.5 went back to the generational collector (3.14.0-3.14.4 shipped an "
+            "incremental one, gc.get_threshold() (2000, 10, 0); cpython issue 144960)",
+            "",
+            /*instance_dicts=*/false,
+            /*sleep_uses_select=*/false,
+            /*borrowed_local_loads=*/true},
     Profile{"3.14t",
             CheckPoints::py310,
             {2000, 10, 10},
@@ -146,10 +156,12 @@ inline constexpr std::array profiles{
             std::nullopt,
             true,
             StartMethod::forkserver,
-            "the start method: Doc/whatsnew/3.14.rst; the immortal count: Include/refcount.h, whose "
-            "free-threaded Py_REFCNT reports _Py_IMMORTAL_INITIAL_REFCNT for ob_ref_local == UINT32_MAX",
-            "no 3.14t here to run: as 3.14, and mimalloc (PEP 703); the free-threaded collector "
-            "(Python/gc_free_threading.c) has no generations"},
+            "3.14.7t built here (tools/build_cpython --disable-gil): as 3.14, and no pymalloc arenas "
+            "(mimalloc, PEP 703); the free-threaded collector (Python/gc_free_threading.c) has no generations",
+            "",
+            /*instance_dicts=*/false,
+            /*sleep_uses_select=*/false,
+            /*borrowed_local_loads=*/true},
 };
 
 [[nodiscard]] constexpr std::optional<Profile> profile_for(std::string_view version) noexcept {

@@ -89,12 +89,18 @@ private:
     std::array<Entry, size> entries_{};
 };
 
-// A frame's value stack: a fixed array of owned references, as CPython's
-// frame has (co_stacksize), so a push or a pop is an index and a pointer.
+// A frame's value stack: a fixed array of references, as CPython's frame
+// has (co_stacksize), so a push or a pop is an index and a pointer.
 // Its bounds are checked in debug builds only, as CPython's are (asserts in
 // ceval.c): the model programs are fixed code, like a code object whose
 // co_stacksize the compiler computed, and the check cost the countdown loop
 // a tenth of its time.
+//
+// A slot owns its reference, or borrows it: as CPython 3.14's _PyStackRef,
+// a set low bit marks a reference pushed by LOAD_FAST_BORROW, which the
+// frame's local keeps alive, so pushing and popping it counts nothing. A
+// borrowed reference that leaves the stack for good (stored, returned)
+// becomes a new one there (PyStackRef_AsPyObjectSteal).
 class ValueStack {
 public:
     static constexpr std::size_t capacity = 16;
@@ -104,27 +110,54 @@ public:
     ValueStack& operator=(const ValueStack&) = delete;
     ~ValueStack() { clear(); }
 
-    void push(Ref<Object> value) {
-#ifndef NDEBUG
-        if (depth_ == capacity) fatal("ThreadState", "value stack overflow");
-#endif
-        slots_[depth_++] = value.release();  // the slot owns the reference now
-    }
+    void push(Ref<Object> value) { push_bits(bits_of(value.release())); }  // the slot owns it now
+    void push_borrowed(Object* value) { push_bits(bits_of(value) | borrowed_bit); }
+    // Pops the top as a reference of the caller's own.
     [[nodiscard]] Ref<Object> pop() {
-#ifndef NDEBUG
-        if (depth_ == 0) fatal("ThreadState", "pop from an empty value stack");
-#endif
-        return Ref<Object>::steal(slots_[--depth_]);
+        const std::uintptr_t bits = pop_bits();
+        Object* value = object_of(bits);
+        if ((bits & borrowed_bit) != 0U) return value ? Ref<Object>::new_ref(*value) : Ref<Object>{};
+        return Ref<Object>::steal(value);
+    }
+    // Pops the top for `use` to read, then lets it go (PyStackRef_CLOSE):
+    // a borrowed reference is neither taken nor released.
+    template <typename Use>
+    decltype(auto) pop_and_close(Use&& use) {
+        const std::uintptr_t bits = pop_bits();
+        if ((bits & borrowed_bit) != 0U) return std::forward<Use>(use)(object_of(bits));
+        const Ref<Object> owned = Ref<Object>::steal(object_of(bits));
+        return std::forward<Use>(use)(owned.get());
     }
     [[nodiscard]] const Object* top() const noexcept {
-        return depth_ == 0 ? nullptr : slots_[depth_ - 1];
+        return depth_ == 0 ? nullptr : object_of(slots_[depth_ - 1]);
     }
     void clear() noexcept {
-        while (depth_ != 0) (void)pop();
+        while (depth_ != 0) (void)pop_and_close([](const Object*) {});
     }
 
 private:
-    std::array<Object*, capacity> slots_{};  // [0, depth_) own a reference each (or are null)
+    static constexpr std::uintptr_t borrowed_bit = 1;  // objects are aligned: bit 0 is free
+
+    static std::uintptr_t bits_of(Object* value) noexcept {
+        return reinterpret_cast<std::uintptr_t>(value);  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast): a tagged pointer
+    }
+    static Object* object_of(std::uintptr_t bits) noexcept {
+        return reinterpret_cast<Object*>(bits & ~borrowed_bit);  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast,performance-no-int-to-ptr)
+    }
+    void push_bits(std::uintptr_t bits) {
+#ifndef NDEBUG
+        if (depth_ == capacity) fatal("ThreadState", "value stack overflow");
+#endif
+        slots_[depth_++] = bits;
+    }
+    std::uintptr_t pop_bits() {
+#ifndef NDEBUG
+        if (depth_ == 0) fatal("ThreadState", "pop from an empty value stack");
+#endif
+        return slots_[--depth_];
+    }
+
+    std::array<std::uintptr_t, capacity> slots_{};  // [0, depth_): an object pointer, owned unless tagged
     std::size_t depth_ = 0;
 };
 
@@ -191,6 +224,7 @@ public:
         store_global,
         load_const,
         load_fast,
+        load_fast_borrow,
         store_fast,
         binary_add,
         binary_subtract,
@@ -238,9 +272,16 @@ public:
         stack_.push(Int::from(value));
         after(Opcode::load_const);
     }
+    // LOAD_FAST slot: push the local (a new reference).
     void load_fast(std::size_t slot) {
         stack_.push(Ref<Object>(local(slot)));
         after(Opcode::load_fast);
+    }
+    // LOAD_FAST_BORROW slot (3.14): push the local without a reference of
+    // its own, where 3.14's compiler proved that the local outlives it.
+    void load_fast_borrow(std::size_t slot) {
+        stack_.push_borrowed(local(slot).get());
+        after(Opcode::load_fast_borrow);
     }
     void store_fast(std::size_t slot) {
         local(slot) = pop();
@@ -297,8 +338,14 @@ public:
         stack_.push(Ref<Object>{});
         after(Opcode::call);
     }
+    // CALL of a callable that returns an object (a class making an
+    // instance, say): pushes what `function` returned.
+    void call_returning(const std::function<Ref<Object>(ThreadState&)>& function) {
+        stack_.push(function(*this));
+        after(Opcode::call);
+    }
     void pop_top() {
-        (void)pop();
+        stack_.pop_and_close([](const Object*) {});
         after(Opcode::pop_top);
     }
     // RETURN_VALUE at the end of a model function (its caller's CALL pushes
@@ -431,9 +478,10 @@ private:
         return fast_[slot];
     }
     std::int64_t pop_int() {
-        const Ref<Object> top = pop();
-        if (!top || !top->is_int()) fatal("ThreadState", "an int operation on something that is not an int");
-        return static_cast<const Int&>(*top).value();
+        return stack_.pop_and_close([](const Object* top) {
+            if (!top || !top->is_int()) fatal("ThreadState", "an int operation on something that is not an int");
+            return static_cast<const Int&>(*top).value();
+        });
     }
     void clear_frame() {
         stack_.clear();

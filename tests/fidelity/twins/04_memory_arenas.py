@@ -8,10 +8,20 @@ which tells 3.9's 256 KiB arenas (124) from 3.10's 1 MiB ones (31).
 (The command line is twin.py's.)
 """
 import re
+import sys
+import sysconfig
 
-from twin import debug_malloc_stats, main, yes
+from twin import SKIP, debug_malloc_stats, main, yes
 
 MODEL_ARGS = ["--map-rows", "0"]
+
+
+def needs_pymalloc():
+    """A free-threaded build allocates with mimalloc: no arenas to count
+    (the lesson says so, and shows pymalloc's as the GIL builds have them)."""
+    if sysconfig.get_config_var("Py_GIL_DISABLED") == 1:
+        print("skipped: a free-threaded build allocates with mimalloc, which has no arenas")
+        sys.exit(SKIP)
 
 
 def arenas():
@@ -58,4 +68,4 @@ def model(figures):
 
 
 if __name__ == "__main__":
-    main(cpython, model, MODEL_ARGS, figures)
+    main(cpython, model, MODEL_ARGS, figures, can_run=needs_pymalloc)

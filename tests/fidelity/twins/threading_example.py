@@ -5,18 +5,28 @@ CPython's verdicts are certain in practice at a 0.1 ms switch interval
 and none from 3.10 (by construction: no check point inside it); with a
 call between the read and the write, every version loses some; with a
 Lock, none. The model's are certain by construction: a deterministic
-schedule (--switch-every 3) under the version's check points.
+schedule (--switch-every 3) under the version's check points. A
+free-threaded build (3.13t, 3.14t) has no GIL to schedule: there both sides
+race threads that run at once, so the plain and the call loops' losses rest
+on timing (two cores at once) and are decided from trials.
 
 (The command line is twin.py's.)
 """
 import sys
+import sysconfig
 import threading
 import time
 
-from twin import main, yes
+from twin import Timed, main, yes
 
 THREADS, ITERATIONS = 4, 20_000
-MODEL_ARGS = ["--threads", "4", "--iterations", "1000", "--switch-every", "3"]
+FREE_THREADED = sysconfig.get_config_var("Py_GIL_DISABLED") == 1
+if FREE_THREADED:
+    MODEL_ARGS = ["--threads", "4", "--iterations", str(ITERATIONS)]
+    TIMED = Timed(["plain_loses", "with_call_loses"], cores_needed=2)
+else:
+    MODEL_ARGS = ["--threads", "4", "--iterations", "1000", "--switch-every", "3"]
+    TIMED = None
 
 counter = 0
 lock = threading.Lock()
@@ -98,4 +108,4 @@ def model(figures):
 
 
 if __name__ == "__main__":
-    main(cpython, model, MODEL_ARGS, figures)
+    main(cpython, model, MODEL_ARGS, figures, timed=TIMED)
