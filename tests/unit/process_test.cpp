@@ -164,7 +164,7 @@ TEST(Value, WithItsLockEveryIncrementLands) {
         children.emplace_back([&counter] {
             for (int n = 0; n < 2000; ++n) {
                 const mp::Value<long>::Lock::Held held{counter.get_lock()};
-                counter.add_unlocked(1);
+                counter.add(1);
             }
         });
     }
@@ -177,7 +177,7 @@ TEST(Value, AChildKilledHoldingTheLockLeavesItToTheNextProcessAndSaysSo) {
     mp::Value<long> counter{0};
     mp::Process dies_holding{[&counter] {
         counter.get_lock().lock();  // with v.get_lock(): ... and then SIGKILL, inside
-        counter.add_unlocked(1);
+        counter.add(1);
         ::raise(SIGKILL);
     }};
     dies_holding.start();
@@ -185,7 +185,7 @@ TEST(Value, AChildKilledHoldingTheLockLeavesItToTheNextProcessAndSaysSo) {
     EXPECT_EQ(dies_holding.exitcode(), -SIGKILL);
     mp::Process next{[&counter] {
         const mp::Value<long>::Lock::Held held{counter.get_lock()};  // does not hang: EOWNERDEAD
-        counter.add_unlocked(1);
+        counter.add(1);
     }};
     next.start();
     next.join(10.0);

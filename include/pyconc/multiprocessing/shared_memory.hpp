@@ -7,6 +7,7 @@
 //   afterwards see the same bytes.
 // - `ProcessSharedMutex` is a pthread mutex made PTHREAD_PROCESS_SHARED, to
 //   live inside such a T; `ProcessSharedMutex::Held` holds it for a scope.
+//   It is recursive, as multiprocessing.RLock: the holder may take it again.
 //   It is also PTHREAD_MUTEX_ROBUST: a process killed while it holds the
 //   lock does not leave the others waiting forever. The next `lock()` gets
 //   EOWNERDEAD, takes the lock over, marks it consistent and counts the
@@ -33,6 +34,7 @@ public:
         pthread_mutexattr_init(&attributes);
         pthread_mutexattr_setpshared(&attributes, PTHREAD_PROCESS_SHARED);
         pthread_mutexattr_setrobust(&attributes, PTHREAD_MUTEX_ROBUST);
+        pthread_mutexattr_settype(&attributes, PTHREAD_MUTEX_RECURSIVE);  // an RLock, as a Value's
         pthread_mutex_init(&mutex_, &attributes);
         pthread_mutexattr_destroy(&attributes);
     }

@@ -6,14 +6,17 @@
 //   the parent and every child it forks afterwards see the same bytes.
 //   (With spawn CPython passes the mapping along by pickling; here a Value
 //   is for fork children.)
-// - get_lock() gives the process-shared lock, enough for `with
-//   v.get_lock(): ...`.
-// - `value()` and `set()` are single reads and writes. `v.value += 1` is a
-//   read and then a write, and between them another process can write:
-//   updates get lost, exactly as the documentation warns; only the lock
-//   makes it exact. The reads and writes are atomic (no torn values, no
-//   undefined behaviour), which is not what makes the sum right.
-#include <atomic>
+// - Value(..., lock=True), the default, is a Synchronized wrapper: its
+//   `.value` getter and setter each take the Value's lock, a recursive one
+//   (multiprocessing.RLock), for the one read or write. So `value()` and
+//   `set()` lock, and `v.value += 1` (`add`) is a locked read, the lock
+//   let go, and a locked write: between the two another process takes the
+//   lock and writes, and updates get lost, exactly as the documentation
+//   warns. Only `with v.get_lock(): v.value += 1` makes it exact, the
+//   recursive lock held across both steps.
+// - The lock's round trips are what make two processes' steps interleave
+//   as CPython's do: without them the two children's loops hardly overlap
+//   (a bare load and store is a nanosecond), and a run loses nothing.
 #include <type_traits>
 
 #include "pyconc/multiprocessing/shared_memory.hpp"
@@ -29,12 +32,19 @@ public:
 
     explicit Value(T initial = T{}) { shared_->value = initial; }
 
-    [[nodiscard]] T value() const noexcept {
-        return std::atomic_ref<T>(shared_->value).load(std::memory_order_relaxed);
+    // v.value: under the lock (Synchronized's getter).
+    [[nodiscard]] T value() const {
+        const Lock::Held held{shared_->lock};
+        return shared_->value;
     }
-    void set(T value) noexcept { std::atomic_ref<T>(shared_->value).store(value, std::memory_order_relaxed); }
-    // `v.value += delta` as Python runs it: a read, then a write.
-    void add_unlocked(T delta) noexcept { set(value() + delta); }
+    // v.value = value: under the lock (Synchronized's setter).
+    void set(T value) {
+        const Lock::Held held{shared_->lock};
+        shared_->value = value;
+    }
+    // `v.value += delta` as Python runs it: the getter, then the setter,
+    // each taking the lock on its own.
+    void add(T delta) { set(value() + delta); }
 
     // v.get_lock(); `with v.get_lock():` is `const Value<T>::Lock::Held held{v.get_lock()};`
     [[nodiscard]] Lock& get_lock() noexcept { return shared_->lock; }
