@@ -135,6 +135,15 @@ void automatic_collections(pyconc::lesson::Lesson& lesson, Gc& gc, const Setting
                 "Free-threaded {}: each collection, asked for as generation 0, visited the whole heap, "
                 "once count[0] passed {} and a quarter of the objects that survived the last one.",
                 lesson.python().version, settings.threshold);
+            if (gc.deferred_checks() > 0) {
+                const std::size_t ran = collections[0] + collections[1] + collections[2];
+                lesson.note(
+                    "{} of the {} times count[0] passed {}, {} deferred the collection: it also waits until "
+                    "the process's memory grew by a tenth since the last one (gh-132917; the model's estimate: "
+                    "{} KiB, a fresh {} here, plus its heap's bytes).",
+                    gc.deferred_checks(), gc.deferred_checks() + ran, settings.threshold, lesson.python().version,
+                    grouped(lesson.python().gc_memory_check_start_kib), lesson.python().version);
+            }
         } else {
             lesson.note(
                 "A young collection each time count[0] passed {}; every 11th of them (count[1] > 10) "

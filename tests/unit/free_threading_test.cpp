@@ -20,6 +20,7 @@
 #include "programs/workloads.hpp"
 #include "pyconc/runtime/biased_refcount.hpp"
 #include "pyconc/runtime/interpreter.hpp"
+#include "pyconc/runtime/profile.hpp"
 #include "pyconc/runtime/thread_state.hpp"
 #include "pyconc/threading.hpp"
 
@@ -213,6 +214,27 @@ TEST(FreeThreading, AutomaticCollectionsAreWholeHeapOnesCountedAsGenerationZero)
     const auto with_gil = automatic_collections(GilMode::enabled);
     EXPECT_EQ(with_gil[0] + with_gil[1] + with_gil[2], 99U);
     EXPECT_GT(with_gil[1], 0U);
+}
+
+// 3.14t's collector also waits for memory (gh-132917): with the 3.14t
+// profile's estimate (11,500 KiB at start), 10,000 small lists do not grow
+// it by the tenth a collection needs, and each time count[0] passes 2000
+// the collection is deferred; 200,000 more do, and collections run.
+TEST(FreeThreading, A314tCollectionWaitsUntilMemoryGrewByATenth) {
+    Interpreter interpreter{*profile_for("3.14t")};
+    ThreadState main_thread{interpreter, "MainThread"};
+    const ThreadState::Attached attached{main_thread};
+    Gc& gc = interpreter.gc();
+    (void)gc.collect();  // the memory the next check compares with
+    std::size_t collections = 0;
+    gc.add_callback([&](Gc::Phase phase, const Gc::CallbackInfo&) { collections += phase == Gc::Phase::stop; });
+    Ref<List> keep = make<List>();
+    for (int i = 0; i < 10'000; ++i) keep->append(make<List>());
+    EXPECT_EQ(collections, 0U);
+    EXPECT_EQ(gc.deferred_checks(), 4U) << "count[0] passed 2000 four times in 10,001 containers";
+    for (int i = 0; i < 200'000; ++i) keep->append(make<List>());
+    EXPECT_GT(collections, 0U);
+    gc.clear_callbacks();
 }
 
 // --- ways back into the collector while it runs -----------------------------

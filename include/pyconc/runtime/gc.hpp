@@ -65,7 +65,12 @@
 //   0), is counted as generation 0's in the stats and callbacks, and visits
 //   the whole heap, as every collection there does. (CPython also adds its
 //   threads' allocations to count[0] in batches of 512; the model adds them
-//   one by one.)
+//   one by one.) From 3.14 (gh-132917) it also waits for memory: unless
+//   40 x threshold[0] containers were deferred since the last collection,
+//   one runs only if the process's memory grew by a tenth (128 KiB at least)
+//   since then; otherwise count[0] is added to the deferred ones and
+//   cleared (`defer_until_memory_grows`: the interpreter says how much
+//   memory its CPython would use).
 #include <algorithm>
 #include <array>
 #include <atomic>
@@ -282,6 +287,15 @@ public:
         lists_ = lists;
     }
 
+    // gh-132917's check, for a free-threaded 3.14: `memory_kib` is what
+    // get_process_mem_usage() would read (the interpreter's estimate).
+    void defer_until_memory_grows(std::function<std::size_t()> memory_kib) {
+        memory_kib_ = std::move(memory_kib);
+        last_memory_kib_ = 0;  // as CPython's: the first check always passes
+    }
+    // Automatic collections deferred for want of memory growth (for lessons).
+    [[nodiscard]] std::size_t deferred_checks() const noexcept { return deferred_checks_; }
+
     // PyObject_GC_Del: a container is being freed.
     void container_freed() noexcept {
         if (generations_[0].count > 0) generations_[0].count -= 1;
@@ -359,9 +373,27 @@ private:
         bool due = false;
         {
             const std::lock_guard lock{*lists_};
-            due = generations_[0].count > long_lived_total_ / 4 || generations_[1].threshold == 0;
+            if (generations_[1].threshold == 0) {
+                due = true;
+            } else {
+                due = generations_[0].count >= long_lived_total_ / 4 && memory_has_grown();
+            }
         }
         if (due) collect_with_callback(0);
+    }
+
+    // gc_should_collect_mem_usage (3.14, free-threaded), under the lists'
+    // lock. Without an estimate (3.13t's collector), always.
+    bool memory_has_grown() {
+        if (!memory_kib_) return true;
+        const auto threshold = static_cast<std::size_t>(std::max(generations_[0].threshold, 0));
+        if (deferred_ > threshold * 40) return true;  // "older versions ... every 70,000 new containers"
+        const std::size_t now = memory_kib_();
+        if (now > last_memory_kib_ + std::max<std::size_t>(last_memory_kib_ / 10, 128)) return true;
+        deferred_ += generations_[0].count;  // not yet: defer, and look again 2000 containers on
+        generations_[0].count = 0;
+        deferred_checks_ += 1;
+        return false;
     }
 
     // gc_collect_generations: the automatic choice of generation.
@@ -450,6 +482,7 @@ private:
         }
         if (garbage.finalizers_pending == 0) {  // nothing can be resurrected
             delete_held_garbage(unreachable, held);
+            note_memory_after_collection();
             return garbage.count;
         }
         unmark(unreachable);
@@ -462,7 +495,17 @@ private:
                                                    generations_[generations - 1].objects, held_by_collector);
         }
         delete_held_garbage(still_unreachable, held);
+        note_memory_after_collection();
         return collected;
+    }
+
+    // What gc_collect_internal stores after breaking the cycles, and the
+    // deferred count it clears with count[0].
+    void note_memory_after_collection() {
+        if (!memory_kib_) return;
+        const std::lock_guard lock{*lists_};
+        last_memory_kib_ = memory_kib_();
+        deferred_ = 0;
     }
 
     // Collecting generation g: count[g + 1] += 1, count[0..g] = 0, and the
@@ -738,6 +781,10 @@ private:
     std::vector<Callback> callbacks_;
     std::size_t long_lived_total_ = 0;    // survivors of the last full collection
     std::size_t long_lived_pending_ = 0;  // survivors of middle collections since then
+    std::function<std::size_t()> memory_kib_;  // gh-132917's estimate, or empty (no such check)
+    std::size_t last_memory_kib_ = 0;          // after the last collection
+    std::size_t deferred_ = 0;                 // containers counted since, in deferred checks
+    std::size_t deferred_checks_ = 0;
     bool enabled_ = true;
     std::atomic<bool> collecting_{false};  // gcstate->collecting: see Collecting
     World* world_ = nullptr;               // the free-threaded mode's

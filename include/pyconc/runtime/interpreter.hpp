@@ -73,6 +73,11 @@ public:
             allocator().set_sizes(profile.pymalloc->arena_bytes, profile.pymalloc->pool_bytes);
         const auto& [threshold0, threshold1, threshold2] = profile.gc_threshold;
         gc().set_threshold(threshold0, threshold1, threshold2);
+        if (profile.gc_memory_check_start_kib != 0) {
+            gc().defer_until_memory_grows([this, start = profile.gc_memory_check_start_kib] {
+                return start + allocator().bytes_in_use() / 1024;
+            });
+        }
     }
     Interpreter(const Interpreter&) = delete;
     Interpreter& operator=(const Interpreter&) = delete;

@@ -213,6 +213,9 @@ public:
         std::size_t large_bytes_in_use = 0;
     };
 
+    // Bytes handed out now, small and large (cheap: two counters).
+    [[nodiscard]] std::size_t bytes_in_use() const noexcept { return bytes_in_use_ + large_bytes_in_use_; }
+
     [[nodiscard]] Stats stats() const {
         Stats stats;
         stats.arenas_allocated = arenas_allocated_;
