@@ -11,6 +11,7 @@
 // method) and to ask (a round trip through each kind of pool).
 #include <chrono>
 #include <cstdint>
+#include <cstdlib>
 #include <memory>
 #include <string>
 #include <vector>
@@ -172,6 +173,7 @@ Isolation isolation(pyconc::lesson::Lesson& lesson, const Profile& python, Inter
 struct Cost {
     std::string what;
     double us;
+    std::string key;  // the twin's figure for CPython's (tests/fidelity/twins/09_subinterpreters.py)
 };
 template <class Run>
 double per_call_us(int repeats, const Run& run) {
@@ -186,11 +188,13 @@ std::vector<Cost> starting_costs(const Profile& python, Interpreter& main_interp
                          Thread thread{main_interpreter, "Thread", [](ThreadState& t) { t.resume(); }};
                          thread.start();
                          thread.join();
-                     })});
+                     }),
+                     "thread_start_us"});
     costs.push_back({"create and close an interpreter", per_call_us(50, [&] {
                          auto interp = interpreters::create(python);
                          interp->close();
-                     })});
+                     }),
+                     "interpreter_start_us"});
     // Processes while this one has no other thread: fork copies only the caller.
     for (const mp::StartMethod method : mp::all_start_methods) {
         const mp::Context context = mp::get_context(method);
@@ -201,7 +205,8 @@ std::vector<Cost> starting_costs(const Profile& python, Interpreter& main_interp
         };
         start_one();  // a fork server starts at first use: not counted
         costs.push_back({fmt::format("start and join a process ({})", mp::start_method_name(method)),
-                         per_call_us(5, start_one)});
+                         per_call_us(5, start_one),
+                         fmt::format("process_{}_start_us", mp::start_method_name(method))});
     }
     return costs;
 }
@@ -213,20 +218,23 @@ std::vector<Cost> round_trip_costs(const Profile& python, Interpreter& main_inte
                          const interpreters::XiData answer =
                              interp->call([](ThreadState&) -> Ref<Object> { return Int::from(42); });
                          (void)answer.make();
-                     })});
+                     }),
+                     "interp_call_us"});
     const auto pool_round_trip = [](auto& pool) {
         (void)pool.submit([](ThreadState&) { return 0; })->result();  // the worker started
         return per_call_us(50, [&] { (void)pool.submit([](ThreadState&) { return 42; })->result(); });
     };
     ThreadPoolExecutor threads{main_interpreter, 1};
-    costs.push_back({"ThreadPoolExecutor: submit(f).result()", pool_round_trip(threads)});
+    costs.push_back({"ThreadPoolExecutor: submit(f).result()", pool_round_trip(threads), "thread_pool_us"});
     InterpreterPoolExecutor interps{python, 1};
-    costs.push_back({"InterpreterPoolExecutor: submit(f).result()", pool_round_trip(interps)});
+    costs.push_back(
+        {"InterpreterPoolExecutor: submit(f).result()", pool_round_trip(interps), "interpreter_pool_us"});
     ProcessPoolExecutor processes{1};
     (void)processes.submit<pyconc::programs::ready>(0)->result();  // the worker started
     costs.push_back({"ProcessPoolExecutor: submit(f).result()", per_call_us(50, [&] {
                          (void)processes.submit<pyconc::programs::ready>(42)->result();
-                     })});
+                     }),
+                     "process_pool_us"});
     return costs;
 }
 
@@ -261,20 +269,44 @@ std::vector<double> costs(pyconc::lesson::Lesson& lesson, const Profile& python,
     lesson.heading("What it costs: starting one, and a round trip through a pool");
     std::vector<Cost> all = starting_costs(python, main_interpreter);
     for (Cost& cost : round_trip_costs(python, main_interpreter)) all.push_back(std::move(cost));
-    all.push_back({"a handoff through queues between two interpreters' threads", queue_handoff_us(python)});
-    pyconc::lesson::Table table{{"", Align::left}, {"per call", Align::right}};
+    all.push_back({"a handoff through queues between two interpreters' threads", queue_handoff_us(python), ""});
+    // CPython's figures, from the same steps (the twin's), where recorded.
+    const auto cpython = lesson.recorded_cpython(python.version);
+    const auto duration = [](double us) {
+        return us < 1000 ? fmt::format("{:.1f} us", us) : fmt::format("{:.2f} ms", us / 1000);
+    };
+    std::vector<pyconc::lesson::Table::Column> columns{{"", Align::left}, {"model", Align::right}};
+    if (cpython) columns.push_back({fmt::format("CPython {}", cpython->get("cpython")), Align::right});
+    pyconc::lesson::Table table{std::move(columns)};
     std::vector<double> us;
     for (const Cost& cost : all) {
-        table.row({cost.what, cost.us < 1000 ? fmt::format("{:.1f} us", cost.us)
-                                             : fmt::format("{:.2f} ms", cost.us / 1000)});
+        std::vector<std::string> cells{cost.what, duration(cost.us)};
+        if (cpython) {
+            const std::string recorded = cost.key.empty() ? "?" : cpython->get("figure." + cost.key);
+            char* end = nullptr;
+            const double recorded_us = std::strtod(recorded.c_str(), &end);
+            cells.push_back(end == recorded.c_str() ? "-" : duration(recorded_us));
+        }
+        table.row(cells);
         us.push_back(cost.us);
     }
     lesson.print(table);
+    if (cpython) {
+        lesson.note("CPython's column: recorded {} ({}), the same steps and repeats (./workshop reference).",
+                    cpython->get("recorded"), cpython->get("machine"));
+    } else {
+        lesson.note("No CPython {} run recorded here to set beside these (./workshop reference {} records one).",
+                    python.version, python.version);
+    }
     lesson.note(
-        "The model's interpreter is a heap, a collector and a GIL, made lazily: CPython's also imports its "
-        "builtins and sys, a few milliseconds. A pool's result comes back directly; a thread waiting on a "
+        "A new interpreter makes on its own heap what a fresh CPython 3.14 one holds ({} modules, {} "
+        "containers, {} blocks in all, counted in one here) but runs none of their code: it starts faster "
+        "than CPython's, in the same order, after a thread and a forked process. A pool's result comes "
+        "back directly; a thread waiting on a "
         "cross-interpreter queue looks every 10 ms (3.14's Queue.get polls: "
-        "Lib/concurrent/interpreters/_queues.py), so queues suit batches, not ping-pong.");
+        "Lib/concurrent/interpreters/_queues.py), so queues suit batches, not ping-pong.",
+        interpreters::Interpreter::fresh_modules.size(), grouped(interpreters::Interpreter::fresh_containers),
+        grouped(interpreters::Interpreter::fresh_blocks));
     return us;
 }
 

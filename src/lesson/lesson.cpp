@@ -122,7 +122,11 @@ std::string Lesson::RecordedRun::get(std::string_view key) const {
 }
 
 std::optional<Lesson::RecordedRun> Lesson::recorded_cpython() const {
-    std::ifstream file{fmt::format("{}/{}/{}.txt", PYCONC_RECORDED_DIR, name_, python_.profile.version)};
+    return recorded_cpython(python_.profile.version);
+}
+
+std::optional<Lesson::RecordedRun> Lesson::recorded_cpython(std::string_view version) const {
+    std::ifstream file{fmt::format("{}/{}/{}.txt", PYCONC_RECORDED_DIR, name_, version)};
     if (!file) return std::nullopt;
     RecordedRun run;
     for (std::string line; std::getline(file, line);) {

@@ -123,6 +123,8 @@ public:
         [[nodiscard]] std::string get(std::string_view key) const;  // "?" when it has none
     };
     [[nodiscard]] std::optional<RecordedRun> recorded_cpython() const;
+    // ... of another version than --python's (a lesson that models 3.14 under an older one).
+    [[nodiscard]] std::optional<RecordedRun> recorded_cpython(std::string_view version) const;
     // A dimmed line with what `describe` says of the recorded run, and where
     // and when it was measured; or that none was recorded for this version.
     void note_recorded_cpython(const std::function<std::string(const RecordedRun&)>& describe);

@@ -28,6 +28,7 @@ public:
     };
 
     Table(std::initializer_list<Column> columns) : columns_(columns) {}
+    explicit Table(std::vector<Column> columns) : columns_(std::move(columns)) {}
 
     // Adds a row; it must have one cell per column.
     Table& row(std::vector<std::string> cells) {

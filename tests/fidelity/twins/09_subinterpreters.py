@@ -5,9 +5,67 @@ large int, a str and a list as new ones; a lock is refused. Compared as
 those verdicts. No CPython here has the module yet (3.9-3.13): the
 comparison skips them, and says so. (The command line is twin.py's.)
 """
+import time
+
 from twin import main, needs, yes
 
 MODEL_ARGS = ["--n", "20000"]
+
+
+def ready(value=42):
+    return value
+
+
+def per_call_us(repeats, run):
+    """The mean, as the lesson's per_call_us: `repeats` runs, one clock."""
+    started = time.perf_counter()
+    for _ in range(repeats):
+        run()
+    return (time.perf_counter() - started) * 1e6 / repeats
+
+
+def costs():
+    """The lesson's (c), the same steps and repeats: starting each kind of
+    worker, then one round trip through each (its worker started first).
+    Keys as the lesson's cost table names its rows."""
+    import multiprocessing
+    import threading
+    from concurrent import interpreters
+    from concurrent.futures import InterpreterPoolExecutor, ProcessPoolExecutor, ThreadPoolExecutor
+
+    def thread():
+        t = threading.Thread(target=ready)
+        t.start()
+        t.join()
+
+    def interpreter():
+        interpreters.create().close()
+
+    found = {"thread_start_us": per_call_us(50, thread),
+             "interpreter_start_us": per_call_us(50, interpreter)}
+    for method in ("fork", "spawn", "forkserver"):
+        context = multiprocessing.get_context(method)
+
+        def process():
+            p = context.Process(target=ready)
+            p.start()
+            p.join()
+        process()  # a fork server starts at first use: not counted
+        found[f"process_{method}_start_us"] = per_call_us(5, process)
+    interp = interpreters.create()
+    found["interp_call_us"] = per_call_us(50, lambda: interp.call(ready))
+    interp.close()
+    for key, pool in (("thread_pool_us", ThreadPoolExecutor(1)),
+                      ("interpreter_pool_us", InterpreterPoolExecutor(1)),
+                      ("process_pool_us", ProcessPoolExecutor(1))):
+        with pool:
+            pool.submit(ready, 0).result()  # the worker started
+            found[key] = per_call_us(50, lambda: pool.submit(ready).result())
+    return {key: f"{us:.1f}" for key, us in found.items()}
+
+
+def figures():
+    return costs()
 
 
 def can_run():
@@ -57,4 +115,4 @@ def model(figures):
 
 
 if __name__ == "__main__":
-    main(cpython, model, MODEL_ARGS, can_run=can_run)
+    main(cpython, model, MODEL_ARGS, figures, can_run=can_run)
