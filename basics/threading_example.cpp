@@ -28,6 +28,7 @@
 #include <bit>
 #include <chrono>
 #include <cstddef>
+#include <cstdlib>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -464,10 +465,16 @@ void show_runs(pyconc::lesson::Lesson& lesson, const Settings& settings, const s
     }
     lesson.print(table);
     lesson.note_recorded_cpython([](const pyconc::lesson::Lesson::RecordedRun& cpython) {
+        const auto share = [&](std::string_view variant) {
+            char* end = nullptr;
+            const std::string text = cpython.get(fmt::format("figure.{}_lost_share", variant));
+            const double value = std::strtod(text.c_str(), &end);
+            return end == text.c_str() ? std::string{"?"} : fmt::format("{:.1f}%", 100 * value);
+        };
         return fmt::format(
-            "4 threads x 200,000 at 5 ms lost {} in plain, {} in with_call, {} in locked ({} s)",
-            cpython.get("figure.plain_lost"), cpython.get("figure.with_call_lost"),
-            cpython.get("figure.locked_lost"), cpython.get("figure.locked_seconds"));
+            "4 threads, runs of {} intervals at 5 ms (as this lesson's default), lost {} in plain, {} in "
+            "with_call, {} in locked",
+            cpython.get("figure.intervals"), share("plain"), share("with_call"), share("locked"));
     });
     if (busy_runs(runs) > 0) {
         lesson.note(

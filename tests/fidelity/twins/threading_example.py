@@ -87,19 +87,32 @@ def cpython():
     return {f"{target.__name__}_loses": yes(loses(target)) for target in (plain, with_call, locked)}
 
 
+INTERVALS = 40  # the lesson's --intervals default: each run that many switch intervals long
+
+
 def figures():
-    """The reference program's own run: 4 threads x 200,000 at CPython's
-    5 ms switch interval, updates lost per loop (3.9's locked loop convoys:
-    seconds, not tenths)."""
+    """The reference program at the lesson's size: 4 threads at CPython's
+    5 ms switch interval, each run about 40 intervals long (the lesson's
+    default length), its increments per thread sized from one thread's
+    speed measured first; updates lost per loop, and their share."""
     global ITERATIONS
-    sys.setswitchinterval(0.005)
-    ITERATIONS = 200_000
-    found = {}
+    interval = 0.005
+    sys.setswitchinterval(interval)
+    found = {"intervals": INTERVALS}
     for target in (plain, with_call, locked):
+        ITERATIONS = 20_000
+        started = time.perf_counter()
+        target(ITERATIONS)  # one thread alone: its speed
+        per_increment = (time.perf_counter() - started) / ITERATIONS
+        ITERATIONS = max(1, int(INTERVALS * interval / (THREADS * per_increment)))
         started = time.perf_counter()
         run(target)
-        found[f"{target.__name__}_lost"] = THREADS * ITERATIONS - counter
-        found[f"{target.__name__}_seconds"] = f"{time.perf_counter() - started:.2f}"
+        expected = THREADS * ITERATIONS
+        name = target.__name__
+        found[f"{name}_iterations"] = ITERATIONS
+        found[f"{name}_lost"] = expected - counter
+        found[f"{name}_lost_share"] = f"{(expected - counter) / expected:.3f}"
+        found[f"{name}_seconds"] = f"{time.perf_counter() - started:.2f}"
     return found
 
 
