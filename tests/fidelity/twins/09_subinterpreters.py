@@ -7,9 +7,25 @@ comparison skips them, and says so. (The command line is twin.py's.)
 """
 import time
 
-from twin import main, needs, yes
+from twin import Figure, main, needs, yes
 
 MODEL_ARGS = ["--n", "20000"]
+
+
+# The lesson's cost table, row by row (its figure costs_us), against the
+# same steps here; judged by order, not size: the model's workers start
+# faster than CPython's (it runs no import system), and what the room must
+# take away is which costs more.
+COST_ROWS = ["thread_start_us", "interpreter_start_us", "process_fork_start_us", "process_spawn_start_us",
+             "process_forkserver_start_us", "interp_call_us", "thread_pool_us", "interpreter_pool_us",
+             "process_pool_us"]
+FIGURES = [Figure(key, (lambda row: lambda f: f["costs_us"][row])(row), key) for row, key in enumerate(COST_ROWS)]
+ORDERS = [
+    ("a thread starts sooner than a forked process, and that sooner than an interpreter",
+     ["thread_start_us", "process_fork_start_us", "interpreter_start_us"]),
+    ("a round trip through a thread pool is cheaper than through an interpreter pool, and that than a process pool",
+     ["thread_pool_us", "interpreter_pool_us", "process_pool_us"]),
+]
 
 
 def ready(value=42):

@@ -17,7 +17,7 @@ import sysconfig
 import threading
 import time
 
-from twin import Timed, main, yes
+from twin import Figure, Timed, main, yes
 
 THREADS, ITERATIONS = 4, 20_000
 FREE_THREADED = sysconfig.get_config_var("Py_GIL_DISABLED") == 1
@@ -88,6 +88,19 @@ def cpython():
 
 
 INTERVALS = 40  # the lesson's --intervals default: each run that many switch intervals long
+
+
+def lost_share(variant):
+    def read(figures):
+        run = next(r for r in figures["runs"] if r["variant"] == variant)
+        return run["lost"] / run["expected"]
+    return read
+
+
+# A lost share rests on where the switches fall: half to twice CPython's
+# says the model loses as CPython does, in size, not only in kind.
+FIGURES = [Figure("with_call lost share", lost_share("with_call"), "with_call_lost_share", 0.5, 2.0,
+                  "lost share within 0.5x to 2x of CPython's at the same length")]
 
 
 def figures():

@@ -190,6 +190,20 @@ def machine_busy_seconds():
     return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
 
 
+class Figure:
+    """A figure a lesson prints beside CPython's, for ./workshop figures
+    (tools/figures): `model` reads it from the lesson's --json at its
+    defaults, `recorded` names CPython's in reference/recorded/, and the
+    model's over CPython's must stay within [low, high] for the lesson's
+    claim to hold, for the reason `why`. No band (None): shown, not judged.
+    Two figures both below `floor` are in the band: at that size the claim
+    is that neither side has the effect, and their ratio is noise."""
+
+    def __init__(self, name, model, recorded, low=None, high=None, why="", floor=None):
+        self.name, self.model, self.recorded = name, model, recorded
+        self.low, self.high, self.why, self.floor = low, high, why, floor
+
+
 SKIP = 77  # a twin's exit status on a CPython that lacks what it needs
 
 
