@@ -69,9 +69,18 @@ struct IoLatency {
     double median_after_cpu_ms = 0;
     int ops = 0;
     int cpu_thread_took = 0;
+    // The share of its run that spin spent ready to run with no core free
+    // (run_queue_wait_of_this_thread): other work's, not the GIL's. The
+    // convoy needs spin to run the moment the GIL is free; a niced build on
+    // both cores here once left it waiting a third of the time, and the
+    // median lost its convoy while spin still took the GIL in most calls.
+    double spin_waited_for_a_core = 0;
 
-    // Enough calls met the CPU thread holding the GIL to say what happens then.
-    [[nodiscard]] bool conclusive() const { return cpu_thread_took >= std::max(1, ops / 20); }
+    // Enough calls met the CPU thread holding the GIL to say what happens
+    // then, and the OS ran it when it could run.
+    [[nodiscard]] bool conclusive() const {
+        return cpu_thread_took >= std::max(1, ops / 20) && spin_waited_for_a_core <= 0.25;
+    }
 };
 
 // time.sleep(0): a real system call with the GIL released, the one the
@@ -102,13 +111,21 @@ IoLatency io_latency(const Profile& python, std::chrono::microseconds interval, 
     // The interpreter was made on this thread: its heap is current here.
     interpreter.globals().set("stop", Int::from(0));
     std::atomic<bool> spinner_running{false};
+    double spin_waited_for_a_core = 0;
     Thread spinner(interpreter, "spin", [&](ThreadState& t) {
+        const auto started = Clock::now();
+        const auto waited_before = pyconc::lesson::run_queue_wait_of_this_thread();
         t.resume();
         spinner_running = true;
         while (true) {  // while not stop: pass
             t.load_global("stop");
             if (t.pop_jump_if_false()) break;  // stop is 1: leave
             t.jump_backward();
+        }
+        const auto waited_after = pyconc::lesson::run_queue_wait_of_this_thread();
+        if (waited_before && waited_after) {
+            spin_waited_for_a_core = std::chrono::duration<double>(*waited_after - *waited_before).count() /
+                                     std::chrono::duration<double>(Clock::now() - started).count();
         }
     });
     std::vector<double> latencies;
@@ -138,6 +155,7 @@ IoLatency io_latency(const Profile& python, std::chrono::microseconds interval, 
     if (with_cpu_thread) spinner.join();
     measured.median_ms = median(latencies);
     measured.median_after_cpu_ms = median(latencies_after_cpu);
+    measured.spin_waited_for_a_core = spin_waited_for_a_core;
     measured.cpu_thread_took = static_cast<int>(latencies_after_cpu.size());
     return measured;
 }
@@ -194,8 +212,9 @@ struct Convoy {
     std::vector<double> alone_ms;
     std::vector<double> beside_ms;
     std::vector<double> after_cpu_ms;
+    std::vector<double> spin_waited_for_a_core;  // per interval: IoLatency's share
     bool convoy = true;      // every return that found spin holding the GIL waited about an interval
-    bool conclusive = true;  // spin got the GIL in enough of the calls to tell
+    bool conclusive = true;  // spin got the GIL in enough of the calls to tell, and a core when it could run
 };
 Convoy io_beside_cpu(pyconc::lesson::Lesson& lesson, int ops) {
     Convoy c;
@@ -206,6 +225,7 @@ Convoy io_beside_cpu(pyconc::lesson::Lesson& lesson, int ops) {
         c.alone_ms.push_back(alone.median_ms);
         c.beside_ms.push_back(beside.median_ms);
         c.after_cpu_ms.push_back(beside.median_after_cpu_ms);
+        c.spin_waited_for_a_core.push_back(beside.spin_waited_for_a_core);
         const double interval_ms = static_cast<double>(interval.count()) / 1000.0;
         c.conclusive = c.conclusive && beside.conclusive();
         c.convoy = c.convoy && beside.median_after_cpu_ms >= 0.5 * interval_ms;
@@ -301,6 +321,7 @@ int main(int argc, char** argv) try {
     lesson.figure("io_alone_ms", convoy.alone_ms);
     lesson.figure("io_beside_cpu_ms", convoy.beside_ms);
     lesson.figure("io_after_cpu_took_gil_ms", convoy.after_cpu_ms);
+    lesson.figure("spin_waited_for_a_core", convoy.spin_waited_for_a_core);
     if (!convoy.conclusive && lesson.python_with_the_gil().sleep_uses_select) {
         return lesson.finish("no-convoy",
                              fmt::format("CPython {}'s time.sleep(0) returned before the CPU thread "
@@ -308,6 +329,15 @@ int main(int argc, char** argv) try {
                                          lesson.python().version));
     }
     if (!convoy.conclusive) {
+        const double waited =
+            *std::max_element(convoy.spin_waited_for_a_core.begin(), convoy.spin_waited_for_a_core.end());
+        if (waited > 0.25) {
+            return lesson.finish(
+                "machine-busy",
+                fmt::format("the CPU thread spent {:.0f}% of its run ready but without a core (other work "
+                            "had them): the convoy needs it to run the moment the GIL is free; run it again",
+                            100 * waited));
+        }
         return lesson.finish(
             "machine-busy",
             "the CPU thread took the GIL in fewer than 1 in 20 blocking calls: the OS did not "

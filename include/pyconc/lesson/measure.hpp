@@ -126,6 +126,19 @@ struct Times {
     return std::max(0.0, elapsed.machine_cpu - elapsed.cpu) / elapsed.wall;
 }
 
+// How long this thread has waited, runnable, for a core since it started
+// (the second figure of /proc/thread-self/schedstat: the kernel's
+// run_delay, ns); none where the kernel does not say. Sleeping on a lock or
+// a condition is not waiting for a core: a thread that waited here for long
+// was ready to run and the machine had no core for it.
+[[nodiscard]] inline std::optional<std::chrono::nanoseconds> run_queue_wait_of_this_thread() {
+    std::ifstream schedstat{"/proc/thread-self/schedstat"};
+    std::int64_t on_cpu = 0;
+    std::int64_t waiting = 0;
+    if (!(schedstat >> on_cpu >> waiting)) return std::nullopt;
+    return std::chrono::nanoseconds{waiting};
+}
+
 class Stopwatch {
 public:
     using Read = std::function<Times()>;
