@@ -59,11 +59,14 @@ class TrialRule(unittest.TestCase):
     def test_three_against_one_when_the_six_trials_are_spent_is_inconclusive(self):
         self.assertEqual(decide("ssyyny")[:2], ("inconclusive", 6))
 
-    def test_every_trial_starved_is_inconclusive_and_keeps_the_certain_facts(self):
+    def test_three_starved_first_is_inconclusive_at_once_and_keeps_the_certain_facts(self):
         value, ran, facts = decide("ssssss")
-        self.assertEqual((value, ran), ("inconclusive", 6))
+        self.assertEqual((value, ran), ("inconclusive", 3))
         self.assertEqual(facts["certain"], "7")
-        self.assertTrue(facts["tally.fact"].startswith("none fresh; 6 starved"))
+        self.assertTrue(facts["tally.fact"].startswith("none fresh; 3 starved"))
+
+    def test_a_fresh_trial_among_the_first_three_keeps_the_side_trying(self):
+        self.assertEqual(decide("ssnssn")[:2], ("inconclusive", 6))
 
     def test_a_real_difference_is_decided_every_time(self):
         for _ in range(100):

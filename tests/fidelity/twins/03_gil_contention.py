@@ -142,4 +142,4 @@ if __name__ == "__main__":
     # and in 39 of 100 beside one on each.
     main(cpython, model, MODEL_ARGS, figures,
          timed=Timed(["two_threads_keep_one_core_busy"]
-                     + [f"io_waits_about_{i}_ms_beside_cpu" for i in SWITCH_INTERVALS_MS], cores_needed=1))
+                     + [f"io_waits_about_{i}_ms_beside_cpu" for i in SWITCH_INTERVALS_MS], cores_needed=1), with_the_gil=True)

@@ -97,4 +97,4 @@ def model(figures):
 if __name__ == "__main__":
     # The loop needs a core to tick on time (the workers' cores are the twin's own).
     main(cpython, model, MODEL_ARGS, figures, timed=Timed(["blocking_calls_in_threads_leave_the_loop_free", "cpu_jobs_in_processes_leave_the_loop_free",
-                 "a_blocking_call_on_the_loop_stops_it"], cores_needed=1))
+                 "a_blocking_call_on_the_loop_stops_it"], cores_needed=1), with_the_gil=True)

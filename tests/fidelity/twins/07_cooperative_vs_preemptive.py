@@ -92,4 +92,4 @@ def model(figures):
 if __name__ == "__main__":
     # The loop, or the hog and heartbeat threads under one GIL, need one core.
     main(cpython, model, MODEL_ARGS, figures, timed=Timed(["never_awaiting_freezes_the_loop", "awaiting_every_10_ms_keeps_it_ticking",
-                 "the_thread_is_preempted"], cores_needed=1))
+                 "the_thread_is_preempted"], cores_needed=1), with_the_gil=True)

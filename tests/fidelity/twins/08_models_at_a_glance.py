@@ -102,4 +102,4 @@ if __name__ == "__main__":
     # cores busy (whenever another test runs beside it), which says nothing
     # of the one core its thread pool keeps busy, the fact compared here.
     main(cpython, model, MODEL_ARGS, figures,
-         timed=Timed(["threads_keep_one_core_busy"], cores_needed=1, lesson_busy_starves=False))
+         timed=Timed(["threads_keep_one_core_busy"], cores_needed=1, lesson_busy_starves=False), with_the_gil=True)

@@ -21,7 +21,8 @@ Facts that rest on timing (a convoy, a heartbeat's gaps, cores kept busy:
 run. A side's value is the one its first three fresh trials all gave, or
 else the one four of five gave; a trial that did not get the cores
 it needed (other processes took them: /proc/stat; or the twin's own check,
-a "starved" fact) is not counted and another is run, six in all at most.
+a "starved" fact) is not counted and another is run, six in all at most,
+three when the first three were all starved.
 A side that cannot decide says "inconclusive" with its tally, and the
 comparison skips that fact instead of calling it a mismatch. Why these
 numbers: what makes a trial wrong is other work on the cores. CPython
@@ -44,7 +45,12 @@ import tempfile
 import time
 
 
-def main(cpython, model, model_args, figures=None, can_run=None, timed=None):
+def main(cpython, model, model_args, figures=None, can_run=None, timed=None, with_the_gil=False):
+    """`with_the_gil`: the lesson models a free-threaded build as PYTHON_GIL=1
+    runs it (Lesson::python_with_the_gil), so on such a build the twin runs
+    CPython that way too: it starts itself again with PYTHON_GIL=1."""
+    if with_the_gil and not getattr(sys, "_is_gil_enabled", lambda: True)():
+        os.execve(sys.executable, [sys.executable, *sys.argv], {**os.environ, "PYTHON_GIL": "1"})
     what = sys.argv[1] if len(sys.argv) >= 2 else ""
     if what == "can-run":
         if can_run:
@@ -83,6 +89,9 @@ class Timed:
 FIRST_TRIALS = 3  # all three agree: decided
 MOST_TRIALS = 5   # else four against one
 ATTEMPTS = 6      # trials run at most, starved ones included
+# A side whose first three trials were all starved stops there: the machine
+# is busy now, and three more would take the time of a decision for the
+# same "inconclusive" (06 beside a loaded machine ran past its 300 s so).
 
 
 def decide(trial, timed):
@@ -102,6 +111,8 @@ def decide(trial, timed):
         first = first or facts
         if why:
             starved.append(why)
+            if len(starved) == FIRST_TRIALS and not fresh:
+                break
             continue
         fresh.append(facts)
         if len(fresh) == MOST_TRIALS or (len(fresh) == FIRST_TRIALS and unanimous(fresh, timed.facts)):
