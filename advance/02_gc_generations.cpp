@@ -139,10 +139,12 @@ void automatic_collections(pyconc::lesson::Lesson& lesson, Gc& gc, const Setting
                 const std::size_t ran = collections[0] + collections[1] + collections[2];
                 lesson.note(
                     "{} of the {} times count[0] passed {}, {} deferred the collection: it also waits until "
-                    "the process's memory grew by a tenth since the last one (gh-132917; the model's estimate: "
+                    "the process's memory grew by a tenth since the last one (gh-132917; the model's "
+                    "estimate: "
                     "{} KiB, a fresh {} here, plus its heap's bytes).",
-                    gc.deferred_checks(), gc.deferred_checks() + ran, settings.threshold, lesson.python().version,
-                    grouped(lesson.python().gc_memory_check_start_kib), lesson.python().version);
+                    gc.deferred_checks(), gc.deferred_checks() + ran, settings.threshold,
+                    lesson.python().version, grouped(lesson.python().gc_memory_check_start_kib),
+                    lesson.python().version);
             }
         } else {
             lesson.note(

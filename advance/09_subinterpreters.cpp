@@ -184,16 +184,21 @@ double per_call_us(int repeats, const Run& run) {
 
 std::vector<Cost> starting_costs(const Profile& python, Interpreter& main_interpreter) {
     std::vector<Cost> costs;
-    costs.push_back({"start and join a thread", per_call_us(50, [&] {
+    costs.push_back(
+        {"start and join a thread",
+         per_call_us(50,
+                     [&] {
                          Thread thread{main_interpreter, "Thread", [](ThreadState& t) { t.resume(); }};
                          thread.start();
                          thread.join();
                      }),
-                     "thread_start_us"});
-    costs.push_back({"create and close an interpreter", per_call_us(50, [&] {
-                         auto interp = interpreters::create(python);
-                         interp->close();
-                     }),
+         "thread_start_us"});
+    costs.push_back({"create and close an interpreter",
+                     per_call_us(50,
+                                 [&] {
+                                     auto interp = interpreters::create(python);
+                                     interp->close();
+                                 }),
                      "interpreter_start_us"});
     // Processes while this one has no other thread: fork copies only the caller.
     for (const mp::StartMethod method : mp::all_start_methods) {
@@ -214,11 +219,13 @@ std::vector<Cost> starting_costs(const Profile& python, Interpreter& main_interp
 std::vector<Cost> round_trip_costs(const Profile& python, Interpreter& main_interpreter) {
     std::vector<Cost> costs;
     auto interp = interpreters::create(python);
-    costs.push_back({"interp.call(f) returning 42", per_call_us(50, [&] {
-                         const interpreters::XiData answer =
-                             interp->call([](ThreadState&) -> Ref<Object> { return Int::from(42); });
-                         (void)answer.make();
-                     }),
+    costs.push_back({"interp.call(f) returning 42",
+                     per_call_us(50,
+                                 [&] {
+                                     const interpreters::XiData answer = interp->call(
+                                         [](ThreadState&) -> Ref<Object> { return Int::from(42); });
+                                     (void)answer.make();
+                                 }),
                      "interp_call_us"});
     const auto pool_round_trip = [](auto& pool) {
         (void)pool.submit([](ThreadState&) { return 0; })->result();  // the worker started
@@ -231,9 +238,8 @@ std::vector<Cost> round_trip_costs(const Profile& python, Interpreter& main_inte
         {"InterpreterPoolExecutor: submit(f).result()", pool_round_trip(interps), "interpreter_pool_us"});
     ProcessPoolExecutor processes{1};
     (void)processes.submit<pyconc::programs::ready>(0)->result();  // the worker started
-    costs.push_back({"ProcessPoolExecutor: submit(f).result()", per_call_us(50, [&] {
-                         (void)processes.submit<pyconc::programs::ready>(42)->result();
-                     }),
+    costs.push_back({"ProcessPoolExecutor: submit(f).result()",
+                     per_call_us(50, [&] { (void)processes.submit<pyconc::programs::ready>(42)->result(); }),
                      "process_pool_us"});
     return costs;
 }
@@ -269,7 +275,8 @@ std::vector<double> costs(pyconc::lesson::Lesson& lesson, const Profile& python,
     lesson.heading("What it costs: starting one, and a round trip through a pool");
     std::vector<Cost> all = starting_costs(python, main_interpreter);
     for (Cost& cost : round_trip_costs(python, main_interpreter)) all.push_back(std::move(cost));
-    all.push_back({"a handoff through queues between two interpreters' threads", queue_handoff_us(python), ""});
+    all.push_back(
+        {"a handoff through queues between two interpreters' threads", queue_handoff_us(python), ""});
     // CPython's figures, from the same steps (the twin's), where recorded.
     const auto cpython = lesson.recorded_cpython(python.version);
     const auto duration = [](double us) {
@@ -295,8 +302,9 @@ std::vector<double> costs(pyconc::lesson::Lesson& lesson, const Profile& python,
         lesson.note("CPython's column: recorded {} ({}), the same steps and repeats (./workshop reference).",
                     cpython->get("recorded"), cpython->get("machine"));
     } else {
-        lesson.note("No CPython {} run recorded here to set beside these (./workshop reference {} records one).",
-                    python.version, python.version);
+        lesson.note(
+            "No CPython {} run recorded here to set beside these (./workshop reference {} records one).",
+            python.version, python.version);
     }
     lesson.note(
         "A new interpreter makes on its own heap what a fresh CPython 3.14 one holds ({} modules, {} "

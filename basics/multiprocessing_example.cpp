@@ -293,13 +293,15 @@ ValueRuns share_a_value(pyconc::lesson::Lesson& lesson, const Settings& settings
         }
         runs.counts.push_back(counter.value());
         const long expected = static_cast<long>(processes) * increments;
-        lesson.say("{:<16} value = {} of {}", with_lock ? "with get_lock():" : "without a lock:",
-                   grouped(counter.value()), grouped(expected));
+        lesson.say("{:<16} value = {} of {}",
+                   with_lock ? "with get_lock():" : "without a lock:", grouped(counter.value()),
+                   grouped(expected));
         if (!with_lock) {
             runs.unlocked_overlapped = spans->overlapped(static_cast<std::size_t>(processes));
             if (counter.value() == expected && !runs.unlocked_overlapped) {
                 lesson.note(
-                    "  nothing lost, because the children never ran at once: each loop ({:.1f} ms in all) ended "
+                    "  nothing lost, because the children never ran at once: each loop ({:.1f} ms in all) "
+                    "ended "
                     "before the next began (a busy machine, or a fork slower than the loop). CPython's loop, "
                     "about 1 us an increment, is long enough to meet the other's; --increments 200000 makes "
                     "the model's too.",

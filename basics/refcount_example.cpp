@@ -127,8 +127,8 @@ std::int64_t getrefcount_of_a_local(Lesson& lesson, Interpreter& interpreter, co
         const ThreadState::Attached attached{thread};
         thread.resume();
         thread.call_returning([&](ThreadState&) { return noisy("a local"); });  // Noisy("a local")
-        thread.store_fast(0);                                                    // a = ...
-        borrowed ? thread.load_fast_borrow(0) : thread.load_fast(0);             // a, the argument
+        thread.store_fast(0);                                                   // a = ...
+        borrowed ? thread.load_fast_borrow(0) : thread.load_fast(0);            // a, the argument
         count = refcount(*thread.top());  // what sys.getrefcount(a) returns: the count as the call sees it
         thread.pop_top();
         lesson.say("inside a function: a = Noisy(\"a local\"); sys.getrefcount(a) = {}", count);

@@ -227,7 +227,8 @@ TEST(FreeThreading, A314tCollectionWaitsUntilMemoryGrewByATenth) {
     Gc& gc = interpreter.gc();
     (void)gc.collect();  // the memory the next check compares with
     std::size_t collections = 0;
-    gc.add_callback([&](Gc::Phase phase, const Gc::CallbackInfo&) { collections += phase == Gc::Phase::stop; });
+    gc.add_callback(
+        [&](Gc::Phase phase, const Gc::CallbackInfo&) { collections += phase == Gc::Phase::stop; });
     Ref<List> keep = make<List>();
     for (int i = 0; i < 10'000; ++i) keep->append(make<List>());
     EXPECT_EQ(collections, 0U);

@@ -294,7 +294,9 @@ public:
         last_memory_kib_ = 0;  // as CPython's: the first check always passes
     }
     // Automatic collections deferred for want of memory growth (for lessons).
-    [[nodiscard]] std::size_t deferred_checks() const noexcept { return deferred_checks_; }
+    [[nodiscard]] std::size_t deferred_checks() const noexcept {
+        return deferred_checks_;
+    }
 
     // PyObject_GC_Del: a container is being freed.
     void container_freed() noexcept {
@@ -779,8 +781,8 @@ private:
     GcList permanent_;
     std::array<GenerationStats, generations> stats_{};
     std::vector<Callback> callbacks_;
-    std::size_t long_lived_total_ = 0;    // survivors of the last full collection
-    std::size_t long_lived_pending_ = 0;  // survivors of middle collections since then
+    std::size_t long_lived_total_ = 0;         // survivors of the last full collection
+    std::size_t long_lived_pending_ = 0;       // survivors of middle collections since then
     std::function<std::size_t()> memory_kib_;  // gh-132917's estimate, or empty (no such check)
     std::size_t last_memory_kib_ = 0;          // after the last collection
     std::size_t deferred_ = 0;                 // containers counted since, in deferred checks

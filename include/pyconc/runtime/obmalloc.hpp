@@ -214,7 +214,9 @@ public:
     };
 
     // Bytes handed out now, small and large (cheap: two counters).
-    [[nodiscard]] std::size_t bytes_in_use() const noexcept { return bytes_in_use_ + large_bytes_in_use_; }
+    [[nodiscard]] std::size_t bytes_in_use() const noexcept {
+        return bytes_in_use_ + large_bytes_in_use_;
+    }
 
     [[nodiscard]] Stats stats() const {
         Stats stats;

@@ -139,38 +139,41 @@ inline constexpr std::array profiles{
             "no 3.13t build here: the threshold and immortal count are 3.13's (Include/object.h's "
             "free-threaded Py_REFCNT reports _Py_IMMORTAL_REFCNT, UINT_MAX), mimalloc from PEP 703; the "
             "collector (Python/gc_free_threading.c) has no generations"},
-    Profile{"3.14",
-            CheckPoints::py310,
-            {2000, 10, 10},
-            immortal_refcount_314,
-            large_arenas,
-            false,
-            StartMethod::forkserver,
-            "3.14.7 built here (tools/build_cpython): gc.get_threshold(), sys.getrefcount(0) (Include/refcount.h's "
-            "_Py_IMMORTAL_INITIAL_REFCNT, 3 << 30), sys._debugmallocstats(), multiprocessing.get_start_method() "
-            "(What's New in 3.14, cpython PR 125750), a fresh local's sys.getrefcount() (1: LOAD_FAST_BORROW). "
-            "The thresholds are 3.13's: 3.14.5 went back to the generational collector (3.14.0-3.14.4 shipped an "
-            "incremental one, gc.get_threshold() (2000, 10, 0); cpython issue 144960)",
-            "",
-            /*instance_dicts=*/false,
-            /*sleep_uses_select=*/false,
-            /*borrowed_local_loads=*/true},
-    Profile{"3.14t",
-            CheckPoints::py310,
-            {2000, 10, 10},
-            immortal_refcount_314,
-            std::nullopt,
-            true,
-            StartMethod::forkserver,
-            "3.14.7t built here (tools/build_cpython --disable-gil): as 3.14, and no pymalloc arenas "
-            "(mimalloc, PEP 703); the free-threaded collector (Python/gc_free_threading.c) has no generations, "
-            "and defers an automatic collection until memory grew 10% (gh-132917; a fresh process here holds "
-            "11,500 KiB: /proc/self/statm after import gc, time)",
-            "",
-            /*instance_dicts=*/false,
-            /*sleep_uses_select=*/false,
-            /*borrowed_local_loads=*/true,
-            /*gc_memory_check_start_kib=*/11'500},
+    Profile{
+        "3.14",
+        CheckPoints::py310,
+        {2000, 10, 10},
+        immortal_refcount_314,
+        large_arenas,
+        false,
+        StartMethod::forkserver,
+        "3.14.7 built here (tools/build_cpython): gc.get_threshold(), sys.getrefcount(0) "
+        "(Include/refcount.h's "
+        "_Py_IMMORTAL_INITIAL_REFCNT, 3 << 30), sys._debugmallocstats(), multiprocessing.get_start_method() "
+        "(What's New in 3.14, cpython PR 125750), a fresh local's sys.getrefcount() (1: LOAD_FAST_BORROW). "
+        "The thresholds are 3.13's: 3.14.5 went back to the generational collector (3.14.0-3.14.4 shipped an "
+        "incremental one, gc.get_threshold() (2000, 10, 0); cpython issue 144960)",
+        "",
+        /*instance_dicts=*/false,
+        /*sleep_uses_select=*/false,
+        /*borrowed_local_loads=*/true},
+    Profile{
+        "3.14t",
+        CheckPoints::py310,
+        {2000, 10, 10},
+        immortal_refcount_314,
+        std::nullopt,
+        true,
+        StartMethod::forkserver,
+        "3.14.7t built here (tools/build_cpython --disable-gil): as 3.14, and no pymalloc arenas "
+        "(mimalloc, PEP 703); the free-threaded collector (Python/gc_free_threading.c) has no generations, "
+        "and defers an automatic collection until memory grew 10% (gh-132917; a fresh process here holds "
+        "11,500 KiB: /proc/self/statm after import gc, time)",
+        "",
+        /*instance_dicts=*/false,
+        /*sleep_uses_select=*/false,
+        /*borrowed_local_loads=*/true,
+        /*gc_memory_check_start_kib=*/11'500},
 };
 
 [[nodiscard]] constexpr std::optional<Profile> profile_for(std::string_view version) noexcept {

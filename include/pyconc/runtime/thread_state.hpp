@@ -139,10 +139,13 @@ private:
     static constexpr std::uintptr_t borrowed_bit = 1;  // objects are aligned: bit 0 is free
 
     static std::uintptr_t bits_of(Object* value) noexcept {
-        return reinterpret_cast<std::uintptr_t>(value);  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast): a tagged pointer
+        return reinterpret_cast<std::uintptr_t>(
+            value);  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast): a tagged pointer
     }
     static Object* object_of(std::uintptr_t bits) noexcept {
-        return reinterpret_cast<Object*>(bits & ~borrowed_bit);  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast,performance-no-int-to-ptr)
+        return reinterpret_cast<Object*>(
+            bits &
+            ~borrowed_bit);  // NOLINT(cppcoreguidelines-pro-type-reinterpret-cast,performance-no-int-to-ptr)
     }
     void push_bits(std::uintptr_t bits) {
 #ifndef NDEBUG
@@ -479,7 +482,8 @@ private:
     }
     std::int64_t pop_int() {
         return stack_.pop_and_close([](const Object* top) {
-            if (!top || !top->is_int()) fatal("ThreadState", "an int operation on something that is not an int");
+            if (!top || !top->is_int())
+                fatal("ThreadState", "an int operation on something that is not an int");
             return static_cast<const Int&>(*top).value();
         });
     }

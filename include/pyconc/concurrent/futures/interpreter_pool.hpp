@@ -63,8 +63,9 @@ public:
         static_assert(!detail::is_model_reference<R>,
                       "a model object belongs to the worker's interpreter: return "
                       "interpreters::XiData::of(object) to send a copy back");
-        return ThreadPoolExecutor::submit(
-            [fn = std::move(fn)](runtime::ThreadState& worker) mutable { return run_as_314_does(worker, fn); });
+        return ThreadPoolExecutor::submit([fn = std::move(fn)](runtime::ThreadState& worker) mutable {
+            return run_as_314_does(worker, fn);
+        });
     }
 
     // The worker interpreters made so far (one per worker started).

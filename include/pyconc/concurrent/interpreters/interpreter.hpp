@@ -69,11 +69,37 @@ public:
 
     // What a fresh CPython 3.14.7 interpreter holds here (its sys.modules,
     // sys.getallocatedblocks() and len(gc.get_objects()) read inside it).
-    static constexpr std::array<std::string_view, 31> fresh_modules{
-        "__main__", "_abc", "_codecs", "_collections_abc", "_frozen_importlib", "_frozen_importlib_external",
-        "_imp", "_io", "_sitebuiltins", "_stat", "_thread", "_warnings", "_weakref", "abc", "builtins",
-        "codecs", "encodings", "encodings.aliases", "encodings.utf_8", "errno", "genericpath", "marshal",
-        "os", "os.path", "posix", "posixpath", "site", "stat", "sys", "time", "zipimport"};
+    static constexpr std::array<std::string_view, 31> fresh_modules{"__main__",
+                                                                    "_abc",
+                                                                    "_codecs",
+                                                                    "_collections_abc",
+                                                                    "_frozen_importlib",
+                                                                    "_frozen_importlib_external",
+                                                                    "_imp",
+                                                                    "_io",
+                                                                    "_sitebuiltins",
+                                                                    "_stat",
+                                                                    "_thread",
+                                                                    "_warnings",
+                                                                    "_weakref",
+                                                                    "abc",
+                                                                    "builtins",
+                                                                    "codecs",
+                                                                    "encodings",
+                                                                    "encodings.aliases",
+                                                                    "encodings.utf_8",
+                                                                    "errno",
+                                                                    "genericpath",
+                                                                    "marshal",
+                                                                    "os",
+                                                                    "os.path",
+                                                                    "posix",
+                                                                    "posixpath",
+                                                                    "site",
+                                                                    "stat",
+                                                                    "sys",
+                                                                    "time",
+                                                                    "zipimport"};
     static constexpr std::size_t fresh_containers = 5'916;
     static constexpr std::size_t fresh_blocks = 41'457;
 
@@ -177,12 +203,14 @@ private:
         using runtime::make;
         auto modules = make<runtime::Dict>();
         constexpr std::size_t members_each = fresh_containers / fresh_modules.size() - 2;  // less dict, list
-        constexpr std::size_t strings_each = (fresh_blocks - fresh_containers) / fresh_modules.size() / members_each;
+        constexpr std::size_t strings_each =
+            (fresh_blocks - fresh_containers) / fresh_modules.size() / members_each;
         for (std::string_view name : fresh_modules) {
             auto members = make<runtime::List>();
             for (std::size_t i = 0; i < members_each; ++i) {
                 auto member = make<runtime::List>();
-                for (std::size_t k = 0; k < strings_each; ++k) member->append(make<runtime::Str>(std::string(name)));
+                for (std::size_t k = 0; k < strings_each; ++k)
+                    member->append(make<runtime::Str>(std::string(name)));
                 members->append(std::move(member));
             }
             auto names = make<runtime::Dict>();
